@@ -1,0 +1,315 @@
+"""The ``next2met`` command line: thin wrappers over the library.
+
+Exit codes (as pySHACL's): 0 = ok / conforms, 1 = the data does not conform, 2 = error (usage included).
+Errors are one line on stderr; results go to stdout.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import pyoxigraph as ox
+
+from . import build as build_mod
+from . import queries as queries_mod
+from .errors import InputError, KGError, ShapesInvalid
+from .rdfio import FORMATS, format_info, guess_format, parse_file
+from .settings import Settings
+from .stats import statistics
+from .store import RESULTS_FORMATS, open_store
+from .validate import reference_quads, validate_quads
+
+PREFIXES = {
+    "https://w3id.org/next2met/ontology#": "n2m:",
+    "https://w3id.org/next2met/": "n2mr:",
+    "http://data.europa.eu/nuts/code/": "nuts:",
+    "http://www.w3.org/2004/02/skos/core#": "skos:",
+    "http://purl.org/dc/terms/": "dcterms:",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
+    "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
+    "https://schema.org/": "schema:",
+    "http://www.w3.org/ns/org#": "org:",
+    "http://www.w3.org/ns/prov#": "prov:",
+}
+
+
+def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that opens the store shares."""
+    f = click.option("--base-iri", default=None, help="Base IRI of the resources (default https://w3id.org/next2met/).")(f)
+    f = click.option("--store-url", default=None, help="Use a remote SPARQL 1.1 store at this query endpoint URL.")(f)
+    f = click.option("--store", "store", default=None, type=click.Path(file_okay=False),
+                     help="Folder of the embedded store (default: $NEXT2MET_STORE or a per-user data folder).")(f)
+    return f
+
+
+def settings_from(store: str | None, store_url: str | None, base_iri: str | None, **extra: Any) -> Settings:
+    return Settings.from_env(store=store, store_url=store_url, base_iri=base_iri, **extra)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="next2met-kg")
+def cli() -> None:
+    """next2met-kg: build, check, query and serve the Next2Met good-practice knowledge graph."""
+
+
+@cli.command()
+@store_options
+@click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None,
+              help="SHACL engine (default: turbo when pyshacl-turbo is installed).")
+@click.option("--dry-run", is_flag=True, help="Compile and validate only; leave the store as it is.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+def build(store, store_url, base_iri, engine, dry_run, quiet) -> None:
+    """Compile data/ and ontology/ into the store, one named graph per source file.
+
+    The dataset is validated with SHACL first; if it has violations the report is printed, the exit code is 1
+    and the store keeps its previous content.
+    """
+    settings = settings_from(store, store_url, base_iri)
+    sources = build_mod.discover_sources()
+
+    def progress(items):
+        if quiet:
+            return items
+        return _progress(items, len(sources), "Reading sources")
+
+    target = None if dry_run else open_store(settings)
+    try:
+        result = build_mod.build(target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run)
+    except ShapesInvalid as e:
+        click.echo(e.report.text(), err=False)  # type: ignore[union-attr]
+        raise
+    finally:
+        if target is not None:
+            target.close()
+    if not quiet:
+        where = "checked only (dry run)" if dry_run else f"written to {settings.store_url or settings.store}"
+        click.echo(
+            f"Built {result.quads} quads in {len(result.graphs)} graphs from {result.files} files; "
+            f"{result.report.violation_count} violations, {result.report.warning_count} warnings; {where}. "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items()),
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@store_options
+@click.option("--format", "out_format", type=click.Choice(["text", "turtle"]), default="text",
+              help="text: grouped by focus node; turtle: the W3C validation report graph.")
+@click.option("--input-format", default=None, help="RDF format of the files when the extension does not tell.")
+@click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
+@click.option("--violations-only", is_flag=True, help="Leave warnings out of the text report.")
+def validate(paths, store, store_url, base_iri, out_format, input_format, engine, violations_only) -> None:
+    """Validate RDF files (any RDF format, or our YAML) against the shapes; without PATHS, the built dataset.
+
+    Files are checked together with the ontology, the SKOS schemes and the curated data, so that links to
+    existing organisations and concepts resolve; the report covers only the files' own resources.
+    """
+    settings = settings_from(store, store_url, base_iri)
+    engine = engine or settings.shacl_engine
+    if paths:
+        own, focus = _read_inputs(paths, input_format, settings)
+        _, per_graph = build_mod.compile_dataset(settings)
+        curated = [q for quads in per_graph.values() for q in quads]
+        report = validate_quads([*own, *curated, *reference_quads()], engine=engine).only_focus(focus)
+    else:
+        st = open_store(settings, read_only=True)
+        try:
+            if st.is_empty():
+                raise InputError("the store is empty: run `next2met build` first, or name files to validate")
+            report = validate_quads(st.quads(), engine=engine)
+        finally:
+            st.close()
+    if out_format == "turtle":
+        click.echo(report.graph.serialize(format="turtle"))
+    else:
+        severities = ("Violation",) if violations_only else ("Violation", "Warning", "Info")
+        click.echo(report.text(severities=severities))
+    if not report.conforms:
+        sys.exit(1)
+
+
+def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Settings):
+    quads: list[ox.Quad] = []
+    context = build_mod.load_context(settings.base_iri)
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.suffix in (".yaml", ".yml"):
+            src = build_mod.SourceFile(path.resolve(), path.resolve().parent)
+            quads += build_mod.read_source(src, settings, context)
+        else:
+            fmt = format_info(input_format) if input_format else guess_format(path)
+            quads += parse_file(path, fmt)
+    focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
+    return quads, focus
+
+
+@cli.command()
+@store_options
+@click.option("--format", "fmt", default="nquads", type=click.Choice(sorted(FORMATS)), show_default=True,
+              help="Serialisation; formats without graphs get the union of all graphs.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (a .gz name compresses); default stdout.")
+def export(store, store_url, base_iri, fmt, output) -> None:
+    """Write the whole dataset in one RDF format."""
+    settings = settings_from(store, store_url, base_iri)
+    st = open_store(settings, read_only=True)
+    try:
+        if st.is_empty():
+            raise InputError("the store is empty: run `next2met build` first")
+        if output is None:
+            buf = io.BytesIO()
+            st.dump(buf, FORMATS[fmt])
+            sys.stdout.buffer.write(buf.getvalue())
+            return
+        tmp = output.with_name(output.name + ".part")
+        opener = gzip.open if output.suffix == ".gz" else open
+        with opener(tmp, "wb") as fh:  # type: ignore[operator]
+            st.dump(fh, FORMATS[fmt])
+        tmp.replace(output)
+    finally:
+        st.close()
+
+
+@cli.command()
+@click.argument("name", required=False)
+@store_options
+@click.option("--query", "query_text", default=None, help="SPARQL text to run instead of a named query or file.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of a named query.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--list", "list_only", is_flag=True, help="List the named research queries and their parameters.")
+def query(name, store, store_url, base_iri, query_text, params, fmt, list_only) -> None:
+    """Run a named research query (see --list), a .rq file, or --query TEXT against the store."""
+    settings = settings_from(store, store_url, base_iri)
+    if list_only:
+        for q in queries_mod.list_queries():
+            ps = ", ".join(f"{p.name} ({p.describe()})" for p in q.params)
+            click.echo(f"{q.name}: {q.title}" + (f"  [params: {ps}]" if ps else ""))
+        return
+    values = {}
+    for item in params:
+        if "=" not in item:
+            raise InputError(f"--param needs KEY=VALUE, got {item!r}")
+        key, _, value = item.partition("=")
+        values[key.strip()] = value.strip()
+    if query_text:
+        if name or values:
+            raise InputError("give either --query TEXT or a query NAME/FILE, not both")
+        text = query_text
+    elif name and name.endswith(".rq"):
+        path = Path(name)
+        if not path.is_file():
+            raise InputError(f"{name}: no such file")
+        text = queries_mod.parse_query_file(path).bind(values, settings.base_iri)
+    elif name:
+        text = queries_mod.get_query(name).bind(values, settings.base_iri)
+    else:
+        raise InputError("name a query (see --list), a .rq file, or give --query TEXT")
+    st = open_store(settings, read_only=True)
+    try:
+        result = st.query(text)
+        click.echo(format_result(result, fmt), nl=False)
+    finally:
+        st.close()
+
+
+def format_result(result, fmt: str) -> str:
+    """Render a query result for the terminal or as a standard format."""
+    if result.kind == "graph":
+        if fmt in ("table", "turtle"):
+            return ox.serialize(result.triples(), format=ox.RdfFormat.TURTLE).decode()
+        return ox.serialize(result.triples(), format=ox.RdfFormat.N_TRIPLES).decode()
+    if fmt in RESULTS_FORMATS:
+        return result.value.serialize(format=RESULTS_FORMATS[fmt]).decode()
+    if result.kind == "ask":
+        return ("yes" if bool(result.value) else "no") + "\n"
+    names = result.variables
+    rows = [[_show(r.get(n)) for n in names] for r in result.rows()]
+    return _table(names, rows) + f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n"
+
+
+def _show(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        for ns, prefix in PREFIXES.items():
+            if term.value.startswith(ns):
+                return prefix + term.value[len(ns):]
+        return term.value
+    return term.value
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join((c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(out) + "\n"
+
+
+@cli.command()
+@store_options
+def stats(store, store_url, base_iri) -> None:
+    """Counts per class, and practices per region, RIS3 sector, innovation stage, measure type and standing."""
+    settings = settings_from(store, store_url, base_iri)
+    st = open_store(settings, read_only=True)
+    try:
+        if st.is_empty():
+            raise InputError("the store is empty: run `next2met build` first")
+        data = statistics(st)
+    finally:
+        st.close()
+    titles = {
+        "class": "Resources per class", "region": "Practices per region", "sector": "Practices per RIS3 sector",
+        "stage": "Practices per innovation-chain stage", "measure": "Practices per measure type",
+        "standing": "Practices per standing",
+    }
+    for key, rows in data.items():
+        click.echo(f"\n{titles[key]}")
+        click.echo(_table(["count", "name", "IRI"], [[str(r.count), r.label, r.key] for r in rows]), nl=False)
+
+
+def _progress(items, total: int, label: str):
+    with click.progressbar(items, length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield from bar
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn our errors into one line on stderr and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="next2met", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("next2met: aborted", err=True)
+        return 2
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except ShapesInvalid as e:
+        click.echo(f"next2met: {e.detail}", err=True)
+        return 1
+    except KGError as e:
+        click.echo(f"next2met: error: {e.detail}", err=True)
+        return e.exit_code
+    except SystemExit as e:  # sys.exit inside a command (validate's exit 1)
+        return int(e.code or 0)
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

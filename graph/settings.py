@@ -1,0 +1,99 @@
+"""The one place that reads configuration: a frozen dataclass filled from defaults, ``NEXT2MET_*`` variables
+and command-line options, in that order of precedence (last wins)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+DEFAULT_BASE_IRI = "https://w3id.org/next2met/"
+
+
+def _default_store() -> str:
+    return str(Path(platformdirs.user_data_dir("next2met-kg")) / "store")
+
+
+def setting(default: Any = MISSING, *, help: str, factory: Any = MISSING) -> Any:
+    """Declare a setting with its one-line help text (kept in the field metadata for --help and the docs)."""
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the graph, the store and the server."""
+
+    base_iri: str = setting(DEFAULT_BASE_IRI, help="Base IRI of the resources; the server serves IRIs under it.")
+    store: str = setting(factory=_default_store, help="Folder of the embedded on-disk store.")
+    store_url: str = setting("", help="SPARQL 1.1 query endpoint of a remote store; replaces the embedded store.")
+    store_update_url: str = setting("", help="SPARQL 1.1 update endpoint of the remote store (default: store_url).")
+    store_user: str = setting("", help="User name for the remote store's update endpoint.")
+    store_password: str = setting("", help="Password for the remote store's update endpoint.")
+    store_auth: str = setting("digest", help="HTTP authentication scheme of the remote store: digest or basic.")
+    shacl_engine: str = setting("auto", help="SHACL engine: pyshacl, turbo (pyshacl-turbo) or auto (turbo if installed).")
+    host: str = setting("127.0.0.1", help="Address the server listens on (loopback by default).")
+    port: int = setting(8080, help="Port the server listens on.")
+    threads: int = setting(8, help="Request threads of the WSGI server.")
+    query_timeout: float = setting(10.0, help="Seconds a user SPARQL query may run before it is stopped.")
+    max_rows: int = setting(10000, help="Most result rows (or triples) a user query returns; more are cut, with notice.")
+    max_body: int = setting(1_000_000, help="Largest request body in bytes.")
+    query_workers: int = setting(2, help="Worker processes that run user SPARQL queries.")
+    max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
+    service_allowlist: tuple[str, ...] = setting(
+        factory=tuple, help="SPARQL endpoints that SERVICE may call (comma-separated); empty refuses SERVICE."
+    )
+    update_token: str = setting("", help="Bearer token that allows /update and the write API; empty turns writes off.")
+    dumps_dir: str = setting("", help="Folder for the generated dumps (default: inside the store folder).")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``NEXT2MET_*`` variables, then apply explicit overrides that are not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get("NEXT2MET_" + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """Return a copy with some settings changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def dumps_path(self) -> Path:
+        return Path(self.dumps_dir) if self.dumps_dir else Path(self.store) / "dumps"
+
+
+def _convert(annotation: Any, raw: str, name: str) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        from .errors import ConfigError
+
+        raise ConfigError(f"NEXT2MET_{name.upper()} must be a number, got {raw!r}") from None
+    if kind.startswith("tuple"):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """Name, default and help of every setting, for --help texts and the README."""
+    rows = []
+    for f in fields(Settings):
+        if f.default is not MISSING:
+            default = repr(f.default)
+        else:
+            default = "(per-user data folder)" if f.name == "store" else repr(f.default_factory())  # type: ignore[misc]
+        rows.append((f.name, default, f.metadata["help"]))
+    return rows

@@ -1,0 +1,324 @@
+"""The storage seam. Everything above it speaks SPARQL and quads; below it is either the embedded on-disk
+Oxigraph store (default) or a remote SPARQL 1.1 store (``remote.py``).
+
+Query results use pyoxigraph's result objects for both backends, so serialising them to any SPARQL results
+format or RDF format is the same code whatever answered the query.
+
+The embedded store keeps each build in its own generation folder and points ``current`` at it with a symlink
+that is swapped atomically: a build that fails (or is killed) leaves the previous data untouched, and a reader
+can tell from the link that the data changed.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from .errors import QuerySyntaxError, StoreError
+from .rdfio import FORMATS, RdfFormatInfo
+
+QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
+
+RESULTS_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+
+
+@dataclass
+class Result:
+    """The answer to a SPARQL query: ``kind`` is select, ask or graph."""
+
+    kind: str
+    value: QueryValue
+    truncated: bool = False
+
+    @property
+    def variables(self) -> list[str]:
+        if self.kind != "select":
+            return []
+        return [v.value for v in self.value.variables]  # type: ignore[union-attr]
+
+    def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Solutions as dicts of pyoxigraph terms (unbound variables left out); consumes the result."""
+        if self.kind != "select":
+            raise TypeError("rows() needs a SELECT result")
+        names = self.variables
+        out = []
+        for i, solution in enumerate(self.value):  # type: ignore[arg-type]
+            if limit is not None and i >= limit:
+                self.truncated = True
+                break
+            out.append({n: solution[n] for n in names if solution[n] is not None})
+        return out
+
+    def triples(self) -> Iterator[ox.Triple]:
+        if self.kind != "graph":
+            raise TypeError("triples() needs a CONSTRUCT or DESCRIBE result")
+        return iter(self.value)  # type: ignore[arg-type]
+
+
+class Store(abc.ABC):
+    """What the rest of the code may ask of a store."""
+
+    kind = "abstract"
+
+    @abc.abstractmethod
+    def query(
+        self, sparql: str, *, default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
+        base_iri: str | None = None,
+    ) -> Result:
+        """Run a SPARQL query. Without ``default_graph`` the default graph is the union of all named graphs."""
+
+    @abc.abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update as one transaction."""
+
+    @abc.abstractmethod
+    def replace_dataset(self, quads: Iterable[ox.Quad]) -> None:
+        """Replace the whole dataset atomically: afterwards the store holds exactly ``quads``."""
+
+    @abc.abstractmethod
+    def replace_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
+        """Replace (or, with an empty list, drop) the given named graphs in one step."""
+
+    @abc.abstractmethod
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        """Stream every quad, or those of one named graph."""
+
+    @abc.abstractmethod
+    def named_graphs(self) -> list[str]:
+        """The names of the graphs that hold data."""
+
+    @abc.abstractmethod
+    def count(self) -> int:
+        """Number of quads."""
+
+    @property
+    @abc.abstractmethod
+    def generation(self) -> str:
+        """A token that changes whenever the data changes (for caches, ETags and worker reloads)."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release files and connections."""
+
+    def ask(self, sparql: str) -> bool:
+        return bool(self.query(sparql).value)
+
+    def dump(self, output: IO[bytes], fmt: RdfFormatInfo = FORMATS["nquads"],
+             prefixes: dict[str, str] | None = None) -> None:
+        """Stream the dataset to ``output`` (triples only, merged, for formats without graphs)."""
+        from .rdfio import serialize_quads
+
+        serialize_quads(self.quads(), fmt, output, prefixes=prefixes)
+
+    def is_empty(self) -> bool:
+        return self.count() == 0
+
+
+class OxigraphStore(Store):
+    """The embedded store: pyoxigraph on disk (``path``) or in memory (``path=None``)."""
+
+    kind = "oxigraph"
+
+    def __init__(self, path: str | Path | None, *, read_only: bool = False) -> None:
+        self.root = Path(path) if path is not None else None
+        self.read_only = read_only
+        self._gen = "memory-" + uuid.uuid4().hex[:8]
+        self._open()
+
+    # -- generations -------------------------------------------------------------------------------
+    @property
+    def _link(self) -> Path:
+        assert self.root is not None
+        return self.root / "current"
+
+    def _open(self) -> None:
+        if self.root is None:
+            self.store = ox.Store()
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not self._link.exists():
+            target = self._new_generation_dir()
+            ox.Store(str(target)).flush()  # create an empty database
+            self._switch_to(target)
+        target = self._link.resolve()
+        try:
+            self.store = ox.Store.read_only(str(target)) if self.read_only else ox.Store(str(target))
+        except OSError as e:
+            if "lock" in str(e).lower():
+                raise StoreError(
+                    f"the store at {self.root} is in use by another process (a running server?); stop it or "
+                    "query the server instead"
+                ) from None
+            raise StoreError(f"cannot open the store at {self.root}: {e}") from None
+        self._gen = target.name
+
+    def _new_generation_dir(self) -> Path:
+        assert self.root is not None
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = self.root / f"gen-{stamp}-{uuid.uuid4().hex[:6]}"
+        path.mkdir(parents=True)
+        return path
+
+    def _switch_to(self, target: Path) -> None:
+        """Point ``current`` at ``target`` atomically (rename of a fresh symlink over the old one)."""
+        tmp = self.root / f".current-{uuid.uuid4().hex[:6]}"  # type: ignore[operator]
+        os.symlink(target.name, tmp)
+        os.replace(tmp, self._link)
+
+    def _remove_old_generations(self, keep: set[str]) -> None:
+        assert self.root is not None
+        for child in self.root.glob("gen-*"):
+            if child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+    def refresh(self) -> bool:
+        """Reopen if another process switched the store to a new generation; True when it did."""
+        if self.root is None or not self._link.exists() or self._link.resolve().name == self._gen:
+            return False
+        self.store = None  # type: ignore[assignment]  # close the old database before opening the new one
+        self._open()
+        return True
+
+    @property
+    def generation(self) -> str:
+        return self._gen
+
+    @property
+    def path(self) -> Path | None:
+        """The folder of the current generation (None in memory)."""
+        return self._link.resolve() if self.root is not None else None
+
+    # -- reading -----------------------------------------------------------------------------------
+    def query(self, sparql, *, default_graph=None, named_graphs=None, base_iri=None) -> Result:
+        kwargs: dict[str, Any] = {}
+        if default_graph is not None:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if named_graphs is not None:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        try:
+            value = self.store.query(sparql, base_iri=base_iri, **kwargs)
+        except SyntaxError as e:
+            raise QuerySyntaxError(str(e)) from None
+        return Result(result_kind(value), value)
+
+    def quads(self, graph=None):
+        graph_name = ox.NamedNode(graph) if graph else None
+        return self.store.quads_for_pattern(None, None, None, graph_name)
+
+    def named_graphs(self):
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def count(self):
+        return len(self.store)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def update(self, sparql):
+        try:
+            self.store.update(sparql)
+        except SyntaxError as e:
+            raise QuerySyntaxError(str(e)) from None
+        self._touch()
+
+    def replace_graphs(self, graphs):
+        # One SPARQL update is one transaction in Oxigraph; build it from the quads as N-Quads-like data.
+        parts = []
+        for name, quads in graphs.items():
+            parts.append(f"DROP SILENT GRAPH <{name}>")
+            if quads:
+                body = " ".join(
+                    f"{q.subject} {q.predicate} {q.object} ." for q in quads
+                )
+                parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
+        if parts:
+            self.store.update(" ;\n".join(parts))
+        self._touch()
+
+    def replace_dataset(self, quads):
+        if self.root is None:
+            self.store.clear()
+            self.store.bulk_extend(quads)
+            self._touch()
+            return
+        target = self._new_generation_dir()
+        try:
+            fresh = ox.Store(str(target))
+            fresh.bulk_extend(quads)
+            fresh.flush()
+            fresh.optimize()
+            del fresh
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        previous = self._gen
+        self.store = None  # type: ignore[assignment]
+        self._switch_to(target)
+        self._open()
+        # keep the previous generation one round: a server that still has it open can finish its requests
+        self._remove_old_generations(keep={target.name, previous})
+
+    def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
+        """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
+        assert self.root is not None
+        target = self._new_generation_dir()
+        try:
+            fresh = ox.Store(str(target))
+            fresh.bulk_load(path=str(path), format=fmt.ox_format)
+            fresh.flush()
+            del fresh
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        previous = self._gen
+        self.store = None  # type: ignore[assignment]
+        self._switch_to(target)
+        self._open()
+        self._remove_old_generations(keep={target.name, previous})
+
+    def snapshot(self, target: Path) -> None:
+        """Write a consistent copy of the current data to ``target`` (a RocksDB checkpoint: cheap, hard links)."""
+        self.store.flush()
+        self.store.backup(str(target))
+
+    def _touch(self) -> None:
+        """Give in-place changes a new generation token (the link does not move)."""
+        base = self._gen.split("+", 1)[0]
+        self._gen = f"{base}+{uuid.uuid4().hex[:8]}"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.store is not None and not self.read_only:
+                self.store.flush()
+        self.store = None  # type: ignore[assignment]
+
+
+def result_kind(value: object) -> str:
+    if isinstance(value, ox.QueryBoolean):
+        return "ask"
+    if isinstance(value, ox.QuerySolutions):
+        return "select"
+    return "graph"
+
+
+def open_store(settings: Any, *, read_only: bool = False) -> Store:
+    """Open the store the settings name: a remote SPARQL store when ``store_url`` is set, else the embedded one."""
+    if settings.store_url:
+        from .remote import SparqlStore
+
+        return SparqlStore.from_settings(settings)
+    return OxigraphStore(settings.store, read_only=read_only)

@@ -1,0 +1,81 @@
+"""Our vocabulary as typo-proof Python names (checked against ``ontology/next2met.ttl`` by the tests)."""
+
+from __future__ import annotations
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+BASE = "https://w3id.org/next2met/"
+NUTS = Namespace("http://data.europa.eu/nuts/code/")
+SCHEMA = Namespace("https://schema.org/")
+VANN = Namespace("http://purl.org/vocab/vann/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+
+
+class N2M(DefinedNamespace):
+    """Terms of https://w3id.org/next2met/ontology#."""
+
+    _fail = True
+    _NS = Namespace("https://w3id.org/next2met/ontology#")
+
+    Action: URIRef
+    ActionPlan: URIRef
+    GoodPractice: URIRef
+    Indicator: URIRef
+    LearningEvent: URIRef
+    Milestone: URIRef
+    Partner: URIRef
+    PolicyInstrument: URIRef
+    Project: URIRef
+    Region: URIRef
+    StakeholderInvolvement: URIRef
+    budget: URIRef
+    challenge: URIRef
+    confidence: URIRef
+    confidenceNote: URIRef
+    difficulties: URIRef
+    evidenceOfSuccess: URIRef
+    focusRegion: URIRef
+    goodPracticeDatabasePage: URIRef
+    host: URIRef
+    improves: URIRef
+    innovationStage: URIRef
+    inspiredBy: URIRef
+    inspires: URIRef
+    instrumentType: URIRef
+    learnedFrom: URIRef
+    locationNote: URIRef
+    mainInstitution: URIRef
+    measureType: URIRef
+    metropolis: URIRef
+    milestone: URIRef
+    nutsLevel: URIRef
+    participants: URIRef
+    partnerCode: URIRef
+    plausiblyInspiredBy: URIRef
+    presentedAt: URIRef
+    programme: URIRef
+    programmeTopic: URIRef
+    representsRegion: URIRef
+    resourcesNeeded: URIRef
+    result: URIRef
+    ris3Sector: URIRef
+    sourceProject: URIRef
+    stakeholderType: URIRef
+    standing: URIRef
+    submittedBy: URIRef
+    successIndicator: URIRef
+    theme: URIRef
+    transferPotential: URIRef
+
+
+def concept(scheme: str, code: str, base: str = BASE) -> URIRef:
+    """The IRI of a concept of one of our SKOS schemes."""
+    return URIRef(f"{base}concept/{scheme}/{code}")
+
+
+def scheme(name: str, base: str = BASE) -> URIRef:
+    """The IRI of one of our SKOS concept schemes."""
+    return URIRef(f"{base}concept/{name}")
