@@ -279,6 +279,43 @@ def stats(store, store_url, base_iri) -> None:
         click.echo(_table(["count", "name", "IRI"], [[str(r.count), r.label, r.key] for r in rows]), nl=False)
 
 
+@cli.command()
+@store_options
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8080).")
+@click.option("--query-timeout", default=None, type=float, help="Seconds a user SPARQL query may run.")
+@click.option("--max-rows", default=None, type=int, help="Most rows/triples a user query returns (cut with notice).")
+@click.option("--store-update-url", default=None, help="SPARQL 1.1 update endpoint of the remote store.")
+@click.option("--store-user", default=None, help="User for the remote store's update endpoint.")
+@click.option("--store-password", default=None, help="Password for the remote store's update endpoint.")
+def serve(store, store_url, base_iri, host, port, query_timeout, max_rows, store_update_url, store_user,
+          store_password) -> None:
+    """Serve the graph over HTTP (SPARQL endpoint, pages, harvesting), building it first when the store is empty."""
+    from next2met.server.run import serve as run_server
+
+    settings = settings_from(
+        store, store_url, base_iri, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows,
+        store_update_url=store_update_url, store_user=store_user, store_password=store_password,
+    )
+    run_server(settings)
+
+
+@cli.command()
+@click.argument("source")
+@store_options
+@click.option("--kind", type=click.Choice(["auto", "sparql", "dump", "ldes"]), default="auto", show_default=True,
+              help="What SOURCE is: a SPARQL endpoint, an RDF dump URL or file, or an LDES of another instance.")
+@click.option("--graph", "graph_name", default=None, help="Named graph to put the harvested data in.")
+@click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
+def harvest(source, store, store_url, base_iri, kind, graph_name, engine) -> None:
+    """Pull RDF from SOURCE into its own named graph, after SHACL validation, with provenance."""
+    from .harvest import harvest as run_harvest
+
+    settings = settings_from(store, store_url, base_iri)
+    result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine)
+    click.echo(result.summary(), err=True)
+
+
 def _progress(items, total: int, label: str):
     with click.progressbar(items, length=total, label=label, file=sys.stderr, show_pos=True) as bar:
         yield from bar

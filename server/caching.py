@@ -1,0 +1,23 @@
+"""HTTP caching for everything a harvester reads: ETag and Last-Modified from the data generation, and 304
+answers to If-None-Match / If-Modified-Since (werkzeug's make_conditional does the comparison)."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from .state import KnowledgeGraph
+
+
+def conditional(response: Response, kg: KnowledgeGraph, *, etag: str | None = None, max_age: int = 60) -> Response:
+    """Add validators to a 200 response and turn it into a 304 when the client already has this version.
+
+    The ETag combines the data generation with the response's own negotiated variant (type and language), so
+    the Turtle and the HTML of one page never share a tag.
+    """
+    if response.status_code != 200:
+        return response
+    variant = f"{response.mimetype}|{response.headers.get('Content-Language', '')}"
+    response.set_etag(f"{etag or kg.etag}-{abs(hash(variant)) % 10**8}")
+    response.headers["Last-Modified"] = kg.last_modified
+    response.headers.setdefault("Cache-Control", f"public, max-age={max_age}")
+    return response.make_conditional(request)

@@ -1,0 +1,41 @@
+"""Liveness and store status (``/health``), and the favicon."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("health", __name__)
+STARTED = time.time()
+
+
+@bp.get("/health")
+def health() -> Response:
+    from .app import get_kg
+
+    kg = get_kg()
+    try:
+        quads = kg.store.count()
+        ok = True
+    except Exception as e:  # the store is unreachable: report it, do not fail the health check itself
+        quads, ok = None, False
+        detail = str(e)
+    body = {
+        "status": "ok" if ok and quads else "degraded",
+        "store": {"kind": kg.store.kind, "quads": quads, "generation": kg.store.generation},
+        "uptime_seconds": round(time.time() - STARTED, 1),
+    }
+    if not ok:
+        body["store"]["error"] = detail
+    return jsonify(body), (200 if ok else 503)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="4" cy="8" r="3" fill="#1d5c8c"/>'
+        '<circle cx="12" cy="4" r="2.5" fill="#2e8b57"/><circle cx="12" cy="12" r="2.5" fill="#c0392b"/>'
+        '<path d="M4 8 12 4M4 8l8 4" stroke="#444" stroke-width="1"/></svg>'
+    )
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})

@@ -1,0 +1,68 @@
+"""Errors as RFC 9457 problem responses (``application/problem+json``), or an HTML page for browsers.
+
+Three handlers: our KGError (status and slug known), werkzeug's HTTPException, and a catch-all that logs the
+traceback and answers a bare 500 without details. Every problem has the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from next2met.graph.errors import KGError
+
+log = logging.getLogger(__name__)
+DOCS = "https://w3id.org/next2met/docs/problems#"
+
+
+def wants_html() -> bool:
+    """True when the client prefers HTML to JSON (a browser)."""
+    best = request.accept_mimetypes.best_match(
+        ["application/problem+json", "application/json", "text/html"], default="application/problem+json"
+    )
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
+    body = {"type": DOCS + slug, "title": title, "status": status, "detail": detail, "instance": request.path}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    if wants_html():
+        html = render_template("problem.html", problem=body)
+        return Response(html, status=status, mimetype="text/html")
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+
+
+def handle_kg_error(e: KGError) -> Response:
+    extra = dict(e.extra)
+    report = getattr(e, "report", None)
+    if report is not None:
+        extra["violations"] = [
+            {"focusNode": r.focus, "path": r.path, "severity": r.severity, "message": r.message, "value": r.value}
+            for r in report.results if r.severity == "Violation"
+        ]
+        extra["report"] = report.text(severities=("Violation",))
+    response = problem(e.status, e.title, e.detail, e.slug, **extra)
+    if e.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="next2met"'
+    return response
+
+
+def handle_http_error(e: HTTPException) -> Response:
+    slug = (e.name or "error").lower().replace(" ", "-")
+    response = problem(e.code or 500, e.name or "Error", e.description or "", slug)
+    if e.code == 405 and e.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(e.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def handle_unexpected(e: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "Internal Server Error", "The server failed; the error has been logged.", "internal")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(KGError, handle_kg_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

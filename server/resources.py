@@ -1,0 +1,5 @@
+"""Placeholder blueprint; the feature is being built."""
+
+from flask import Blueprint
+
+bp = Blueprint("resources", __name__)

@@ -1,0 +1,99 @@
+"""The server's one handle on the knowledge graph: settings, the store, a write lock, a result cache for our own
+queries, and the listeners that must hear of every data change (related-practices graph, dumps, change feed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any
+
+from next2met.graph.settings import Settings
+from next2met.graph.store import Result, Store, open_store
+
+ChangeListener = Callable[["KnowledgeGraph", "Change"], None]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a write changed: the named graphs replaced or dropped (empty for a full rebuild) and why."""
+
+    graphs: tuple[str, ...]
+    reason: str  # "build", "update", "api"
+    at: float = field(default_factory=time.time)
+
+
+class KnowledgeGraph:
+    """Shared by all requests of one app. Reads are concurrent; writes are serialised by ``write_lock``."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store if store is not None else open_store(settings)
+        self.write_lock = threading.RLock()
+        self._listeners: list[ChangeListener] = []
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._cache_generation = self.store.generation
+        self.modified_at = time.time()
+        self.extensions: dict[str, Any] = {}  # per-feature state (related graph, dumps, ...), keyed by feature
+
+    # -- change notification -------------------------------------------------------------------------
+    def on_change(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def changed(self, change: Change) -> None:
+        """Tell every listener that the data changed (call with the write lock held)."""
+        self.modified_at = change.at
+        self.clear_cache()
+        for listener in self._listeners:
+            listener(self, change)
+
+    def refresh(self) -> None:
+        """Pick up a rebuild made by another process (``next2met build`` while serving)."""
+        refresh = getattr(self.store, "refresh", None)
+        if refresh is not None and refresh():
+            self.changed(Change((), "build"))
+
+    # -- our own (trusted) queries, cached until the data changes --------------------------------------
+    def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        gen = self.store.generation
+        with self._cache_lock:
+            if gen != self._cache_generation:
+                self._cache.clear()
+                self._cache_generation = gen
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._cache_lock:
+            self._cache[key] = value
+            while len(self._cache) > 2048:
+                self._cache.popitem(last=False)
+        return value
+
+    def select(self, sparql: str) -> list[dict[str, Any]]:
+        """Run one of our own SELECT queries and return rows of pyoxigraph terms, cached per data generation."""
+        return self.cached(("select", sparql), lambda: self.store.query(sparql).rows())
+
+    def query(self, sparql: str) -> Result:
+        return self.store.query(sparql)
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+            self._cache_generation = self.store.generation
+
+    # -- HTTP caching validators -----------------------------------------------------------------------
+    @property
+    def etag(self) -> str:
+        return self.store.generation
+
+    @property
+    def last_modified(self) -> str:
+        return formatdate(self.modified_at, usegmt=True)
+
+    def close(self) -> None:
+        self.store.close()

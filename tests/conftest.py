@@ -1,0 +1,90 @@
+"""Shared fixtures: settings in a temporary folder, a store built once from the real data, the Flask app and
+its test client, and a live server on a free loopback port for tests that speak real HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from next2met.graph.build import build
+from next2met.graph.settings import Settings
+from next2met.graph.store import OxigraphStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+STANDARDS = SHARED / "standards"
+
+
+def make_settings(store: Path, **changes) -> Settings:
+    """Settings that ignore the caller's environment: everything under ``store``."""
+    return Settings(store=str(store), **changes)
+
+
+@pytest.fixture(scope="session")
+def built_store(tmp_path_factory) -> Path:
+    """A store folder holding the real dataset, built once per session. Treat as read-only: copy to write."""
+    path = tmp_path_factory.mktemp("built") / "store"
+    settings = make_settings(path)
+    store = OxigraphStore(path)
+    build(store, settings)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def store_copy(built_store, tmp_path) -> Path:
+    """A private, writable copy of the built store."""
+    target = tmp_path / "store"
+    shutil.copytree(built_store, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path / "store")
+
+
+@pytest.fixture(scope="session")
+def app(built_store, tmp_path_factory):
+    """The real app over a session copy of the built store (read-only use)."""
+    from next2met.server.app import create_app
+
+    target = tmp_path_factory.mktemp("app") / "store"
+    shutil.copytree(built_store, target, symlinks=True)
+    application = create_app(make_settings(target))
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["next2met"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    def __init__(self, app) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[LiveServer]:
+    """The session app served over real HTTP on a free loopback port."""
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--public-endpoints", action="store_true", help="run tests that reach the network")
