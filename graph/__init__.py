@@ -5,7 +5,7 @@ The public API::
     from next2met.graph import Settings, open_store, build, validate_quads, get_query
 """
 
-from .build import build, compile_dataset, discover_sources
+from .build import build_dataset, compile_dataset, discover_sources
 from .errors import KGError
 from .queries import get_query, list_queries
 from .settings import Settings
@@ -13,6 +13,6 @@ from .store import OxigraphStore, Result, Store, open_store
 from .validate import ValidationReport, validate_graph, validate_quads
 
 __all__ = [
-    "KGError", "OxigraphStore", "Result", "Settings", "Store", "ValidationReport", "build", "compile_dataset",
+    "KGError", "OxigraphStore", "Result", "Settings", "Store", "ValidationReport", "build_dataset", "compile_dataset",
     "discover_sources", "get_query", "list_queries", "open_store", "validate_graph", "validate_quads",
 ]

@@ -80,9 +80,10 @@ def discover_sources(data_dir: Path = paths.DATA_DIR, ontology_dir: Path = paths
     return [SourceFile(p, root) for p in found] + [SourceFile(p, data_dir) for p in data_files]
 
 
-def load_context(base: str) -> dict:
+def load_context(base: str, data_dir: Path | None = None) -> dict:
     """The JSON-LD context of the YAML format, with our base IRI substituted when it is not the default."""
-    text = paths.CONTEXT_FILE.read_text(encoding="utf-8")
+    own = data_dir / paths.CONTEXT_FILE.name if data_dir else None
+    text = (own if own and own.is_file() else paths.CONTEXT_FILE).read_text(encoding="utf-8")
     if base != DEFAULT_BASE_IRI:
         text = text.replace(DEFAULT_BASE_IRI, base).replace(f"{base}ontology#", ONTOLOGY_NS)
     return json.loads(text)["@context"]
@@ -149,7 +150,8 @@ def skolemize(g: rdflib.Graph) -> rdflib.Graph:
     for s, p, o in g:
         if isinstance(o, rdflib.BNode) and isinstance(s, rdflib.URIRef) and o not in mapping:
             content = sorted(
-                f"{pp.n3()} {oo.n3() if not isinstance(oo, rdflib.BNode) else '[]'}" for pp, oo in g.predicate_objects(o)
+                f"{pp.n3()} {oo.n3() if not isinstance(oo, rdflib.BNode) else '[]'}"
+                for pp, oo in g.predicate_objects(o)
             )
             digest = hashlib.sha1("\n".join(content).encode()).hexdigest()[:10]
             local = str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
@@ -243,8 +245,8 @@ def compile_dataset(
     progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None,
 ) -> tuple[list[ox.Quad], dict[str, list[ox.Quad]]]:
     """Read every source file; return all quads and the quads per named graph."""
-    sources = discover_sources() if sources is None else sources
-    context = load_context(settings.base_iri)
+    sources = discover_sources(settings.data_path) if sources is None else sources
+    context = load_context(settings.base_iri, settings.data_path)
     per_graph: dict[str, list[ox.Quad]] = {}
     for src in progress(sources) if progress else sources:
         per_graph[src.graph_iri(settings.base_iri)] = read_source(src, settings, context)
@@ -253,7 +255,7 @@ def compile_dataset(
     return everything, per_graph
 
 
-def build(
+def build_dataset(
     store, settings: Settings, *, sources: list[SourceFile] | None = None, engine: str | None = None,
     progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None, dry_run: bool = False,
 ) -> BuildResult:

@@ -39,17 +39,24 @@ PREFIXES = {
 }
 
 
+STORE_OPTION_NAMES = ("store", "store_url", "store_update_url", "store_user", "store_password", "base_iri")
+
+
 def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that opens the store shares."""
+    """The options every command that opens the store shares (collected by ``settings_from``)."""
     f = click.option("--base-iri", default=None, help="Base IRI of the resources (default https://w3id.org/next2met/).")(f)
+    f = click.option("--store-password", default=None, help="Password for the remote store's update endpoint.")(f)
+    f = click.option("--store-user", default=None, help="User for the remote store's update endpoint.")(f)
+    f = click.option("--store-update-url", default=None, help="SPARQL 1.1 update endpoint of the remote store.")(f)
     f = click.option("--store-url", default=None, help="Use a remote SPARQL 1.1 store at this query endpoint URL.")(f)
     f = click.option("--store", "store", default=None, type=click.Path(file_okay=False),
                      help="Folder of the embedded store (default: $NEXT2MET_STORE or a per-user data folder).")(f)
     return f
 
 
-def settings_from(store: str | None, store_url: str | None, base_iri: str | None, **extra: Any) -> Settings:
-    return Settings.from_env(store=store, store_url=store_url, base_iri=base_iri, **extra)
+def settings_from(opts: dict[str, Any], **extra: Any) -> Settings:
+    """Settings from the environment, overridden by the command-line options that were given."""
+    return Settings.from_env(**{k: opts.pop(k) for k in STORE_OPTION_NAMES}, **extra)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -64,14 +71,16 @@ def cli() -> None:
               help="SHACL engine (default: turbo when pyshacl-turbo is installed).")
 @click.option("--dry-run", is_flag=True, help="Compile and validate only; leave the store as it is.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
-def build(store, store_url, base_iri, engine, dry_run, quiet) -> None:
+@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Folder of source files to build instead of the curated data/ (e.g. generated benchmark data).")
+def build(engine, dry_run, quiet, data_dir, **opts) -> None:
     """Compile data/ and ontology/ into the store, one named graph per source file.
 
     The dataset is validated with SHACL first; if it has violations the report is printed, the exit code is 1
     and the store keeps its previous content.
     """
-    settings = settings_from(store, store_url, base_iri)
-    sources = build_mod.discover_sources()
+    settings = settings_from(opts, data_dir=data_dir)
+    sources = build_mod.discover_sources(settings.data_path)
 
     def progress(items):
         if quiet:
@@ -80,7 +89,9 @@ def build(store, store_url, base_iri, engine, dry_run, quiet) -> None:
 
     target = None if dry_run else open_store(settings)
     try:
-        result = build_mod.build(target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run)
+        result = build_mod.build_dataset(
+            target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run
+        )
     except ShapesInvalid as e:
         click.echo(e.report.text(), err=False)  # type: ignore[union-attr]
         raise
@@ -105,18 +116,25 @@ def build(store, store_url, base_iri, engine, dry_run, quiet) -> None:
 @click.option("--input-format", default=None, help="RDF format of the files when the extension does not tell.")
 @click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
 @click.option("--violations-only", is_flag=True, help="Leave warnings out of the text report.")
-def validate(paths, store, store_url, base_iri, out_format, input_format, engine, violations_only) -> None:
+def validate(paths, out_format, input_format, engine, violations_only, **opts) -> None:
     """Validate RDF files (any RDF format, or our YAML) against the shapes; without PATHS, the built dataset.
 
     Files are checked together with the ontology, the SKOS schemes and the curated data, so that links to
     existing organisations and concepts resolve; the report covers only the files' own resources.
     """
-    settings = settings_from(store, store_url, base_iri)
+    settings = settings_from(opts)
     engine = engine or settings.shacl_engine
     if paths:
         own, focus = _read_inputs(paths, input_format, settings)
-        _, per_graph = build_mod.compile_dataset(settings)
-        curated = [q for quads in per_graph.values() for q in quads]
+        curated_paths = {p.resolve() for p in paths}
+        sources = [s for s in build_mod.discover_sources(settings.data_path) if s.path.resolve() not in curated_paths]
+        _, per_graph = build_mod.compile_dataset(settings, sources)
+        # a file that describes a curated resource replaces the curated graph that holds it (an edit being checked)
+        curated = [
+            q for quads in per_graph.values()
+            if not any(isinstance(q.subject, ox.NamedNode) and q.subject.value in focus for q in quads)
+            for q in quads
+        ]
         report = validate_quads([*own, *curated, *reference_quads()], engine=engine).only_focus(focus)
     else:
         st = open_store(settings, read_only=True)
@@ -137,7 +155,7 @@ def validate(paths, store, store_url, base_iri, out_format, input_format, engine
 
 def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Settings):
     quads: list[ox.Quad] = []
-    context = build_mod.load_context(settings.base_iri)
+    context = build_mod.load_context(settings.base_iri, settings.data_path)
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file")
@@ -157,9 +175,9 @@ def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Se
               help="Serialisation; formats without graphs get the union of all graphs.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (a .gz name compresses); default stdout.")
-def export(store, store_url, base_iri, fmt, output) -> None:
+def export(fmt, output, **opts) -> None:
     """Write the whole dataset in one RDF format."""
-    settings = settings_from(store, store_url, base_iri)
+    settings = settings_from(opts)
     st = open_store(settings, read_only=True)
     try:
         if st.is_empty():
@@ -186,9 +204,9 @@ def export(store, store_url, base_iri, fmt, output) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--list", "list_only", is_flag=True, help="List the named research queries and their parameters.")
-def query(name, store, store_url, base_iri, query_text, params, fmt, list_only) -> None:
+def query(name, query_text, params, fmt, list_only, **opts) -> None:
     """Run a named research query (see --list), a .rq file, or --query TEXT against the store."""
-    settings = settings_from(store, store_url, base_iri)
+    settings = settings_from(opts)
     if list_only:
         for q in queries_mod.list_queries():
             ps = ", ".join(f"{p.name} ({p.describe()})" for p in q.params)
@@ -251,7 +269,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(headers)]
 
     def line(cells):
-        return "  ".join((c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(cells, widths)).rstrip()
+        cut = [(c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(cells, widths, strict=True)]
+        return "  ".join(cut).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
     return "\n".join(out) + "\n"
@@ -259,9 +278,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 @cli.command()
 @store_options
-def stats(store, store_url, base_iri) -> None:
+def stats(**opts) -> None:
     """Counts per class, and practices per region, RIS3 sector, innovation stage, measure type and standing."""
-    settings = settings_from(store, store_url, base_iri)
+    settings = settings_from(opts)
     st = open_store(settings, read_only=True)
     try:
         if st.is_empty():
@@ -285,17 +304,13 @@ def stats(store, store_url, base_iri) -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8080).")
 @click.option("--query-timeout", default=None, type=float, help="Seconds a user SPARQL query may run.")
 @click.option("--max-rows", default=None, type=int, help="Most rows/triples a user query returns (cut with notice).")
-@click.option("--store-update-url", default=None, help="SPARQL 1.1 update endpoint of the remote store.")
-@click.option("--store-user", default=None, help="User for the remote store's update endpoint.")
-@click.option("--store-password", default=None, help="Password for the remote store's update endpoint.")
-def serve(store, store_url, base_iri, host, port, query_timeout, max_rows, store_update_url, store_user,
-          store_password) -> None:
+@click.option("--update-token", default=None, help="Bearer token that turns on /update and the write API.")
+def serve(host, port, query_timeout, max_rows, update_token, **opts) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, pages, harvesting), building it first when the store is empty."""
     from next2met.server.run import serve as run_server
 
     settings = settings_from(
-        store, store_url, base_iri, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows,
-        store_update_url=store_update_url, store_user=store_user, store_password=store_password,
+        opts, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows, update_token=update_token
     )
     run_server(settings)
 
@@ -307,11 +322,11 @@ def serve(store, store_url, base_iri, host, port, query_timeout, max_rows, store
               help="What SOURCE is: a SPARQL endpoint, an RDF dump URL or file, or an LDES of another instance.")
 @click.option("--graph", "graph_name", default=None, help="Named graph to put the harvested data in.")
 @click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
-def harvest(source, store, store_url, base_iri, kind, graph_name, engine) -> None:
+def harvest(source, kind, graph_name, engine, **opts) -> None:
     """Pull RDF from SOURCE into its own named graph, after SHACL validation, with provenance."""
     from .harvest import harvest as run_harvest
 
-    settings = settings_from(store, store_url, base_iri)
+    settings = settings_from(opts)
     result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine)
     click.echo(result.summary(), err=True)
 

@@ -31,24 +31,35 @@ class Settings:
     base_iri: str = setting(DEFAULT_BASE_IRI, help="Base IRI of the resources; the server serves IRIs under it.")
     store: str = setting(factory=_default_store, help="Folder of the embedded on-disk store.")
     store_url: str = setting("", help="SPARQL 1.1 query endpoint of a remote store; replaces the embedded store.")
-    store_update_url: str = setting("", help="SPARQL 1.1 update endpoint of the remote store (default: store_url).")
+    store_update_url: str = setting(
+        "", help="SPARQL 1.1 update endpoint of the remote store (default: store_url)."
+    )
     store_user: str = setting("", help="User name for the remote store's update endpoint.")
     store_password: str = setting("", help="Password for the remote store's update endpoint.")
     store_auth: str = setting("digest", help="HTTP authentication scheme of the remote store: digest or basic.")
-    shacl_engine: str = setting("auto", help="SHACL engine: pyshacl, turbo (pyshacl-turbo) or auto (turbo if installed).")
+    shacl_engine: str = setting(
+        "auto", help="SHACL engine: pyshacl, turbo (pyshacl-turbo) or auto (turbo if installed)."
+    )
     host: str = setting("127.0.0.1", help="Address the server listens on (loopback by default).")
     port: int = setting(8080, help="Port the server listens on.")
     threads: int = setting(8, help="Request threads of the WSGI server.")
     query_timeout: float = setting(10.0, help="Seconds a user SPARQL query may run before it is stopped.")
-    max_rows: int = setting(10000, help="Most result rows (or triples) a user query returns; more are cut, with notice.")
+    max_rows: int = setting(
+        10000, help="Most result rows (or triples) a user query returns; more are cut, with notice."
+    )
     max_body: int = setting(1_000_000, help="Largest request body in bytes.")
     query_workers: int = setting(2, help="Worker processes that run user SPARQL queries.")
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
     service_allowlist: tuple[str, ...] = setting(
         factory=tuple, help="SPARQL endpoints that SERVICE may call (comma-separated); empty refuses SERVICE."
     )
-    update_token: str = setting("", help="Bearer token that allows /update and the write API; empty turns writes off.")
+    update_token: str = setting(
+        "", help="Bearer token that allows /update and the write API; empty turns writes off."
+    )
     dumps_dir: str = setting("", help="Folder for the generated dumps (default: inside the store folder).")
+    data_dir: str = setting(
+        "", help="Folder of the curated source files (default: the data/ shipped with the package)."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -65,6 +76,12 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def data_path(self) -> Path:
+        from .paths import DATA_DIR
+
+        return Path(self.data_dir) if self.data_dir else DATA_DIR
 
     @property
     def dumps_path(self) -> Path:

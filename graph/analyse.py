@@ -1,0 +1,290 @@
+"""Relate practices to each other over a networkx graph built from the dataset.
+
+The graph has one node per practice, organisation, region, concept, learning event and action, with an edge for
+each link the data states: a practice's sectors, measure types, stages, stakeholder types and programme topic
+(concepts), its main institution, stakeholders and submitting partner (organisations), its region, the events it
+was presented at, the practices it names as related, and the actions it inspired (stated or plausibly) or that
+name it. Concepts and regions also carry their ``skos:broader`` parents, so two regional food sectors of different
+regions meet in the shared sector "agrifood".
+
+"Practices like this one" scores every other practice by what the two share. Each shared node adds
+``weight(kind) × specificity``, where specificity = 1 / log2(1 + number of practices linked to that node): a
+sector that two practices share counts more than the "apply" stage that most practices have.
+
+==========================  ======  ==========================================================
+shared                      weight  why
+==========================  ======  ==========================================================
+related (stated link)       4       the sources name the two practices together
+action (transfer link)      4       one inspired or is named by the same action of an action plan
+organisation                3       the same organisation runs, joins or submitted both
+sector (RIS3), measure      2       the same policy content
+co-related                  2       the sources name both with the same third practice
+event                       1.5     presented to the same audience
+stage, region               1       same point of the innovation chain / same place
+stakeholder type, topic     0.5     common, so weak on their own
+==========================  ======  ==========================================================
+
+Inherited matches (a broader concept or region) use the same weight; their lower specificity discounts them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .store import Store
+
+WEIGHTS = {
+    "related": 4.0, "action": 4.0, "organisation": 3.0, "sector": 2.0, "measure": 2.0, "co-related": 2.0,
+    "event": 1.5,
+    "stage": 1.0, "region": 1.0, "stakeholder": 0.5, "topic": 0.5,
+}
+# Kinds whose broader concepts (or regions) are shared features too.
+HIERARCHICAL = {"sector", "measure", "stakeholder", "region", "stage", "topic"}
+
+PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
+
+LINKS = PREFIXES + """
+SELECT DISTINCT ?p ?kind ?n WHERE {
+  ?p a n2m:GoodPractice .
+  { ?p n2m:ris3Sector ?n BIND("sector" AS ?kind) }
+  UNION { ?p n2m:measureType ?n BIND("measure" AS ?kind) }
+  UNION { ?p n2m:innovationStage ?n BIND("stage" AS ?kind) }
+  UNION { ?p prov:qualifiedAttribution/n2m:stakeholderType ?n BIND("stakeholder" AS ?kind) }
+  UNION { ?p n2m:programmeTopic ?n BIND("topic" AS ?kind) }
+  UNION { ?p n2m:mainInstitution|n2m:submittedBy|prov:qualifiedAttribution/prov:agent ?n
+          BIND("organisation" AS ?kind) }
+  UNION { ?p dcterms:spatial ?n BIND("region" AS ?kind) }
+  UNION { ?p n2m:presentedAt ?n BIND("event" AS ?kind) }
+  UNION { ?p dcterms:relation ?n . ?n a n2m:GoodPractice BIND("related" AS ?kind) }
+  UNION { ?n n2m:inspiredBy|n2m:plausiblyInspiredBy ?p BIND("action" AS ?kind) }
+  UNION { ?n dcterms:relation ?p ; a n2m:Action BIND("action" AS ?kind) }
+}"""
+
+NODES = PREFIXES + """
+SELECT ?n ?label ?broader ?planRegion ?learnedFrom ?inspiredBy ?plausibly ?partnerRegion WHERE {
+  { ?n skos:prefLabel|dcterms:title ?label }
+  UNION { ?n skos:broader ?broader }
+  UNION { ?n a n2m:Action . ?n dcterms:isPartOf/dcterms:spatial ?planRegion }
+  UNION { ?n a n2m:Action ; n2m:learnedFrom ?learnedFrom }
+  UNION { ?n n2m:inspiredBy ?inspiredBy }
+  UNION { ?n n2m:plausiblyInspiredBy ?plausibly }
+  UNION { ?n a n2m:Partner ; n2m:representsRegion ?partnerRegion }
+}"""
+
+
+@dataclass
+class Related:
+    """Another practice, its score, and what the two share as (kind, node IRI) pairs, strongest first."""
+
+    iri: str
+    score: float
+    shared: list[tuple[str, str]]
+
+
+@dataclass
+class Transfer:
+    """Learning between two regions: ``learner`` took something from ``teacher`` in these actions."""
+
+    teacher: str
+    learner: str
+    actions: list[str] = field(default_factory=list)
+    practices: list[str] = field(default_factory=list)
+
+
+class PracticeGraph:
+    """The networkx graph of the dataset and what we compute from it; immutable once built."""
+
+    def __init__(self, graph: nx.Graph, broader: dict[str, set[str]], labels: dict[str, dict[str, str]],
+                 transfers: list[Transfer], partner_regions: set[str], generation: str = "") -> None:
+        self.graph = graph
+        self.broader = broader
+        self.labels = labels
+        self.transfers = transfers
+        self.partner_regions = partner_regions
+        self.generation = generation
+        self.practices = sorted(n for n, d in graph.nodes(data=True) if d.get("kind") == "practice")
+        self.features = {p: self._features(p) for p in self.practices}
+        frequency: dict[str, int] = defaultdict(int)
+        for feats in self.features.values():
+            for node in feats:
+                frequency[node] += 1
+        self.specificity = {n: 1 / math.log2(1 + c) for n, c in frequency.items()}
+
+    # -- building ------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, store: Store) -> PracticeGraph:
+        """Read the links of every practice and the action plans from the store into a networkx graph."""
+        g = nx.Graph()
+        for row in store.query(LINKS).rows():
+            p, kind, n = row["p"].value, row["kind"].value, row["n"].value
+            g.add_node(p, kind="practice")
+            node_kind = {"related": "practice", "sector": "concept", "measure": "concept", "stage": "concept",
+                         "stakeholder": "concept", "topic": "concept"}.get(kind, kind)
+            if n not in g:
+                g.add_node(n, kind=node_kind)
+            g.add_edge(p, n, kind=kind)
+        broader: dict[str, set[str]] = defaultdict(set)
+        labels: dict[str, dict[str, str]] = defaultdict(dict)
+        actions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        partner_regions: set[str] = set()
+        for row in store.query(NODES).rows():
+            n = row["n"].value
+            if "label" in row:
+                labels[n].setdefault(row["label"].language or "", row["label"].value)
+            if "broader" in row:
+                broader[n].add(row["broader"].value)
+            if "partnerRegion" in row:
+                partner_regions.add(row["partnerRegion"].value)
+            for key in ("planRegion", "learnedFrom", "inspiredBy", "plausibly"):
+                if key in row:
+                    actions[n][key].add(row[key].value)
+        graph = cls(g, dict(broader), dict(labels), [], partner_regions, getattr(store, "generation", ""))
+        graph.transfers = graph._transfers(actions)
+        return graph
+
+    def _features(self, practice: str) -> dict[str, str]:
+        """The nodes a practice links to, plus their broader parents: node IRI → kind."""
+        out: dict[str, str] = {}
+        for n in self.graph[practice]:
+            kind = self.graph.edges[practice, n]["kind"]
+            out.setdefault(n, kind)
+            if kind in HIERARCHICAL:
+                for parent in self.ancestors(n):
+                    out.setdefault(parent, kind)
+        return out
+
+    def ancestors(self, node: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [node]
+        while todo:
+            for parent in self.broader.get(todo.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    # -- related practices ---------------------------------------------------------------------------
+    def related(self, practice: str, limit: int = 8) -> list[Related]:
+        """The practices most like ``practice``, best first (ties by IRI, so the order is stable)."""
+        mine = self.features.get(practice)
+        if not mine:
+            return []
+        out = []
+        for other in self.practices:
+            if other == practice:
+                continue
+            shared = [
+                ("co-related" if kind == "related" else kind, n)
+                for n, kind in mine.items() if n in self.features[other] and n != other
+            ]
+            if other in mine and mine[other] == "related":  # a stated link between the two practices
+                shared.append(("related", other))
+            if not shared:
+                continue
+            score = sum(WEIGHTS.get(kind, 1.0) * self.specificity.get(n, 1.0) for kind, n in shared)
+            shared.sort(key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0), s[1]))
+            out.append(Related(other, round(score, 3), shared))
+        out.sort(key=lambda r: (-r.score, r.iri))
+        return out[:limit]
+
+    def label(self, iri: str, lang: str = "en") -> str:
+        values = self.labels.get(iri, {})
+        return values.get(lang) or values.get("en") or values.get("") or iri.rstrip("/").rsplit("/", 1)[-1]
+
+    def reason(self, related: Related, lang: str = "en") -> str:
+        """Say in words why a practice is related: 'shares the sector X and the measure Y; also involves Z'."""
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, node in related.shared:
+            by_kind[kind].append(node)
+        for kind, nodes in by_kind.items():  # name the most specific match only, not its broader parents too
+            if kind in HIERARCHICAL:
+                inherited = set().union(*(self.ancestors(n) for n in nodes))
+                by_kind[kind] = [n for n in nodes if n not in inherited]
+
+        def names(kind: str) -> str:
+            labels = [self.label(n, lang) for n in by_kind.get(kind, [])]
+            if len(labels) > 3:
+                labels = labels[:3] + [f"{len(labels) - 3} more"]
+            return _and(labels)
+
+        def noun(kind: str, singular: str) -> str:
+            return singular + ("s" if len(by_kind.get(kind, [])) > 1 else "")
+
+        clauses = []
+        if "related" in by_kind:
+            clauses.append("the sources name the two together")
+        if "co-related" in by_kind:
+            clauses.append(f"both are named with {names('co-related')}")
+        if "action" in by_kind:
+            clauses.append(f"linked through the {noun('action', 'action')} {names('action')}")
+        shares = [f"the {noun(kind, kind)} {names(kind)}" for kind in ("sector", "measure", "topic") if by_kind.get(kind)]
+        if shares:
+            clauses.append("shares " + _and(shares))
+        if by_kind.get("organisation"):
+            clauses.append(f"both work with {names('organisation')}")
+        if by_kind.get("event"):
+            clauses.append(f"both were presented at {names('event')}")
+        if by_kind.get("region"):
+            clauses.append(f"both are in {names('region')}")
+        also = []
+        if by_kind.get("stakeholder"):
+            also.append(f"involves {names('stakeholder')}")
+        if by_kind.get("stage"):
+            stages = f"the {names('stage')} {noun('stage', 'stage')}"
+            also.append(f"at {stages}" if also else f"acts at {stages}")
+        if also:
+            clauses.append(("also " if clauses else "") + " ".join(also))
+        text = "; ".join(clauses)
+        return text[:1].upper() + text[1:]
+
+    # -- the transfer network between regions ----------------------------------------------------------
+    def partner_region_of(self, region: str) -> str:
+        """The partner region a NUTS region belongs to (itself, or the partner region above it)."""
+        if region in self.partner_regions:
+            return region
+        for parent in self.ancestors(region):
+            if parent in self.partner_regions:
+                return parent
+        return region
+
+    def _transfers(self, actions: dict[str, dict[str, set[str]]]) -> list[Transfer]:
+        """Who learned from whom: the region an action learned from (or of the practice that inspired it) →
+        the region of the action's plan."""
+        regions_of = {
+            p: {n for n in self.graph[p] if self.graph.edges[p, n]["kind"] == "region"} for p in self.practices
+        }
+        pairs: dict[tuple[str, str], Transfer] = {}
+        for action, facts in sorted(actions.items()):
+            teachers = set(facts["learnedFrom"])
+            practices = sorted(facts["inspiredBy"] | facts["plausibly"])
+            for p in practices:
+                teachers |= regions_of.get(p, set())
+            for learner in facts["planRegion"]:
+                for teacher in teachers:
+                    t, lr = self.partner_region_of(teacher), self.partner_region_of(learner)
+                    if t == lr:
+                        continue
+                    transfer = pairs.setdefault((t, lr), Transfer(t, lr))
+                    transfer.actions.append(action)
+                    transfer.practices.extend(x for x in practices if x not in transfer.practices)
+        return sorted(pairs.values(), key=lambda t: (t.teacher, t.learner))
+
+    def transfers_of(self, region: str) -> tuple[list[Transfer], list[Transfer]]:
+        """(what ``region`` learned from others, what others learned from it), at partner-region level."""
+        mine = self.partner_region_of(region)
+        return ([t for t in self.transfers if t.learner == mine], [t for t in self.transfers if t.teacher == mine])
+
+
+def _and(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,157 @@
+"""Write the whole dataset as dump files, one per RDF format, each also gzipped, with a manifest of their sizes
+and SHA-256 checksums (what the DCAT catalogue and VoID describe).
+
+Files are streamed from the store to a temporary file and renamed into place, so memory does not grow with
+the dataset and a reader never sees half a file. The gzip files carry no name and no time stamp: the same data
+gives the same bytes, and harvesters that compare checksums (data.europa.eu) re-import only real changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+from .errors import NotFound
+from .rdfio import FORMATS, RdfFormatInfo
+from .store import Store
+
+DEFAULT_NAME = "next2met"
+MANIFEST = "manifest.json"
+# The order in which the catalogue lists the distributions: graph-aware formats first.
+DUMP_FORMATS: tuple[RdfFormatInfo, ...] = tuple(
+    FORMATS[n] for n in ("nquads", "trig", "turtle", "nt", "jsonld", "xml")
+)
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# Namespaces for readable Turtle, TriG and RDF/XML dumps.
+PREFIXES = {
+    "n2m": "https://w3id.org/next2met/ontology#",
+    "nuts": "http://data.europa.eu/nuts/code/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "org": "http://www.w3.org/ns/org#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "schema": "https://schema.org/",
+    "void": "http://rdfs.org/ns/void#",
+    "sh": "http://www.w3.org/ns/shacl#",
+}
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    """One file of a dump: ``next2met.ttl`` or ``next2met.ttl.gz``."""
+
+    filename: str
+    format: str  # our format name (rdfio.FORMATS key)
+    media_type: str  # of the RDF inside (the uncompressed content)
+    compressed: bool
+    size: int
+    sha256: str
+
+    @property
+    def served_type(self) -> str:
+        """The Content-Type the server sends: gzip files as ``application/gzip`` so nobody unzips them on the way."""
+        return "application/gzip" if self.compressed else self.media_type
+
+
+@dataclass(frozen=True)
+class DumpSet:
+    """The files of one dump of the dataset and when they were made."""
+
+    name: str
+    generation: str  # the store generation the files were written from
+    written: float  # seconds since the epoch
+    quads: int
+    files: tuple[DumpFile, ...]
+
+    def file(self, filename: str) -> DumpFile:
+        for f in self.files:
+            if f.filename == filename:
+                return f
+        offered = ", ".join(f.filename for f in self.files)
+        raise NotFound(f"no dump file {filename!r}; the dumps are {offered}")
+
+
+def filename(name: str, fmt: RdfFormatInfo, compressed: bool) -> str:
+    return f"{name}.{fmt.extension}" + (".gz" if compressed else "")
+
+
+def read_manifest(folder: Path) -> DumpSet | None:
+    """The dump set described by the folder's manifest, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = tuple(DumpFile(**f) for f in data["files"])
+        dumps = DumpSet(data["name"], data["generation"], data["written"], data["quads"], files)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not all((folder / f.filename).is_file() for f in dumps.files):
+        return None
+    return dumps
+
+
+def write_dumps(store: Store, folder: Path, name: str = DEFAULT_NAME, *, force: bool = False) -> DumpSet:
+    """Write every format of the dataset into ``folder`` unless the files there already hold this generation."""
+    if not NAME_RE.match(name):
+        raise ValueError(f"dump name {name!r} must be lower-case letters, digits and '-'")
+    folder.mkdir(parents=True, exist_ok=True)
+    generation = store.generation
+    current = read_manifest(folder)
+    if not force and current is not None and current.generation == generation and current.name == name:
+        return current
+    files = []
+    for fmt in DUMP_FORMATS:
+        plain = folder / filename(name, fmt, False)
+        files.append(_write_one(plain, lambda out, f=fmt: store.dump(out, f, prefixes=PREFIXES), fmt, False))
+        files.append(_write_one(folder / (plain.name + ".gz"), lambda out, src=plain: _gzip(src, out), fmt, True))
+    dumps = DumpSet(name, generation, time.time(), store.count(), tuple(files))
+    _atomic_write(folder / MANIFEST, json.dumps(
+        {**asdict(dumps), "files": [asdict(f) for f in files]}, indent=1).encode())
+    return dumps
+
+
+def _write_one(path: Path, write, fmt: RdfFormatInfo, compressed: bool) -> DumpFile:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with tmp.open("wb") as out:
+            write(out)
+        size, digest = _measure(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return DumpFile(path.name, fmt.name, fmt.media_type, compressed, size, digest)
+
+
+def _gzip(source: Path, out: IO[bytes]) -> None:
+    # filename="" and mtime=0 keep the header free of anything but the content, so equal data gives equal bytes
+    with source.open("rb") as src, gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+        shutil.copyfileobj(src, gz, 1 << 20)
+
+
+def _measure(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return path.stat().st_size, digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
