@@ -114,3 +114,16 @@ def documented_settings() -> list[tuple[str, str, str]]:
             default = "(per-user data folder)" if f.name == "store" else repr(f.default_factory())  # type: ignore[misc]
         rows.append((f.name, default, f.metadata["help"]))
     return rows
+
+
+def settings_table() -> str:
+    """The Markdown table of all settings that the README carries (checked by tests/test_docs.py)."""
+    rows = ["| setting | default | meaning |", "| --- | --- | --- |"]
+    for name, default, help_text in documented_settings():
+        shown = default if default.startswith("(") else f"`{default}`"
+        rows.append(f"| `{name}` | {shown} | {help_text} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())
