@@ -107,29 +107,43 @@ def _plain(value: object) -> object:
 def read_yaml(path: Path, context: dict) -> rdflib.Graph:
     """Parse one YAML source file into an rdflib graph through the JSON-LD context."""
     try:
-        with path.open(encoding="utf-8") as fh:
-            doc = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataFileError(f"{path}: cannot read: {e}") from None
+    return parse_yaml(text, context, source=str(path))
+
+
+def parse_yaml(text: str, context: dict, *, source: str = "input") -> rdflib.Graph:
+    """Parse YAML (or JSON, which is YAML) in our source format into an rdflib graph."""
+    try:
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise DataFileError(f"{path}: YAML error at {where}: {e.problem}") from None
-    except (OSError, yaml.YAMLError) as e:
-        raise DataFileError(f"{path}: cannot read: {e}") from None
+        raise DataFileError(f"{source}: YAML error at {where}: {e.problem}") from None
+    except yaml.YAMLError as e:
+        raise DataFileError(f"{source}: cannot read: {e}") from None
     if doc is None:
-        raise DataFileError(f"{path}: the file is empty")
+        raise DataFileError(f"{source}: the file is empty")
     nodes = doc if isinstance(doc, list) else [doc]
     for i, node in enumerate(nodes):
         if not isinstance(node, dict) or "id" not in node:
-            raise DataFileError(f"{path}: item {i + 1} is not a mapping with an 'id'")
+            raise DataFileError(f"{source}: item {i + 1} is not a mapping with an 'id'")
         unknown = [k for k in node if k not in context and not str(k).startswith("@")]
         if unknown:
-            raise DataFileError(f"{path}: {node['id']}: unknown field(s) {', '.join(map(str, unknown))}")
+            raise DataFileError(f"{source}: {node['id']}: unknown field(s) {', '.join(map(str, unknown))}")
     g = rdflib.Graph()
     try:
         g.parse(data=json.dumps({"@context": context, "@graph": _plain(nodes)}), format="json-ld")
     except Exception as e:  # the JSON-LD processor raises plain exceptions for context errors
-        raise DataFileError(f"{path}: cannot map to RDF: {e}") from None
+        raise DataFileError(f"{source}: cannot map to RDF: {e}") from None
     return g
+
+
+def yaml_quads(g: rdflib.Graph, graph: str) -> list[ox.Quad]:
+    """Finish a graph read from YAML (types of nested nodes, stable IRIs) and put it in the named graph."""
+    type_nested_nodes(g)
+    return _rdflib_quads(skolemize(g), graph)
 
 
 def type_nested_nodes(g: rdflib.Graph) -> None:
@@ -184,10 +198,7 @@ def read_source(src: SourceFile, settings: Settings, context: dict) -> list[ox.Q
     """Read one source file into the quads of its named graph."""
     graph = src.graph_iri(settings.base_iri)
     if src.path.suffix in (".yaml", ".yml"):
-        g = read_yaml(src.path, context)
-        type_nested_nodes(g)
-        g = skolemize(g)
-        return _rdflib_quads(g, graph)
+        return yaml_quads(read_yaml(src.path, context), graph)
     quads = parse_file(src.path, graph=graph)
     if settings.base_iri != DEFAULT_BASE_IRI:
         g = rebase(_to_rdflib(quads), settings.base_iri)

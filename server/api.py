@@ -1,5 +1,215 @@
-"""Placeholder blueprint; the feature is being built."""
+"""The write API for practices and the validation service.
 
-from flask import Blueprint
+``/api/practices`` (POST) and ``/api/practices/{slug}`` (GET, PUT, DELETE): a practice in our YAML source format
+(or JSON with the same keys), or as RDF (Turtle, JSON-LD, N-Triples, RDF/XML). Writes need
+``Authorization: Bearer <update_token>``; the dataset after the write must conform to the SHACL shapes, else 422
+with the report and nothing is written. Each practice lives in its own named graph, as when built from a file.
+
+``/validate`` checks posted data against the shapes without storing it: an HTML form for people, JSON (or the
+W3C report in Turtle) for programs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from next2met.graph.build import load_context, parse_yaml, yaml_quads
+from next2met.graph.changes import replace_checked
+from next2met.graph.errors import InputError, NotFound, Unauthorized, UnsupportedMediaType, UpdateForbidden
+from next2met.graph.rdfio import FORMATS, parse_bytes, serialize_quads
+from next2met.graph.validate import reference_quads, validate_quads
+
+from .problems import wants_html
+from .state import Change
 
 bp = Blueprint("api", __name__)
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
+RDF_TYPES = {f.media_type: f for f in FORMATS.values()} | {"text/n3": FORMATS["turtle"], "application/xml": FORMATS["xml"]}
+GOOD_PRACTICE = "https://w3id.org/next2met/ontology#GoodPractice"
+
+
+def _kg():
+    from .app import get_kg
+
+    return get_kg()
+
+
+def _require_token() -> None:
+    token = _kg().settings.update_token
+    if not token:
+        raise UpdateForbidden("writes are turned off on this server (no update token is configured)")
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not given:
+        raise Unauthorized("send the update token as 'Authorization: Bearer <token>'")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise Unauthorized("the bearer token is not valid")
+
+
+def _read_body(graph: str) -> list[ox.Quad]:
+    """Parse the request body (YAML/JSON in our format, or RDF) into the quads of ``graph``."""
+    kg = _kg()
+    mimetype = request.mimetype
+    body = request.get_data()
+    if not body.strip():
+        raise InputError("the request body is empty")
+    if mimetype in YAML_TYPES:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("the body is not UTF-8 text") from None
+        context = load_context(kg.settings.base_iri, kg.settings.data_path)
+        return yaml_quads(parse_yaml(text, context, source="request body"), graph)
+    if mimetype in RDF_TYPES:
+        return parse_bytes(body, RDF_TYPES[mimetype], source="request body", graph=graph)
+    raise UnsupportedMediaType(
+        f"cannot read {mimetype or 'a body without Content-Type'}; send YAML (application/yaml), JSON, or RDF ("
+        + ", ".join(sorted(RDF_TYPES)) + ")"
+    )
+
+
+def _practice_iri(slug: str) -> str:
+    if not SLUG.fullmatch(slug):
+        raise InputError(f"{slug!r} is not a valid slug: use lower-case letters, digits and single hyphens")
+    return f"{_kg().settings.base_iri}practice/{slug}"
+
+
+def _graph_of(slug: str) -> str:
+    return f"{_kg().settings.base_iri}graph/practices/{slug}"
+
+
+def _check_subjects(quads: list[ox.Quad], iri: str) -> None:
+    """The body must describe exactly this practice (and its own #fragments): nothing else may be written."""
+    typed = {q.subject.value for q in quads if q.predicate.value.endswith("#type") and q.object.value == GOOD_PRACTICE}
+    if typed != {iri}:
+        found = ", ".join(sorted(typed)) or "none"
+        raise InputError(f"the body must describe exactly one GoodPractice with the IRI {iri}; found: {found}")
+    strangers = sorted({
+        q.subject.value for q in quads
+        if not isinstance(q.subject, ox.BlankNode) and q.subject.value != iri and not q.subject.value.startswith(iri + "#")
+    })
+    if strangers:
+        raise InputError("the body may only describe the practice itself; it also describes " + ", ".join(strangers[:5]))
+
+
+def _exists(iri: str) -> bool:
+    return _kg().store.ask(f"ASK {{ <{iri}> a <{GOOD_PRACTICE}> }}")
+
+
+def _write(slug: str, quads: list[ox.Quad], reason: str):
+    kg = _kg()
+    graph = _graph_of(slug)
+    with kg.write_lock:
+        report = replace_checked(kg.store, {graph: quads}, base=kg.settings.base_iri, engine=kg.settings.shacl_engine)
+        kg.changed(Change((graph,), reason))
+    return report
+
+
+def _summary(report) -> dict:
+    return {"conforms": report.conforms, "violations": report.violation_count, "warnings": report.warning_count}
+
+
+@bp.post("/api/practices")
+def create_practice() -> Response:
+    _require_token()
+    slug = request.args.get("slug") or _slug_from_body()
+    iri = _practice_iri(slug)
+    quads = _read_body(_graph_of(slug))
+    _check_subjects(quads, iri)
+    if _exists(iri):
+        return _conflict(iri)
+    report = _write(slug, quads, "api")
+    response = jsonify({"practice": iri, **_summary(report)})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.practice", slug=slug)
+    return response
+
+
+@bp.route("/api/practices/<slug>", methods=["GET", "PUT", "DELETE"])
+def practice(slug: str) -> Response:
+    iri = _practice_iri(slug)
+    if request.method == "GET":
+        if not _exists(iri):
+            raise NotFound(f"no practice {iri}")
+        quads = list(_kg().store.quads(_graph_of(slug)))
+        return Response(serialize_quads(quads, FORMATS["turtle"]), mimetype="text/turtle")
+    _require_token()
+    if request.method == "DELETE":
+        if not _exists(iri):
+            raise NotFound(f"no practice {iri}")
+        _write(slug, [], "api-delete")
+        return Response(status=204)
+    quads = _read_body(_graph_of(slug))
+    _check_subjects(quads, iri)
+    created = not _exists(iri)
+    report = _write(slug, quads, "api")
+    response = jsonify({"practice": iri, **_summary(report)})
+    response.status_code = 201 if created else 200
+    return response
+
+
+def _slug_from_body() -> str:
+    """The slug of a POSTed practice: from its ``id`` (YAML) or its subject IRI (RDF)."""
+    text = request.get_data(as_text=True)
+    match = re.search(r"practice/([a-z0-9-]+)", text)
+    if not match:
+        raise InputError("cannot find the practice's id (practice/{slug}) in the body; or pass ?slug=")
+    return match.group(1)
+
+
+def _conflict(iri: str) -> Response:
+    from .problems import problem
+
+    return problem(409, "Conflict", f"{iri} exists already; use PUT /api/practices/<slug> to replace it", "conflict")
+
+
+@bp.route("/validate", methods=["GET", "POST"])
+def validate() -> Response:
+    """Validate posted data against the shapes (together with the stored data) without storing it."""
+    kg = _kg()
+    if request.method == "GET":
+        return Response(render_template("validate.html", report=None, text=""), mimetype="text/html")
+    text, mimetype = _form_or_body()
+    graph = f"{kg.settings.base_iri}graph/validate"
+    if mimetype in YAML_TYPES:
+        context = load_context(kg.settings.base_iri, kg.settings.data_path)
+        quads = yaml_quads(parse_yaml(text, context, source="posted data"), graph)
+    elif mimetype in RDF_TYPES:
+        quads = parse_bytes(text.encode("utf-8"), RDF_TYPES[mimetype], source="posted data", graph=graph)
+    else:
+        raise UnsupportedMediaType(f"cannot validate {mimetype}; send YAML, JSON or RDF")
+    focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
+    context_quads = [q for q in kg.store.quads() if q.subject.value not in focus]
+    report = validate_quads([*quads, *context_quads, *reference_quads()], engine=kg.settings.shacl_engine)
+    report = report.only_focus(focus)
+    if request.accept_mimetypes.best == "text/turtle":
+        return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
+    if wants_html() or request.form:
+        return Response(render_template("validate.html", report=report, text=text), mimetype="text/html")
+    return jsonify({
+        **_summary(report),
+        "results": [
+            {"focusNode": r.focus, "path": r.path, "severity": r.severity, "message": r.message, "value": r.value}
+            for r in report.results
+        ],
+    })
+
+
+def _form_or_body() -> tuple[str, str]:
+    if request.form:
+        text = request.form.get("data", "")
+        upload = request.files.get("file")
+        if upload and upload.filename:
+            text = upload.read().decode("utf-8", errors="replace")
+        mimetype = request.form.get("format", "application/yaml")
+    else:
+        text, mimetype = request.get_data(as_text=True), request.mimetype
+    if not text.strip():
+        raise InputError("nothing to validate: paste data or choose a file")
+    return text, mimetype
