@@ -145,7 +145,7 @@ def validate(paths, out_format, input_format, engine, violations_only, **opts) -
         finally:
             st.close()
     if out_format == "turtle":
-        click.echo(report.graph.serialize(format="turtle"))
+        click.echo(report.turtle())
     else:
         severities = ("Violation",) if violations_only else ("Violation", "Warning", "Info")
         click.echo(report.text(severities=severities))

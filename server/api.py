@@ -189,7 +189,7 @@ def validate() -> Response:
     report = validate_quads([*quads, *context_quads, *reference_quads()], engine=kg.settings.shacl_engine)
     report = report.only_focus(focus)
     if request.accept_mimetypes.best == "text/turtle":
-        return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
+        return Response(report.turtle(), mimetype="text/turtle")
     if wants_html() or request.form:
         return Response(render_template("validate.html", report=report, text=text), mimetype="text/html")
     return jsonify({
