@@ -52,22 +52,23 @@ PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
 
-LINKS = PREFIXES + """
-SELECT DISTINCT ?p ?kind ?n WHERE {
-  ?p a n2m:GoodPractice .
-  { ?p n2m:ris3Sector ?n BIND("sector" AS ?kind) }
-  UNION { ?p n2m:measureType ?n BIND("measure" AS ?kind) }
-  UNION { ?p n2m:innovationStage ?n BIND("stage" AS ?kind) }
-  UNION { ?p prov:qualifiedAttribution/n2m:stakeholderType ?n BIND("stakeholder" AS ?kind) }
-  UNION { ?p n2m:programmeTopic ?n BIND("topic" AS ?kind) }
-  UNION { ?p n2m:mainInstitution|n2m:submittedBy|prov:qualifiedAttribution/prov:agent ?n
-          BIND("organisation" AS ?kind) }
-  UNION { ?p dcterms:spatial ?n BIND("region" AS ?kind) }
-  UNION { ?p n2m:presentedAt ?n BIND("event" AS ?kind) }
-  UNION { ?p dcterms:relation ?n . ?n a n2m:GoodPractice BIND("related" AS ?kind) }
-  UNION { ?n n2m:inspiredBy|n2m:plausiblyInspiredBy ?p BIND("action" AS ?kind) }
-  UNION { ?n dcterms:relation ?p ; a n2m:Action BIND("action" AS ?kind) }
-}"""
+# What links a practice ?p to a node ?n, per kind of link. One small query each: Oxigraph plans a UNION of these
+# with BINDs badly (30 s instead of 1 s on 100k triples).
+LINKS = {
+    "sector": "?p n2m:ris3Sector ?n",
+    "measure": "?p n2m:measureType ?n",
+    "stage": "?p n2m:innovationStage ?n",
+    "stakeholder": "?p prov:qualifiedAttribution ?q . ?q n2m:stakeholderType ?n",
+    "topic": "?p n2m:programmeTopic ?n",
+    "organisation": "{ ?p n2m:mainInstitution ?n } UNION { ?p n2m:submittedBy ?n } "
+                    "UNION { ?p prov:qualifiedAttribution ?q . ?q prov:agent ?n }",
+    "region": "?p dcterms:spatial ?n",
+    "event": "?p n2m:presentedAt ?n",
+    "related": "?p dcterms:relation ?n",
+    "action": "{ ?n n2m:inspiredBy ?p } UNION { ?n n2m:plausiblyInspiredBy ?p } UNION { ?n a n2m:Action ; dcterms:relation ?p }",
+}
+NODE_KINDS = {"related": "practice", "sector": "concept", "measure": "concept", "stage": "concept",
+              "stakeholder": "concept", "topic": "concept"}
 
 NODES = PREFIXES + """
 SELECT ?n ?label ?broader ?planRegion ?learnedFrom ?inspiredBy ?plausibly ?partnerRegion WHERE {
@@ -113,25 +114,29 @@ class PracticeGraph:
         self.generation = generation
         self.practices = sorted(n for n, d in graph.nodes(data=True) if d.get("kind") == "practice")
         self.features = {p: self._features(p) for p in self.practices}
-        frequency: dict[str, int] = defaultdict(int)
-        for feats in self.features.values():
+        self.members: dict[str, set[str]] = defaultdict(set)  # feature node → the practices that have it
+        for p, feats in self.features.items():
             for node in feats:
-                frequency[node] += 1
-        self.specificity = {n: 1 / math.log2(1 + c) for n, c in frequency.items()}
+                self.members[node].add(p)
+        self.specificity = {n: 1 / math.log2(1 + len(ps)) for n, ps in self.members.items()}
+        self._related: dict[tuple[str, int], list[Related]] = {}  # the graph never changes: remember answers
 
     # -- building ------------------------------------------------------------------------------------
     @classmethod
     def build(cls, store: Store) -> PracticeGraph:
         """Read the links of every practice and the action plans from the store into a networkx graph."""
         g = nx.Graph()
-        for row in store.query(LINKS).rows():
-            p, kind, n = row["p"].value, row["kind"].value, row["n"].value
-            g.add_node(p, kind="practice")
-            node_kind = {"related": "practice", "sector": "concept", "measure": "concept", "stage": "concept",
-                         "stakeholder": "concept", "topic": "concept"}.get(kind, kind)
-            if n not in g:
-                g.add_node(n, kind=node_kind)
-            g.add_edge(p, n, kind=kind)
+        for row in store.query(PREFIXES + "SELECT ?p WHERE { ?p a n2m:GoodPractice }").rows():
+            g.add_node(row["p"].value, kind="practice")  # also the practices that link to nothing
+        practices = set(g)
+        for kind, pattern in LINKS.items():
+            for row in store.query(PREFIXES + f"SELECT DISTINCT ?p ?n WHERE {{ {pattern} }}").rows():
+                p, n = row["p"].value, row["n"].value
+                if p not in practices or (kind == "related" and n not in practices):
+                    continue
+                if n not in g:
+                    g.add_node(n, kind=NODE_KINDS.get(kind, kind))
+                g.add_edge(p, n, kind=kind)
         broader: dict[str, set[str]] = defaultdict(set)
         labels: dict[str, dict[str, str]] = defaultdict(dict)
         actions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -175,26 +180,37 @@ class PracticeGraph:
     # -- related practices ---------------------------------------------------------------------------
     def related(self, practice: str, limit: int = 8) -> list[Related]:
         """The practices most like ``practice``, best first (ties by IRI, so the order is stable)."""
+        key = (practice, limit)
+        if key not in self._related:
+            if len(self._related) > 4096:
+                self._related.clear()
+            self._related[key] = self._rank(practice)[:limit]
+        return self._related[key]
+
+    def _rank(self, practice: str) -> list[Related]:
+        """Score every practice that shares something with ``practice`` (walking each shared node's members)."""
         mine = self.features.get(practice)
         if not mine:
             return []
+        scores: dict[str, float] = defaultdict(float)
+        shared: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for n, kind in mine.items():
+            kind = "co-related" if kind == "related" else kind  # a third practice both are named with
+            weight = WEIGHTS.get(kind, 1.0) * self.specificity.get(n, 1.0)
+            for other in self.members[n]:
+                if other != practice and other != n:
+                    scores[other] += weight
+                    shared[other].append((kind, n))
+        for n, kind in mine.items():
+            if kind == "related" and n in self.features:  # a stated link between the two practices
+                scores[n] += WEIGHTS["related"] * self.specificity.get(n, 1.0)
+                shared[n].append(("related", n))
         out = []
-        for other in self.practices:
-            if other == practice:
-                continue
-            shared = [
-                ("co-related" if kind == "related" else kind, n)
-                for n, kind in mine.items() if n in self.features[other] and n != other
-            ]
-            if other in mine and mine[other] == "related":  # a stated link between the two practices
-                shared.append(("related", other))
-            if not shared:
-                continue
-            score = sum(WEIGHTS.get(kind, 1.0) * self.specificity.get(n, 1.0) for kind, n in shared)
-            shared.sort(key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0), s[1]))
-            out.append(Related(other, round(score, 3), shared))
+        for other, score in scores.items():
+            ranked = sorted(shared[other], key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0), s[1]))
+            out.append(Related(other, round(score, 3), ranked))
         out.sort(key=lambda r: (-r.score, r.iri))
-        return out[:limit]
+        return out
 
     def label(self, iri: str, lang: str = "en") -> str:
         values = self.labels.get(iri, {})

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .dumps import DumpSet
-from .rdfio import RdfFormatInfo
+from .rdfio import FORMATS, RdfFormatInfo
 from .store import Store
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DCT = "http://purl.org/dc/terms/"
 DCAT = "http://www.w3.org/ns/dcat#"
@@ -98,6 +99,7 @@ DESCRIPTION = {
           "organizacjami, regionami (NUTS), planami działań, instrumentami polityki i wydarzeniami edukacyjnymi, "
           "jako otwarte dane powiązane.",
 }
+FORMATS_WITH_GRAPHS = {name: f.quads for name, f in FORMATS.items()}
 KEYWORDS = ("Next2Met", "Interreg Europe", "good practice", "regional development", "digitalisation", "linked data")
 
 
@@ -153,6 +155,11 @@ class Graph:
     def typed(self, s: str, p: str, value: str | int, datatype: str) -> None:
         self.add(s, p, ox.Literal(str(value), datatype=ox.NamedNode(datatype)))
 
+    def url(self, s: str, p: str, url: str) -> None:
+        """Link to a web address, typed rdfs:Resource as the DCAT-AP 3.0.0 shapes expect of access and endpoint URLs."""
+        self.add(s, p, url)
+        self.a(url, RDFS + "Resource")
+
     def concept(self, iri: str, scheme: str, label: str, *classes: str) -> None:
         """State that an EU code is a concept of its authority table (what the DCAT-AP vocabulary shapes check)."""
         self.a(iri, SKOS + "Concept", *classes)
@@ -166,8 +173,10 @@ class Graph:
 def serialize(triples: Iterable[ox.Triple], fmt: RdfFormatInfo, prefixes: dict[str, str] | None = None) -> bytes:
     """Serialise triples in a stable order (sorted), so the same description always has the same bytes."""
     items = sorted(triples, key=str)
-    kwargs = {"prefixes": prefixes or PREFIXES} if fmt.name in ("turtle", "trig", "xml") else {}
-    return ox.serialize(items, format=fmt.ox_format, **kwargs)
+    used = (prefixes or PREFIXES) if fmt.name in ("turtle", "trig", "xml") else None
+    data = ox.serialize(items, format=fmt.ox_format, prefixes=used)
+    assert data is not None  # no output file given: the bytes are returned
+    return data
 
 
 # -- facts read from the data ---------------------------------------------------------------------------------
@@ -267,15 +276,18 @@ def catalogue(store: Store, site: Site, dumps: DumpSet | None) -> list[ox.Triple
     g.add(ds, DCAT + "landingPage", home)
     for kw in cov.keywords:
         g.text(ds, DCAT + "keyword", kw, "en")
+    g.text(svc, DCAT + "keyword", "SPARQL", "en")
+    g.text(svc, DCAT + "keyword", "linked data", "en")
     for code, label in THEMES.items():
         g.add(ds, DCAT + "theme", EU + "data-theme/" + code)
+        g.add(svc, DCAT + "theme", EU + "data-theme/" + code)
         g.concept(EU + "data-theme/" + code, EU + "data-theme", label)
     for tag in cov.languages:
         code, label = LANGUAGES[tag]
         g.add(ds, DCT + "language", EU + "language/" + code)
         g.concept(EU + "language/" + code, EU + "language", label, DCT + "LinguisticSystem")
     g.concept(EU + "language/ENG", EU + "language", "English", DCT + "LinguisticSystem")
-    _spatial(g, ds, cov)
+    _spatial(g, ds, cov, cat)
     if cov.modified is not None:
         g.add(ds, DCT + "modified", cov.modified)
         g.add(cat, DCT + "modified", cov.modified)
@@ -296,14 +308,14 @@ def catalogue(store: Store, site: Site, dumps: DumpSet | None) -> list[ox.Triple
     g.text(sparql_dist, DCT + "title", "SPARQL endpoint", "en")
     g.text(sparql_dist, DCT + "description", "Query the dataset with SPARQL 1.1 (the default graph is the union "
                                              "of all named graphs).", "en")
-    g.add(sparql_dist, DCAT + "accessURL", site.sparql_url)
+    g.url(sparql_dist, DCAT + "accessURL", site.sparql_url)
     g.add(sparql_dist, DCAT + "accessService", svc)
     g.add(sparql_dist, DCT + "license", licence)
 
     g.a(svc, DCAT + "DataService")
     g.text(svc, DCT + "title", "SPARQL endpoint of the Next2Met good practices knowledge graph", "en")
-    g.add(svc, DCAT + "endpointURL", site.sparql_url)
-    g.add(svc, DCAT + "endpointDescription", site.sparql_url)
+    g.url(svc, DCAT + "endpointURL", site.sparql_url)
+    g.url(svc, DCAT + "endpointDescription", site.sparql_url)
     g.add(svc, DCAT + "servesDataset", ds)
     g.add(svc, DCT + "conformsTo", SPARQL_PROTOCOL)
     g.add(svc, DCT + "publisher", site.publisher)
@@ -323,10 +335,11 @@ def _agents(g: Graph, site: Site, cov: Coverage) -> None:
     g.add(contact, VCARD + "hasURL", f"{site.origin}/")
 
 
-def _spatial(g: Graph, ds: str, cov: Coverage) -> None:
+def _spatial(g: Graph, ds: str, cov: Coverage, cat: str) -> None:
     for code in cov.countries:
         iri = EU + "country/" + COUNTRIES[code][0]
         g.add(ds, DCT + "spatial", iri)
+        g.add(cat, DCT + "spatial", iri)
         g.concept(iri, EU + "country", COUNTRIES[code][1], DCT + "Location")
     for iri, label in cov.regions:
         g.add(ds, DCT + "spatial", iri)
@@ -342,8 +355,11 @@ def _distribution(g: Graph, site: Site, f, licence: str) -> None:
     g.add(ds, DCAT + "distribution", dist)
     g.a(dist, DCAT + "Distribution")
     g.text(dist, DCT + "title", f"Whole dataset as {label}" + (", gzipped" if f.compressed else ""), "en")
-    g.add(dist, DCAT + "downloadURL", url)
-    g.add(dist, DCAT + "accessURL", url)
+    what = "every named graph (one per source file) with its triples" if FORMATS_WITH_GRAPHS.get(f.format) else \
+        "the triples of all named graphs merged"
+    g.text(dist, DCT + "description", f"A dump of {what}, regenerated whenever the data changes.", "en")
+    g.url(dist, DCAT + "downloadURL", url)
+    g.url(dist, DCAT + "accessURL", url)
     g.add(dist, DCAT + "mediaType", IANA + f.media_type)
     g.a(IANA + f.media_type, DCT + "MediaType")
     g.add(dist, DCT + "format", EU + "file-type/" + code)

@@ -19,7 +19,7 @@ from .analyse import PracticeGraph
 
 KIND_ORDER = ["region", "organisation", "sector", "measure", "topic", "stage", "stakeholder", "event", "action",
               "related", "co-related"]
-MAX_LABEL = 30
+MAX_LABEL = 34
 
 
 @dataclass
@@ -64,17 +64,15 @@ class Network:
 
 
 def _place(pos: dict[str, tuple[float, float]], width: int, height: int, margin: tuple[int, int]) -> dict:
-    """Scale networkx coordinates (about -1..1) into the view box, leaving room for the labels."""
-    xs = [p[0] for p in pos.values()] or [0.0]
-    ys = [p[1] for p in pos.values()] or [0.0]
-    span_x = (max(xs) - min(xs)) or 1.0
-    span_y = (max(ys) - min(ys)) or 1.0
+    """Scale networkx coordinates into the view box with the same scale on both axes (circles stay round),
+    centred, leaving ``margin`` (x, y) free for the labels."""
+    xs = [float(p[0]) for p in pos.values()] or [0.0]
+    ys = [float(p[1]) for p in pos.values()] or [0.0]
     mx, my = margin
-    return {
-        n: (round(float(mx + (x - min(xs)) / span_x * (width - 2 * mx)), 1),
-            round(float(my + (y - min(ys)) / span_y * (height - 2 * my)), 1))
-        for n, (x, y) in pos.items()
-    }
+    scale = min((width - 2 * mx) / ((max(xs) - min(xs)) or 1.0), (height - 2 * my) / ((max(ys) - min(ys)) or 1.0))
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return {n: (round(width / 2 + (float(x) - cx) * scale, 1), round(height / 2 + (float(y) - cy) * scale, 1))
+            for n, (x, y) in pos.items()}
 
 
 def _label_side(node: NetNode, cx: float, cy: float) -> None:
@@ -109,7 +107,7 @@ def _curve(a: NetNode, b: NetNode, bend: float = 0.18) -> tuple[str, float, floa
 
 def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int = 8) -> Network:
     """The practice, what it links to, and the practices most like it with the links they share."""
-    width, height = 860, 640
+    width, height = 1000, 700
     related = pg.related(practice, limit)
     mine = pg.features.get(practice, {})
     kinds: dict[str, str] = {n: k for n, k in mine.items() if n in pg.graph[practice] and k != "related"}
@@ -129,7 +127,10 @@ def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int
     shells = [[practice], inner or [practice + "#none"], outer or [practice + "#nothing"]]
     sub = nx.Graph()
     sub.add_nodes_from(n for shell in shells for n in shell)
-    pos = _place(nx.shell_layout(sub, nlist=shells, rotate=0), width, height, (200, 40))
+    shell = nx.shell_layout(sub, nlist=shells, rotate=0)
+    for n in inner:  # widen the inner ring (networkx spaces the rings evenly) to give its labels room
+        shell[n] = shell[n] * 1.3
+    pos = _place(shell, width, height, (230, 30))
     nodes = {practice: NetNode(practice, pg.label(practice, lang), "centre", *pos[practice], r=14)}
     for n in inner:
         nodes[n] = NetNode(n, pg.label(n, lang), kinds[n], *pos[n], r=7)
@@ -178,24 +179,26 @@ def transfer_network(pg: PracticeGraph, lang: str = "en") -> Network:
     return Network(width, height, list(nodes.values()), edges, legend)
 
 
-def practice_network(pg: PracticeGraph, lang: str = "en", per_practice: int = 2) -> Network:
-    """Every practice, linked to the ``per_practice`` practices most like it; coloured by partner region."""
+def practice_network(pg: PracticeGraph, lang: str = "en", per_practice: int = 2, most: int = 60) -> Network:
+    """Every practice (at most ``most``: those with the most links), linked to the ``per_practice`` practices most
+    like it; coloured by partner region. Beyond a few dozen practices no drawing stays legible."""
     width, height = 900, 700
+    chosen = sorted(pg.practices, key=lambda p: (-pg.graph.degree(p), p))[:most]
     g = nx.Graph()
-    g.add_nodes_from(pg.practices)
-    for p in pg.practices:
+    g.add_nodes_from(chosen)
+    for p in chosen:
         for r in pg.related(p, per_practice):
-            g.add_edge(p, r.iri, weight=r.score)
+            if r.iri in g:
+                g.add_edge(p, r.iri, weight=r.score)
     if not g:
         return Network(width, height)
     pos = _place(nx.spring_layout(g, seed=7, k=1.6 / math.sqrt(len(g)), iterations=200), width, height, (150, 40))
     groups: dict[str, str] = {}
-    for p in pg.practices:
+    for p in chosen:
         regions = [n for n in pg.graph[p] if pg.graph.edges[p, n]["kind"] == "region"]
         groups[p] = pg.partner_region_of(regions[0]) if regions else ""
     palette = {region: f"g{i % 8}" for i, region in enumerate(sorted(set(groups.values())))}
-    nodes = {p: NetNode(p, pg.label(p, lang), "practice", *pos[p], r=7, group=palette[groups[p]])
-             for p in pg.practices}
+    nodes = {p: NetNode(p, pg.label(p, lang), "practice", *pos[p], r=7, group=palette[groups[p]]) for p in chosen}
     for node in nodes.values():
         _label_side(node, width / 2, height / 2)
     edges = [NetEdge(a, b, "similar", _line(nodes[a], nodes[b]), round(min(4.0, 0.5 + d["weight"] / 3), 1),

@@ -83,13 +83,15 @@ class CannedQuery:
             raw = values.get(p.name, p.default)
             if raw is None or raw == "":
                 continue
-            bindings.append(f"VALUES ${p.name} {{ {sparql_term(p, raw, base)} }}")
+            bindings.append((f"${p.name}", sparql_term(p, raw, base)))
         if not bindings:
             return self.text
         match = re.search(r"(?i)\bWHERE\s*\{", self.text)
         if not match:
             raise QueryParameterError(f"query {self.name!r} has no WHERE block to bind parameters in")
-        return self.text[: match.end()] + "\n  " + "\n  ".join(bindings) + self.text[match.end():]
+        # one VALUES row for all parameters: Virtuoso's planner misjudges several VALUES blocks (refuses the query)
+        block = f"VALUES ({' '.join(n for n, _ in bindings)}) {{ ({' '.join(t for _, t in bindings)}) }}"
+        return self.text[: match.end()] + "\n  " + block + self.text[match.end():]
 
 
 def sparql_term(param: Param, raw: str, base: str = DEFAULT_BASE_IRI) -> str:

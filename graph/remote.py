@@ -160,9 +160,15 @@ class SparqlStore(Store):
             params = [*params, ("timeout", str(int(limit * 1000)))]
         for name, value in params:
             sw.addParameter(name, value)
-        sw.setQuery(sparql)
+        # Comments out: SPARQLWrapper guesses the form from keywords and misreads words in comments (a
+        # "Download" in a header made a CONSTRUCT an update, LOAD); the form we found ourselves is the one used.
+        text = strip_comments(sparql)
+        if update and not re.search(r"(?i)\b(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD)\b", text):
+            raise QuerySyntaxError("not a SPARQL Update: expected INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, ...")
+        sw.setQuery(text)
+        sw.queryType = "INSERT" if update else query_form(text)
         if not update:
-            url_length = len(self.query_url) + 3 * len(sparql) + sum(len(n) + 3 * len(v) for n, v in params)
+            url_length = len(self.query_url) + 3 * len(text) + sum(len(n) + 3 * len(v) for n, v in params)
             sw.setMethod(GET if url_length < GET_LIMIT else POST)  # POST here is form-encoded, never sparql-query
         try:
             response = sw.query().response
@@ -183,12 +189,14 @@ class SparqlStore(Store):
         return body, headers
 
     def _error(self, e: SPARQLWrapperException) -> Exception:
-        detail = _response_text(e)
+        # Virtuoso repeats the whole query (with our FROM clauses) after its message: leave that out
+        detail = _response_text(e).split("\n\nSPARQL query:", 1)[0].strip()
         if "S1T00" in detail or "SR171" in detail or "timed out" in detail.lower():
             return QueryTimeout(f"the query ran past the store's time limit: {detail[:300]}")
+        if "estimated execution time" in detail:  # Virtuoso refuses what its planner expects to run too long
+            return QueryTimeout(f"the store expects this query to run too long and refused it: {detail[:300]}")
         if isinstance(e, QueryBadFormed):
-            # Virtuoso repeats the whole query (with our FROM clauses) after its message: leave that out
-            return QuerySyntaxError(detail.split("\n\nSPARQL query:", 1)[0].strip()[:1000])
+            return QuerySyntaxError(detail[:1000])
         if isinstance(e, Unauthorized):
             return StoreError(f"the store refused the credentials for {self.update_url}")
         if isinstance(e, EndPointNotFound):

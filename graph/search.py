@@ -78,15 +78,20 @@ SELECT ?c ?broader ?label ?level WHERE {
 }"""
 
 # Letters that NFKD does not split into a base letter and an accent.
-_EXTRA_FOLDS = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "æ": "ae", "œ": "oe",
-                              "ħ": "h", "ı": "i"})
+_EXTRA_FOLDS = {"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "æ": "ae", "Æ": "ae", "œ": "oe",
+                "Œ": "oe", "ħ": "h", "ı": "i"}
+_EXTRA = re.compile("[" + "".join(_EXTRA_FOLDS) + "]")
 _WORD = re.compile(r"\w+")
+# The Unicode blocks of combining marks (accents); a regex over them is ~10x faster than testing each character.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and take the accents off (for matching, never for display)."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLDS))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    if text.isascii():
+        return text.casefold()
+    text = _EXTRA.sub(lambda m: _EXTRA_FOLDS[m.group(0)], text)
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
 def tokens(text: str) -> list[str]:
@@ -105,6 +110,7 @@ class PracticeDoc:
     facets: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     modified: str = ""
     year: str = ""
+    regions: list[str] = field(default_factory=list)  # where the practice is located (not the broader regions)
 
     def text(self, name: str, lang: str) -> tuple[str, str]:
         """The first text of a field in ``lang``, else English, else any language; with the language used."""
@@ -140,8 +146,10 @@ class PracticeIndex:
     """Every practice with its folded words and facet keys; immutable once built (rebuild on data change)."""
 
     def __init__(self, docs: list[PracticeDoc], labels: dict[str, dict[str, str]],
-                 facet_iris: dict[str, dict[str, str]], generation: str = "") -> None:
+                 facet_iris: dict[str, dict[str, str]], generation: str = "",
+                 broader: dict[str, set[str]] | None = None) -> None:
         self.docs = docs
+        self.broader = broader or {}  # concept or region IRI → its broader ones
         self.labels = labels  # IRI → language → label
         self.facet_iris = facet_iris  # facet → key → IRI
         self.generation = generation
@@ -150,11 +158,14 @@ class PracticeIndex:
         for i, doc in enumerate(docs):
             for name, per_lang in doc.texts.items():
                 weight = FIELD_WEIGHTS.get(name, 1.0)
-                for texts in per_lang.values():
-                    for word in {w for t in texts for w in tokens(t)}:
-                        # one hit per field; the best field wins when a word occurs in several
-                        self.postings[word][i] = max(self.postings[word].get(i, 0.0), weight)
+                for word in set(tokens(" ".join(t for texts in per_lang.values() for t in texts))):
+                    # one hit per field; the best field wins when a word occurs in several
+                    hits = self.postings[word]
+                    if hits.get(i, 0.0) < weight:
+                        hits[i] = weight
         self.vocabulary = sorted(self.postings)
+        self._titles: dict[str, list[str]] = {}  # language → folded title of each practice, for sorting
+        self._results: dict[tuple, SearchResult] = {}  # recent searches (the index never changes)
 
     # -- building ------------------------------------------------------------------------------------
     @classmethod
@@ -189,6 +200,7 @@ class PracticeIndex:
                 raw[doc.iri][facet].add(value)
         facet_iris: dict[str, dict[str, str]] = defaultdict(dict)
         for doc in docs.values():
+            doc.regions = sorted(raw[doc.iri].get("region", ()))
             for facet, iris in _expand(raw[doc.iri], broader, levels).items():
                 for iri in iris:
                     key = iri if facet == "year" else key_of(iri)
@@ -196,7 +208,7 @@ class PracticeIndex:
                     if facet != "year":
                         facet_iris[facet][key] = iri
         return cls(sorted(docs.values(), key=lambda d: d.iri), dict(labels), dict(facet_iris),
-                   getattr(store, "generation", ""))
+                   getattr(store, "generation", ""), dict(broader))
 
     # -- searching -----------------------------------------------------------------------------------
     def match(self, query: str) -> dict[int, float]:
@@ -228,6 +240,14 @@ class PracticeIndex:
     def search(self, query: str = "", filters: dict[str, list[str]] | None = None, sort: str = "",
                lang: str = "en") -> SearchResult:
         """Match ``query``, keep the practices that have every filter value, count the facets of what is left."""
+        key = (query, tuple(sorted((f, tuple(v)) for f, v in (filters or {}).items())), sort, lang)
+        if key not in self._results:
+            if len(self._results) > 256:
+                self._results.clear()
+            self._results[key] = self._search(query, filters, sort, lang)
+        return self._results[key]
+
+    def _search(self, query: str, filters: dict[str, list[str]] | None, sort: str, lang: str) -> SearchResult:
         filters = {f: list(dict.fromkeys(v)) for f, v in (filters or {}).items() if f in FACETS and v}
         known = {f: [k for k in keys if k in self._keys(f)] for f, keys in filters.items()}
         unknown = {f: [k for k in keys if k not in self._keys(f)] for f, keys in filters.items()}
@@ -258,8 +278,12 @@ class PracticeIndex:
         return set(self.facet_iris.get(facet, {}))
 
     def _sort_key(self, sort: str, scores: dict[int, float], lang: str):
+        if lang not in self._titles:
+            self._titles[lang] = [fold(d.text("title", lang)[0]) for d in self.docs]
+        titles = self._titles[lang]
+
         def title(i: int) -> str:
-            return fold(self.docs[i].text("title", lang)[0])
+            return titles[i]
 
         if sort == "relevance":
             return lambda i: (-scores[i], title(i))

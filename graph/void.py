@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .describe import DCT, FOAF, NUTS, RDF, XSD, Graph, Site
+from .describe import DCT, FOAF, NUTS, XSD, Graph, Site
 from .dumps import DumpSet
 from .store import Store
 
@@ -83,7 +83,6 @@ def void(stats: Statistics, site: Site, dumps: DumpSet | None) -> list[ox.Triple
     g.add(ds, DCT + "publisher", site.publisher)
     g.add(ds, DCT + "license", "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0")
     g.add(ds, VOID + "sparqlEndpoint", site.sparql_url)
-    g.add(ds, VOID + "rootResource", f"{site.base}project/next2met")
     g.text(ds, VOID + "uriSpace", site.base)
     g.add(ds, VOID + "feature", "http://www.w3.org/ns/formats/N-Quads")
     for f in dumps.files if dumps else ():
@@ -129,7 +128,6 @@ def _linkset(g: Graph, ds: str, stats: Statistics) -> None:
         g.add(part, VOID + "subjectsTarget", ds)
         g.add(part, VOID + "objectsTarget", nuts)
         g.typed(part, VOID + "triples", n, XSD + "integer")
-    g.add(links, RDF + "type", VOID + "Linkset")
 
 
 def _short(iri: str) -> str:

@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, current_app
 
-from next2met.graph.build import build
+from next2met.graph.build import build_dataset
 from next2met.graph.settings import Settings
 from next2met.graph.store import Store
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if build_if_empty and kg.store.is_empty():
         log.info("the store is empty: building the dataset from data/")
         with kg.write_lock:
-            build(kg.store, settings)
+            build_dataset(kg.store, settings)
     app.extensions["next2met"] = kg
     problems.init_app(app)
     for name in FEATURES:

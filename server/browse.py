@@ -1,5 +1,284 @@
-"""Placeholder blueprint; the feature is being built."""
+"""Browse the practices: the home page (counts, charts, latest changes, search box), ``/practices`` (full-text
+search with facets, paging; the same page as JSON or CSV), ``/regions`` (the transfer network) and ``/network``
+(practices linked to the ones most like them). Every state is a URL."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
+
+from next2met.graph import layout
+from next2met.graph.errors import InputError, NotAcceptable
+from next2met.graph.search import FACETS, SORTS, PracticeIndex, SearchResult
+
+from .caching import conditional
+from .describe import PREFIXES, labels, per_generation, practice_graph, search_index
+from .links import choose_language, href, iri_to_path, language_name, url_with
+from .state import KnowledgeGraph
 
 bp = Blueprint("browse", __name__)
+
+FACET_NAMES = {
+    "region": "Region", "country": "Country", "sector": "RIS3 sector", "stage": "Innovation-chain stage",
+    "measure": "Measure type", "stakeholder": "Stakeholder type", "year": "Start year", "standing": "Standing",
+}
+PER_PAGE, MAX_PER_PAGE = 20, 100
+TYPES = {"text/html": "html", "application/json": "json", "text/csv": "csv"}
+
+LANGUAGES = PREFIXES + """
+SELECT DISTINCT ?lang WHERE { ?p a n2m:GoodPractice ; dcterms:title|dcterms:abstract ?t BIND(lang(?t) AS ?lang)
+  FILTER(?lang != "") }"""
+
+COUNTS = PREFIXES + """
+SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  VALUES ?class { n2m:GoodPractice org:Organization n2m:Region n2m:ActionPlan n2m:Action n2m:LearningEvent
+                  n2m:PolicyInstrument n2m:Project }
+  ?s a ?class } GROUP BY ?class"""
+
+LATEST = PREFIXES + """
+SELECT ?s (MAX(?m) AS ?modified) WHERE { ?s dcterms:modified ?m ; a ?type .
+  FILTER(isIRI(?s) && !CONTAINS(STR(?s), "#") && !STRSTARTS(STR(?s), {graphs})) }
+GROUP BY ?s ORDER BY DESC(?modified) ?s LIMIT 12"""
+
+CLASS_NAMES = [("GoodPractice", "practices", "/practices"), ("Organization", "organisations", ""),
+               ("Region", "regions", "/regions"), ("ActionPlan", "action plans", ""), ("Action", "actions", ""),
+               ("LearningEvent", "learning events", ""), ("PolicyInstrument", "policy instruments", ""),
+               ("Project", "projects", "")]
+
+
+def available_languages(kg: KnowledgeGraph) -> list[str]:
+    """The languages the practices are written in (English first)."""
+    found = {r["lang"].value.lower() for r in kg.select(LANGUAGES)}
+    return ["en"] + sorted(found - {"en"})
+
+
+def _kg() -> KnowledgeGraph:
+    from .app import get_kg
+
+    return get_kg()
+
+
+def _language(kg: KnowledgeGraph) -> str:
+    g.lang, g.lang_explicit = choose_language(available_languages(kg))
+    return g.lang
+
+
+@bp.app_context_processor
+def navigation() -> dict:
+    """What base.html needs on every page, also the pages of other features: languages and the current one."""
+    from .app import get_kg
+
+    try:
+        available = available_languages(get_kg())
+    except Exception:  # the header must render even when the store is down (the problem page uses it too)
+        available = ["en"]
+    return {"ui_languages": [(tag, language_name(tag)) for tag in available], "current_lang": getattr(g, "lang", "en")}
+
+
+bp.add_app_template_global(href, "href")
+bp.add_app_template_global(url_with, "url_with")
+bp.add_app_template_global(language_name, "language_name")
+
+
+def bar_rows(index: PracticeIndex, result: SearchResult, facet: str, lang: str, top_only: bool = False) -> list[dict]:
+    """Rows of a bar chart: one facet's values with their counts, each a link to the filtered search."""
+    rows = []
+    for v in result.facets.get(facet, []):
+        if top_only and v.iri and index.broader.get(v.iri):
+            continue  # only the shared top level, so sectors compare across regions
+        rows.append({"label": index.label(v.iri, lang) if v.iri else v.key, "count": v.count,
+                     "href": f"/practices?{facet}={v.key}"})
+    return rows
+
+
+@bp.get("/")
+def home() -> Response:
+    kg = _kg()
+    lang = _language(kg)
+    index = search_index(kg)
+    everything = index.search(lang=lang)
+    counts = {r["class"].value.rsplit("#", 1)[-1]: int(r["n"].value) for r in kg.select(COUNTS)}
+    base = kg.settings.base_iri
+    latest_rows = kg.select(LATEST.replace("{graphs}", f'"{base}graph/"'))
+    names = labels(kg)
+    latest = [{"href": href(r["s"].value), "label": names.get(r["s"].value, lang), "modified": r["modified"].value}
+              for r in latest_rows]
+    html = render_template(
+        "home.html", lang=lang,
+        counts=[(counts.get(cls, 0), words, link) for cls, words, link in CLASS_NAMES],
+        triples=kg.cached(("count",), kg.store.count),
+        charts=[
+            ("Practices per country", bar_rows(index, everything, "country", lang)),
+            ("Practices per RIS3 sector (shared sectors)", bar_rows(index, everything, "sector", lang, True)),
+            ("Practices per innovation-chain stage", bar_rows(index, everything, "stage", lang)),
+        ],
+        latest=latest,
+    )
+    return _html(kg, html)
+
+
+def _html(kg: KnowledgeGraph, html: str) -> Response:
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Language"] = g.lang
+    response.headers["Vary"] = "Accept, Accept-Language"
+    return conditional(response, kg)
+
+
+def _int(name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < low:
+        raise InputError(f"{name} must be at least {low}")
+    return min(value, high) if high else value
+
+
+def _format(suffix: str | None) -> str:
+    if suffix:
+        return suffix
+    accept = request.accept_mimetypes
+    if not accept:
+        return "html"
+    best = accept.best_match(list(TYPES))
+    if best is None:
+        raise NotAcceptable("/practices is available as " + ", ".join(TYPES), offered=list(TYPES))
+    return TYPES[best]
+
+
+@bp.get("/practices")
+@bp.get("/practices.<any(json, csv, html):suffix>")
+def practices(suffix: str | None = None) -> Response:
+    kg = _kg()
+    lang = _language(kg)
+    fmt = _format(suffix)
+    index = search_index(kg)
+    query = request.args.get("q", "").strip()[:500]
+    filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
+    sort = request.args.get("sort", "")
+    if sort and sort not in SORTS:
+        raise InputError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    result = index.search(query, filters, sort, lang)
+    per_page = _int("per_page", PER_PAGE, 1, MAX_PER_PAGE)
+    page = _int("page", 1, 1)
+    pages = max(1, math.ceil(result.total / per_page))
+    hits = result.hits[(page - 1) * per_page: page * per_page]
+    rows = [_row(index, doc, score, lang) for doc, score in hits]
+    if fmt == "csv":
+        return _csv(kg, [_row(index, doc, score, lang) for doc, score in result.hits])
+    facets = {
+        f: [{"key": v.key, "label": index.label(v.iri, lang) if v.iri else v.key, "count": v.count,
+             "selected": v.selected, "href": href(v.iri) if v.iri else None,
+             "toggle": _toggle(f, v.key, v.selected)} for v in values]
+        for f, values in result.facets.items()
+    }
+    state = {
+        "query": query, "filters": result.filters, "unknown_filters": result.unknown_filters,
+        "sort": sort or ("relevance" if query else "title"), "total": result.total, "page": page,
+        "per_page": per_page, "pages": pages, "language": lang,
+    }
+    links = {
+        "self": url_with(), "html": _as("html"), "json": _as("json"), "csv": _as("csv"),
+        "next": url_with(page=page + 1) if page < pages else None,
+        "prev": url_with(page=page - 1) if page > 1 else None,
+    }
+    if fmt == "json":
+        response = jsonify({**state, "results": rows, "facets": facets, "links": links})
+        response.headers["Vary"] = "Accept, Accept-Language"
+        return conditional(response, kg)
+    html = render_template("practices.html", lang=lang, state=state, rows=rows, facets=facets, links=links,
+                           facet_names=FACET_NAMES, sorts=SORTS,
+                           removals=[(f, k, _toggle(f, k, True)) for f, keys in result.filters.items() for k in keys],
+                           labels_of=lambda f, k: next((v["label"] for v in facets.get(f, []) if v["key"] == k), k))
+    return _html(kg, html)
+
+
+def _as(fmt: str) -> str:
+    """The current search as another format (the suffix form, so the link works without an Accept header)."""
+    page = url_with()
+    path, _, query = page.partition("?")
+    return "/practices" + ("" if fmt == "html" else "." + fmt) + ("?" + query if query else "")
+
+
+def _toggle(facet: str, key: str, selected: bool) -> str:
+    values = request.args.getlist(facet)
+    values = [v for v in values if v != key] if selected else values + [key]
+    return url_with(**{facet: values, "page": None}).replace("/practices.json", "/practices").replace(
+        "/practices.csv", "/practices")
+
+
+def _row(index: PracticeIndex, doc, score: float, lang: str) -> dict:
+    title, title_lang = doc.text("title", lang)
+    summary, summary_lang = doc.text("abstract", lang)
+
+    def names(facet: str) -> list[str]:
+        return [index.label(index.facet_iris[facet][k], lang) for k in sorted(doc.facets.get(facet, ()))]
+
+    return {
+        "iri": doc.iri, "url": iri_to_path(doc.iri) or doc.iri, "title": title, "title_lang": title_lang,
+        "summary": summary, "summary_lang": summary_lang, "score": round(score, 3),
+        "region": [index.label(r, lang) for r in doc.regions], "country": sorted(doc.facets.get("country", ())),
+        "year": doc.year, "standing": names("standing"), "stages": names("stage"), "modified": doc.modified,
+    }
+
+
+def _csv(kg: KnowledgeGraph, rows: list[dict]) -> Response:
+    out = io.StringIO()
+    columns = ["iri", "title", "title_lang", "summary", "region", "country", "year", "stages", "standing", "modified"]
+    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="practices.csv"'
+    response.headers["Vary"] = "Accept, Accept-Language"
+    return conditional(response, kg)
+
+
+@bp.get("/regions")
+def regions() -> Response:
+    kg = _kg()
+    lang = _language(kg)
+    pg = practice_graph(kg)
+    names = labels(kg)
+    index = search_index(kg)
+    counts = {v.iri: v.count for f in ("region", "country") for v in index.search().facets.get(f, [])}
+    partner_regions = [{"href": href(r), "label": names.get(r, lang), "count": counts.get(r, 0),
+                        "code": r.rsplit("/", 1)[-1]} for r in sorted(pg.partner_regions, key=lambda r: names.get(r, lang))]
+    transfers = [{"teacher": (href(t.teacher), names.get(t.teacher, lang)),
+                  "learner": (href(t.learner), names.get(t.learner, lang)),
+                  "actions": [(href(a), names.get(a, lang)) for a in t.actions],
+                  "practices": [(href(p), names.get(p, lang)) for p in t.practices]} for t in pg.transfers]
+    html = render_template("regions.html", lang=lang, regions=partner_regions, transfers=transfers,
+                           network=layout.transfer_network(pg, lang))
+    return _html(kg, html)
+
+
+@bp.get("/network")
+def network() -> Response:
+    kg = _kg()
+    lang = _language(kg)
+    view = per_generation(kg, f"practice-network-{lang}", lambda kg: _practice_network(kg, lang))
+    return _html(kg, render_template("network.html", lang=lang, **view))
+
+
+def _practice_network(kg: KnowledgeGraph, lang: str) -> dict:
+    """The drawing and its text twin; computed once per data generation and language (it ranks every practice)."""
+    pg = practice_graph(kg)
+    names = labels(kg)
+    net = layout.practice_network(pg, lang)
+    drawn = sorted((n.id for n in net.nodes), key=lambda p: names.get(p, lang).casefold())
+    listing = [{"iri": p, "label": names.get(p, lang),
+                "related": [(r.iri, names.get(r.iri, lang), pg.reason(r, lang)) for r in pg.related(p, 2)]}
+               for p in drawn]
+    return {"network": net, "listing": listing, "total": len(pg.practices)}
+
+
+def init_app(app: Flask, kg: KnowledgeGraph) -> None:
+    """Nothing to build up front: the search index and the practice graph are built on first use after a change."""

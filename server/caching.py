@@ -3,21 +3,29 @@ answers to If-None-Match / If-Modified-Since (werkzeug's make_conditional does t
 
 from __future__ import annotations
 
+import zlib
+
 from flask import Response, request
 
 from .state import KnowledgeGraph
 
 
-def conditional(response: Response, kg: KnowledgeGraph, *, etag: str | None = None, max_age: int = 60) -> Response:
+def conditional(response: Response, kg: KnowledgeGraph, *, etag: str | None = None, max_age: int = 60,
+                last_modified: float | None = None) -> Response:
     """Add validators to a 200 response and turn it into a 304 when the client already has this version.
 
     The ETag combines the data generation with the response's own negotiated variant (type and language), so
-    the Turtle and the HTML of one page never share a tag.
+    the Turtle and the HTML of one page never share a tag. ``last_modified`` (seconds since the epoch) replaces
+    the data's last change for responses that have their own date (an immutable LDES page, a dump).
     """
     if response.status_code != 200:
         return response
     variant = f"{response.mimetype}|{response.headers.get('Content-Language', '')}"
-    response.set_etag(f"{etag or kg.etag}-{abs(hash(variant)) % 10**8}")
-    response.headers["Last-Modified"] = kg.last_modified
+    # crc32, not hash(): the tag must be the same in every server process (hash() is salted per process)
+    response.set_etag(f"{etag or kg.etag}-{zlib.crc32(variant.encode()) % 10**8}")
+    if last_modified is not None:
+        response.last_modified = last_modified
+    else:
+        response.headers["Last-Modified"] = kg.last_modified
     response.headers.setdefault("Cache-Control", f"public, max-age={max_age}")
     return response.make_conditional(request)

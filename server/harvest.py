@@ -1,5 +1,325 @@
-"""Placeholder blueprint; the feature is being built."""
+"""What harvesters read: the DCAT-AP catalogue (``/catalog``), VoID (``/.well-known/void``), the dumps
+(``/dumps/…``), the Linked Data Event Stream (``/ldes``), ``/sitemap.xml`` and ``/robots.txt``.
 
-from flask import Blueprint
+Identities (catalogue, dataset, distributions, stream members) are IRIs under the base IRI; addresses a client
+fetches (download URLs, the SPARQL endpoint, LDES pages, sitemap entries) are on the origin the request came to.
+Every answer carries ETag and Last-Modified and answers conditional requests with 304; full LDES pages never
+change and say so (``Cache-Control: immutable``).
+"""
 
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyoxigraph as ox
+from flask import Blueprint, Flask, Response, current_app, request, send_file
+from werkzeug.exceptions import HTTPException
+
+from next2met.graph import describe, void
+from next2met.graph.dumps import DumpSet, read_manifest, write_dumps
+from next2met.graph.errors import NotAcceptable, NotFound
+from next2met.graph.ldes import ChangeLog, page_quads, root_quads
+
+from .caching import conditional
+from .links import iri_to_path
+from .negotiation import BY_KEY, choose
+from .state import Change, KnowledgeGraph
+
+log = logging.getLogger(__name__)
 bp = Blueprint("harvest", __name__)
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+# LDES pages hold named graphs: quad formats first; Turtle and the like get the member graphs merged.
+LDES_OFFERS = ["application/trig", "application/n-quads", "application/ld+json", "text/turtle",
+               "application/n-triples"]
+LDES_KEYS = {"application/trig": "trig", "application/n-quads": "nquads", "application/ld+json": "jsonld",
+             "text/turtle": "turtle", "application/n-triples": "nt"}
+SUFFIXES = {"ttl": "turtle", "jsonld": "jsonld", "rdf": "rdfxml", "nt": "nt"}
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+RESOURCES = """SELECT ?s (MAX(STR(?m)) AS ?modified) WHERE {
+  ?s a ?type FILTER(isIRI(?s))
+  OPTIONAL { ?s <http://purl.org/dc/terms/modified> ?m }
+} GROUP BY ?s ORDER BY ?s"""
+
+
+class Harvesting:
+    """Per-app state: the dump files and the change log, both brought up to date on every data change."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.kg = kg
+        self.folder = kg.settings.dumps_path
+        self.log = ChangeLog(Path(kg.settings.store) / "ldes", kg.settings.base_iri)
+        self.dumps: DumpSet | None = read_manifest(self.folder)
+        self.lock = threading.Lock()
+
+    def on_change(self, kg: KnowledgeGraph, change: Change) -> None:
+        # A failure here must not turn a write that succeeded into an error: log it, keep serving the old files.
+        with self.lock:
+            try:
+                self.dumps = write_dumps(kg.store, self.folder)
+            except OSError:
+                log.exception("could not write the dumps to %s", self.folder)
+            try:
+                added = self.log.record(kg.store, change.at)
+                log.info("change log: %d new member(s) after %s", len(added), change.reason)
+            except OSError:
+                log.exception("could not record the changes in %s", self.log.folder)
+
+
+def init_app(app: Flask, kg: KnowledgeGraph) -> None:
+    state = Harvesting(kg)
+    kg.extensions["harvest"] = state
+    kg.on_change(state.on_change)
+
+
+def _state() -> Harvesting:
+    from .app import get_kg
+
+    return get_kg().extensions["harvest"]
+
+
+def _origin() -> str:
+    return request.url_root.rstrip("/")
+
+
+def _site(kg: KnowledgeGraph) -> describe.Site:
+    return describe.Site(kg.settings.base_iri, _origin())
+
+
+def _rdf_response(kg: KnowledgeGraph, body: bytes, fmt) -> Response:
+    response = Response(body, content_type=fmt.content_type)
+    response.vary.add("Accept")
+    return conditional(response, kg, etag=hashlib.sha256(body).hexdigest()[:20])
+
+
+def _graph_format(suffix: str | None):
+    if suffix is not None:
+        if suffix not in SUFFIXES:
+            raise NotFound(f"no such format .{suffix}; use one of " + ", ".join("." + s for s in SUFFIXES))
+        return BY_KEY[SUFFIXES[suffix]]
+    fmt = choose("graph", request.accept_mimetypes, request.args.get("format"))
+    assert fmt is not None
+    return fmt
+
+
+# -- description ------------------------------------------------------------------------------------------------
+@bp.get("/catalog")
+@bp.get("/catalog.<suffix>")
+def catalog(suffix: str | None = None) -> Response:
+    """The DCAT-AP 3 catalogue: Turtle, JSON-LD, RDF/XML, N-Triples (or TriG/N-Quads) by Accept or suffix."""
+    from .app import get_kg
+
+    kg, state, fmt = get_kg(), _state(), _graph_format(suffix)
+    site = _site(kg)
+
+    def build() -> bytes:
+        triples = describe.catalogue(kg.store, site, state.dumps)
+        return _serialize(triples, fmt)
+
+    written = state.dumps.written if state.dumps else 0
+    return _rdf_response(kg, kg.cached(("catalog", site.origin, written, fmt.key), build), fmt)
+
+
+@bp.get("/.well-known/void")
+def void_description() -> Response:
+    """VoID with statistics measured on the data."""
+    from .app import get_kg
+
+    kg, state, fmt = get_kg(), _state(), _graph_format(None)
+    site = _site(kg)
+    stats = kg.cached(("void-stats",), lambda: void.statistics(kg.store))
+    written = state.dumps.written if state.dumps else 0
+    body = kg.cached(("void", site.origin, written, fmt.key),
+                     lambda: _serialize(void.void(stats, site, state.dumps), fmt))
+    return _rdf_response(kg, body, fmt)
+
+
+def _serialize(triples: list[ox.Triple], fmt) -> bytes:
+    items = sorted(triples, key=str)
+    if fmt.quads:
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
+    kwargs = {"prefixes": describe.PREFIXES} if fmt.key in ("turtle", "trig", "rdfxml") else {}
+    return ox.serialize(items, format=fmt.writer, **kwargs)
+
+
+# -- dumps ------------------------------------------------------------------------------------------------------
+@bp.get("/dumps")
+@bp.get("/dumps/")
+def dump_list() -> Response:
+    """The dump files with their sizes and checksums, as JSON."""
+    from .app import get_kg
+
+    kg, dumps = get_kg(), _state().dumps
+    if dumps is None:
+        raise NotFound("the dumps have not been written yet")
+    body = {
+        "name": dumps.name, "written": _iso(dumps.written), "quads": dumps.quads,
+        "files": [{"url": f"{_origin()}/dumps/{f.filename}", "format": f.format, "mediaType": f.media_type,
+                   "compressed": f.compressed, "bytes": f.size, "sha256": f.sha256} for f in dumps.files],
+        "catalog": f"{_origin()}/catalog",
+    }
+    from flask import json
+
+    response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+    return conditional(response, kg, etag=hashlib.sha256(response.get_data()).hexdigest()[:20],
+                       last_modified=dumps.written)
+
+
+@bp.get("/dumps/<filename>")
+def dump_file(filename: str) -> Response:
+    """One dump file, streamed from disk (ETag = its SHA-256; Range requests work)."""
+    state = _state()
+    dumps = state.dumps
+    if dumps is None:
+        raise NotFound("the dumps have not been written yet")
+    f = dumps.file(filename)
+    response = send_file(state.folder / f.filename, mimetype=f.served_type, conditional=True, etag=f.sha256,
+                         last_modified=dumps.written, max_age=60, download_name=f.filename)
+    response.headers["Content-Disposition"] = f'inline; filename="{f.filename}"'
+    return response
+
+
+# -- the event stream -------------------------------------------------------------------------------------------
+def _ldes_format():
+    if not request.accept_mimetypes:
+        return BY_KEY["trig"]
+    best = request.accept_mimetypes.best_match(LDES_OFFERS)
+    if best is None:
+        raise NotAcceptable("the event stream is available as " + ", ".join(LDES_OFFERS), offered=LDES_OFFERS)
+    return BY_KEY[LDES_KEYS[best]]
+
+
+def _ldes_response(kg: KnowledgeGraph, quads: list[ox.Quad], etag: str, last_modified: float,
+                   cache_control: str) -> Response:
+    fmt = _ldes_format()
+    items = quads if fmt.quads else [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    kwargs = {"prefixes": {"ldes": "https://w3id.org/ldes#", "tree": "https://w3id.org/tree#",
+                           "prov": "http://www.w3.org/ns/prov#", "dcterms": "http://purl.org/dc/terms/"}}
+    body = ox.serialize(items, format=fmt.writer, **(kwargs if fmt.key in ("turtle", "trig") else {}))
+    response = Response(body, content_type=fmt.content_type)
+    response.vary.add("Accept")
+    response.headers["Cache-Control"] = cache_control
+    return conditional(response, kg, etag=etag, last_modified=last_modified)
+
+
+@bp.get("/ldes")
+def ldes_root() -> Response:
+    """The event stream's description and its first page (``tree:view``)."""
+    from .app import get_kg
+
+    kg, changes = get_kg(), _state().log
+    changes.refresh()
+    stream = f"{_origin()}/ldes"
+    first = changes.page(0)
+    modified = _epoch(first[0].time) if first else kg.modified_at
+    return _ldes_response(kg, root_quads(stream, f"{stream}/0"), "ldes-root", modified, "public, max-age=3600")
+
+
+@bp.get("/ldes/<int:number>")
+def ldes_page(number: int) -> Response:
+    """Page ``number`` of the stream: immutable once full, the last one grows until it is."""
+    from .app import get_kg
+
+    kg, changes = get_kg(), _state().log
+    changes.refresh()
+    if number >= changes.page_count:
+        raise NotFound(f"the event stream has {changes.page_count} page(s), numbered from 0")
+    stream = f"{_origin()}/ldes"
+    entries = changes.page(number)
+    full = len(entries) == changes.page_size
+    last = entries[-1] if entries else None
+    etag = f"ldes-{number}-{len(entries)}-{last.digest[:16] if last else 'empty'}"
+    modified = _epoch(last.time) if last else kg.modified_at
+    quads = page_quads(changes, number, stream, lambda n: f"{stream}/{n}")
+    return _ldes_response(kg, quads, etag, modified, IMMUTABLE if full else "public, max-age=10")
+
+
+# -- crawlers ---------------------------------------------------------------------------------------------------
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    """Every resource page with its last modification (``dcterms:modified``); an index past 50,000 pages."""
+    from .app import get_kg
+
+    kg = get_kg()
+    entries = kg.cached(("sitemap-entries",), lambda: _sitemap_entries(kg))
+    page = request.args.get("page", type=int)
+    if len(entries) > SITEMAP_LIMIT and page is None:
+        root = ET.Element("sitemapindex", xmlns=SITEMAP_NS)
+        for n in range((len(entries) + SITEMAP_LIMIT - 1) // SITEMAP_LIMIT):
+            ET.SubElement(ET.SubElement(root, "sitemap"), "loc").text = f"{_origin()}/sitemap.xml?page={n}"
+    else:
+        chunk = entries[(page or 0) * SITEMAP_LIMIT:((page or 0) + 1) * SITEMAP_LIMIT]
+        if page and not chunk:
+            raise NotFound(f"the sitemap has no page {page}")
+        root = ET.Element("urlset", xmlns=SITEMAP_NS)
+        for path, modified in chunk:
+            url = ET.SubElement(root, "url")
+            ET.SubElement(url, "loc").text = _origin() + path
+            if modified:
+                ET.SubElement(url, "lastmod").text = modified
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    response = Response(body, mimetype="application/xml")
+    return conditional(response, kg, etag=hashlib.sha256(body).hexdigest()[:20])
+
+
+def _sitemap_entries(kg: KnowledgeGraph) -> list[tuple[str, str]]:
+    """(path, lastmod) of every typed resource that has a page here (fragments are parts of their page)."""
+    routes = current_app.url_map.bind("localhost")
+    seen: dict[str, str] = {}
+    for row in kg.store.query(RESOURCES).rows():
+        path = iri_to_path(row["s"].value, kg.settings.base_iri)
+        if path is None or "#" in path or path == "/" or not _served(routes, unquote(path)):
+            continue
+        modified = row["modified"].value[:10] if "modified" in row else ""
+        seen[path] = max(seen.get(path, ""), modified)
+    return sorted(seen.items())
+
+
+def _served(routes, path: str) -> bool:
+    """True when a route of this app answers GET ``path`` (IRIs without a page, like the shapes, are left out)."""
+    try:
+        endpoint, _ = routes.match(path, method="GET")
+    except HTTPException:
+        return False
+    return endpoint != "static"
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """Crawlers welcome, except on the query and write endpoints; the sitemap lists every page."""
+    from .app import get_kg
+
+    body = "\n".join([
+        "User-agent: *",
+        "Disallow: /sparql",
+        "Disallow: /update",
+        "Disallow: /api/",
+        "Disallow: /validate",
+        "Allow: /",
+        f"Sitemap: {_origin()}/sitemap.xml",
+        "",
+    ])
+    return conditional(Response(body, mimetype="text/plain"), get_kg(),
+                       etag=hashlib.sha256(body.encode()).hexdigest()[:20])
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """Harvesting documents are public: any origin may read them (browser-based LDES clients included)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(timestamp: str) -> float:
+    return dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC).timestamp()

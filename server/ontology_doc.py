@@ -1,5 +1,138 @@
-"""Placeholder blueprint; the feature is being built."""
+"""``/ontology``: documentation of our ontology generated from the store's ontology graph (classes, properties,
+the SKOS concept schemes), or the ontology itself as RDF by content negotiation (``.ttl`` etc. force a format).
 
-from flask import Blueprint
+Term IRIs ``https://w3id.org/next2met/ontology#X`` point at the anchor ``/ontology#X`` of this page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, g, render_template
+
+from next2met.graph.errors import NotFound
+
+from .caching import conditional
+from .describe import PREFIXES, Link, labels, pick
+from .links import ONTOLOGY, choose_language
+from .resources import OFFERS, SUFFIXES, negotiate, query_link, serialize
 
 bp = Blueprint("ontology_doc", __name__)
+
+OWL = "http://www.w3.org/2002/07/owl#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+KINDS = [(OWL + "Class", "Classes", "class"), (OWL + "ObjectProperty", "Object properties", "object"),
+         (OWL + "DatatypeProperty", "Datatype properties", "datatype"),
+         (OWL + "AnnotationProperty", "Annotation properties", "annotation")]
+DETAILS = [(RDFS + "subClassOf", "Subclass of"), (RDFS + "subPropertyOf", "Subproperty of"),
+           (RDFS + "domain", "Domain"), (RDFS + "range", "Range"), (OWL + "inverseOf", "Inverse of"),
+           (OWL + "equivalentClass", "Equivalent to"), (OWL + "equivalentProperty", "Equivalent to")]
+META = [("http://purl.org/dc/terms/description", "Description"), (OWL + "versionInfo", "Version"),
+        (OWL + "versionIRI", "Version IRI"), ("http://purl.org/dc/terms/license", "Licence"),
+        ("http://purl.org/dc/terms/created", "Created"), ("http://purl.org/dc/terms/modified", "Modified"),
+        ("http://purl.org/vocab/vann/preferredNamespacePrefix", "Preferred prefix"),
+        ("http://purl.org/vocab/vann/preferredNamespaceUri", "Namespace")]
+
+GRAPH = PREFIXES + f"SELECT ?g WHERE {{ GRAPH ?g {{ <{ONTOLOGY}> a <{OWL}Ontology> }} }}"
+SCHEMES = PREFIXES + """
+SELECT ?s (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a skos:ConceptScheme OPTIONAL { ?c skos:inScheme ?s } }
+GROUP BY ?s"""
+
+
+def ontology_graph(kg) -> str:
+    rows = kg.select(GRAPH)
+    if not rows:
+        raise NotFound("The ontology is not loaded in this store.")
+    return rows[0]["g"].value
+
+
+def triples(kg, graph: str) -> list[ox.Triple]:
+    sparql = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}"
+    return kg.cached(("ontology", graph), lambda: list(kg.query(sparql).triples()))
+
+
+def document(kg, found: list[ox.Triple], lang: str) -> dict:
+    """Group the ontology's triples into the sections of the page."""
+    by_subject: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for t in found:
+        by_subject[t.subject.value][t.predicate.value].append(t.object)
+    names = labels(kg)
+
+    def link(iri: str) -> Link:
+        return Link(iri, names.get(iri, lang) if names.has(iri) else _curie(iri))
+
+    def term(iri: str, props: dict) -> dict:
+        label_texts = pick([v for v in props.get(RDFS + "label", []) if isinstance(v, ox.Literal)], lang)
+        return {
+            "iri": iri, "anchor": iri.rsplit("#", 1)[-1], "curie": _curie(iri),
+            "label": label_texts[0] if label_texts else None,
+            "labels": sorted({(v.language or "", v.value) for v in props.get(RDFS + "label", [])
+                              if isinstance(v, ox.Literal)}),
+            "comment": (pick([v for v in props.get(RDFS + "comment", []) if isinstance(v, ox.Literal)], lang)
+                        or [None])[0],
+            "details": [(words, [link(v.value) for v in props.get(p, []) if isinstance(v, ox.NamedNode)])
+                        for p, words in DETAILS if props.get(p)],
+            "used_by": [],
+        }
+
+    sections = []
+    for cls, heading, css in KINDS:
+        terms = [term(s, p) for s, p in by_subject.items()
+                 if any(v.value == cls for v in p.get(RDF_TYPE, [])) and s.startswith(ONTOLOGY + "#")]
+        if terms:
+            sections.append({"heading": heading, "css": css, "terms": sorted(terms, key=lambda t: t["anchor"].lower())})
+    domains: dict[str, list[Link]] = defaultdict(list)
+    for s, props in by_subject.items():
+        for d in props.get(RDFS + "domain", []):
+            domains[d.value].append(link(s))
+    for section in sections:
+        for t in section["terms"]:
+            t["used_by"] = sorted(domains.get(t["iri"], []), key=lambda x: x.label)
+    head = by_subject.get(ONTOLOGY, {})
+    meta = []
+    for p, words in META:
+        values = head.get(p, [])
+        texts = pick([v for v in values if isinstance(v, ox.Literal) and v.language], lang)
+        shown = [t.value for t in texts] + [v.value for v in values if not (isinstance(v, ox.Literal) and v.language)]
+        if shown:
+            meta.append((words, shown))
+    title = pick([v for v in head.get("http://purl.org/dc/terms/title", []) if isinstance(v, ox.Literal)], lang)
+    schemes = sorted(({"link": link(r["s"].value), "count": int(r["n"].value)} for r in kg.select(SCHEMES)),
+                     key=lambda s: s["link"].label.casefold())
+    return {"title": title[0].value if title else "Ontology", "meta": meta, "sections": sections, "schemes": schemes}
+
+
+def _curie(iri: str) -> str:
+    from .resources import curie
+
+    return curie(iri)
+
+
+def show(suffix: str | None = None) -> Response:
+    from .app import get_kg
+
+    kg = get_kg()
+    media_type = negotiate(suffix)
+    graph = ontology_graph(kg)
+    found = triples(kg, graph)
+    if OFFERS.get(media_type) is not None:
+        response = Response(serialize(found, media_type), mimetype=media_type)
+    else:
+        from .browse import available_languages
+
+        g.lang, g.lang_explicit = choose_language(available_languages(kg))
+        doc = document(kg, found, g.lang)
+        html = render_template("ontology.html", lang=g.lang, iri=ONTOLOGY, graph=graph, query_link=query_link(ONTOLOGY),
+                               rdf_links=[{"href": f"/ontology.{ext}", "label": label, "type": SUFFIXES[ext]}
+                                          for ext, label in [("ttl", "Turtle"), ("jsonld", "JSON-LD"),
+                                                             ("rdf", "RDF/XML"), ("nt", "N-Triples")]], **doc)
+        response = Response(html, mimetype="text/html")
+        response.headers["Content-Language"] = g.lang
+    response.headers["Vary"] = "Accept, Accept-Language"
+    return conditional(response, kg)
+
+
+bp.add_url_rule("/ontology", view_func=show, endpoint="ontology")
+bp.add_url_rule("/ontology.<any(ttl, jsonld, rdf, nt, html):suffix>", view_func=show, endpoint="ontology_as")

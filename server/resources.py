@@ -1,5 +1,171 @@
-"""Placeholder blueprint; the feature is being built."""
+"""Dereferenceable resources: every IRI under the base IRI (and the NUTS regions we describe) has a page.
 
-from flask import Blueprint
+One URL per resource, content negotiation on it (``Vary: Accept``): HTML for people, Turtle, JSON-LD, RDF/XML
+and N-Triples for machines; a suffix (``.html .ttl .jsonld .rdf .nt``) forces a format. The RDF is an explicit
+CONSTRUCT (the resource, its ``#fragment`` nodes, the labels of what it links to), the same triples the HTML
+page is made from. Unknown IRIs get 404, an Accept header we cannot satisfy 406.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, g, render_template, request
+
+from next2met.graph.errors import NotAcceptable, NotFound
+from next2met.graph.rdfio import FORMATS
+
+from . import entity_pages, practice_page
+from .caching import conditional
+from .describe import Page, construct, labels
+from .links import choose_language, iri_to_path, language_name, path_to_iri, url_with
+from .state import KnowledgeGraph
 
 bp = Blueprint("resources", __name__)
+
+HTML = "text/html"
+# Offered media types, in order of preference for "*/*"; values are our RDF format names (None: HTML).
+OFFERS: dict[str, str | None] = {
+    HTML: None,
+    "text/turtle": "turtle",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "xml",
+    "application/n-triples": "nt",
+    "application/json": "jsonld",  # plain JSON clients get JSON-LD (served as application/json)
+}
+SUFFIXES = {"html": HTML, "ttl": "text/turtle", "jsonld": "application/ld+json", "rdf": "application/rdf+xml",
+            "nt": "application/n-triples"}
+FORMAT_LINKS = [("ttl", "Turtle"), ("jsonld", "JSON-LD"), ("rdf", "RDF/XML"), ("nt", "N-Triples")]
+PREFIXES = {
+    "n2m": "https://w3id.org/next2met/ontology#", "dcterms": "http://purl.org/dc/terms/",
+    "skos": "http://www.w3.org/2004/02/skos/core#", "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#", "org": "http://www.w3.org/ns/org#", "foaf": "http://xmlns.com/foaf/0.1/",
+    "schema": "https://schema.org/", "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "nuts": "http://data.europa.eu/nuts/code/", "owl": "http://www.w3.org/2002/07/owl#",
+    "void": "http://rdfs.org/ns/void#", "sd": "http://www.w3.org/ns/sparql-service-description#",
+}
+KINDS = ["practice", "organisation", "instrument", "action-plan", "action", "project", "partner", "event"]
+TEMPLATES = {"practice": "practice.html", "scheme": "scheme.html"}
+
+
+def split_suffix(rest: str) -> tuple[str, str | None]:
+    """``x.ttl`` → (``x``, ``ttl``); a dot that is not one of our suffixes stays part of the name."""
+    stem, dot, ext = rest.rpartition(".")
+    if dot and ext in SUFFIXES and stem:
+        return stem, ext
+    return rest, None
+
+
+def negotiate(suffix: str | None) -> str:
+    """The media type to answer with: forced by the suffix, else the best match of Accept (HTML when absent)."""
+    if suffix:
+        return SUFFIXES[suffix]
+    accept = request.accept_mimetypes
+    if not accept:
+        return HTML
+    best = accept.best_match(list(OFFERS))
+    if best is None:
+        offered = ", ".join(OFFERS)
+        raise NotAcceptable(f"This resource is available as {offered}; the Accept header asked for none of these.",
+                            offered=list(OFFERS))
+    return best
+
+
+def serialize(triples: list[ox.Triple], media_type: str, first: str = "") -> bytes:
+    """Write the triples in the format of ``media_type``, the resource ``first`` and its fragments at the top."""
+    fmt = FORMATS[OFFERS[media_type] or "turtle"]
+    triples = sorted(triples, key=lambda t: (not t.subject.value.startswith(first) if first else False,
+                                              t.subject.value, t.predicate.value, str(t.object)))
+    used = {p: ns for p, ns in PREFIXES.items() if any(t.predicate.value.startswith(ns) for t in triples)}
+    kwargs = {"prefixes": used} if fmt.name in ("turtle", "xml") else {}
+    return ox.serialize(triples, format=fmt.ox_format, **kwargs)
+
+
+def rdf_links(iri: str) -> list[dict[str, str]]:
+    """Links to the RDF of a resource, one per format (the same URL with a suffix)."""
+    path = iri_to_path(iri) or ""
+    page, _, _ = path.partition("#")
+    return [{"href": f"{page}.{ext}", "label": label, "type": SUFFIXES[ext]} for ext, label in FORMAT_LINKS]
+
+
+def query_link(iri: str) -> str:
+    """Open the SPARQL editor with a DESCRIBE of the resource."""
+    return "/sparql?query=" + quote(f"DESCRIBE <{iri}>", safe="")
+
+
+def curie(iri: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def set_language(kg: KnowledgeGraph) -> str:
+    """Choose the reader's language (see links.choose_language) and remember it for links and templates."""
+    from .browse import available_languages
+
+    g.lang, g.lang_explicit = choose_language(available_languages(kg))
+    return g.lang
+
+
+def respond(kg: KnowledgeGraph, iri: str, media_type: str, render_html, kind: str = "") -> Response:
+    """Answer for one resource in the negotiated type; ``render_html(page)`` makes the HTML."""
+    if OFFERS.get(media_type) is None:
+        page = Page(kg, iri, set_language(kg), in_graph=kind == "graph")
+        if not page.exists:
+            raise NotFound(f"There is no resource {iri} in this knowledge graph.")
+        response = Response(render_html(page), mimetype=HTML)
+        response.headers["Content-Language"] = g.lang
+    else:
+        triples = construct(kg, iri, in_graph=kind == "graph")
+        if not triples:
+            raise NotFound(f"There is no resource {iri} in this knowledge graph.")
+        response = Response(serialize(triples, media_type, iri), mimetype=media_type)
+    response.headers["Vary"] = "Accept, Accept-Language"
+    path = (iri_to_path(iri) or "").partition("#")[0]
+    response.headers["Link"] = ", ".join(
+        [f'<{path}.{ext}>; rel="alternate"; type="{SUFFIXES[ext]}"' for ext, _ in FORMAT_LINKS]
+        + [f'<{iri}>; rel="canonical"']
+    )
+    return conditional(response, kg)
+
+
+def page_context(kg: KnowledgeGraph, page: Page, kind: str) -> dict:
+    """What every resource template gets: the page, its statements and incoming links, the RDF links."""
+    return {
+        "page": page, "kind": kind, "iri": page.iri, "lang": page.lang, "title": page.label(page.iri),
+        "rdf_links": rdf_links(page.iri), "query_link": query_link(page.iri),
+        "statements": entity_pages.statements(page, curie), "incoming": entity_pages.incoming(kg, page, curie),
+        "types": [page.label(t) if labels(kg).has(t) else curie(t) for t in page.types()],
+        "language_name": language_name, "url_with": url_with,
+    }
+
+
+def show(kind: str, rest: str) -> Response:
+    from .app import get_kg
+
+    kg = get_kg()
+    rest, suffix = split_suffix(rest)
+    if kind == "concept" and "/" not in rest:
+        kind = "scheme"
+    iri = path_to_iri("concept" if kind == "scheme" else kind, rest)
+    if iri is None:
+        raise NotFound(f"{request.path} is not the address of a resource here.")
+    media_type = negotiate(suffix)
+
+    def render(page: Page) -> str:
+        context = page_context(kg, page, kind)
+        builder = practice_page.context if kind == "practice" else entity_pages.BUILDERS.get(kind)
+        if builder is not None:
+            context.update(builder(kg, page))
+        return render_template(TEMPLATES.get(kind, "resource.html"), **context)
+
+    return respond(kg, iri, media_type, render, kind)
+
+
+for _kind in KINDS + ["region"]:
+    bp.add_url_rule(f"/{_kind}/<rest>", endpoint=_kind.replace("-", "_"), view_func=show, defaults={"kind": _kind})
+bp.add_url_rule("/concept/<path:rest>", endpoint="concept", view_func=show, defaults={"kind": "concept"})
+bp.add_url_rule("/graph/<path:rest>", endpoint="graph", view_func=show, defaults={"kind": "graph"})

@@ -1,5 +1,332 @@
-"""Placeholder blueprint; the feature is being built."""
+"""The SPARQL 1.1 Protocol: queries at ``/sparql``, updates at ``/update``, the query editor and the service
+description.
 
-from flask import Blueprint
+``/sparql`` takes a query by GET ``?query=``, by POST ``application/x-www-form-urlencoded`` or by POST
+``application/sparql-query`` (any other body type: 415). ``default-graph-uri`` and ``named-graph-uri`` set the
+dataset; without them the default graph is the union of all named graphs (the data has one named graph per
+source file), and a query's own FROM / FROM NAMED is honoured. The answer's format follows the Accept header
+(q-values, wildcards) or a ``format`` parameter. Without a query, a browser gets the query editor and an RDF client
+the SPARQL 1.1 Service Description. Queries run in killable worker processes (``workers.py``) with a timeout,
+a row cap that is announced in ``X-Next2Met-Truncated``, a cap on queries at once, and no SERVICE outside the
+allow-list (``guard.py``).
 
+``/update`` takes SPARQL 1.1 Update with ``Authorization: Bearer <update_token>`` only; the update is applied to a
+copy first, and the store changes only if the result still conforms to the SHACL shapes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hmac
+import logging
+
+import pyoxigraph as ox
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+from next2met.graph.build import load_context
+from next2met.graph.errors import (
+    InputError,
+    KGError,
+    NotAcceptable,
+    PayloadTooLarge,
+    ShapesInvalid,
+    Unauthorized,
+    UnsupportedMediaType,
+    UpdateForbidden,
+)
+from next2met.graph.queries import list_queries
+from next2met.graph.rdfio import FORMATS, parse_bytes
+from next2met.graph.store import OxigraphStore
+from next2met.graph.validate import validate_quads
+
+from . import negotiation
+from .service_description import describe_service
+from .state import Change, KnowledgeGraph
+from .workers import QueryJob, QueryPool, Snapshots, UpdateJob
+
+log = logging.getLogger(__name__)
 bp = Blueprint("sparql", __name__)
+
+TRUNCATED = "X-Next2Met-Truncated"
+MAX_ROWS = "X-Next2Met-Max-Rows"
+FORM = "application/x-www-form-urlencoded"
+QUERY_BODY = "application/sparql-query"
+UPDATE_BODY = "application/sparql-update"
+# Updates are trusted (token) but still bounded: copying and diffing a large dataset takes longer than a query.
+UPDATE_TIMEOUT_FLOOR = 60.0
+REMOTE_GRACE = 0.5
+STANDARD_PREFIXES = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+}
+
+
+def init_app(app: Flask, kg: KnowledgeGraph) -> None:
+    """Start the query workers (reading snapshots of the embedded store, or the remote store directly)."""
+    snapshots = Snapshots(kg.store, kg.write_lock) if isinstance(kg.store, OxigraphStore) else None
+    pool = QueryPool(kg.settings, snapshots)
+    kg.extensions["sparql"] = pool
+    atexit.register(pool.close)
+
+
+def _kg() -> KnowledgeGraph:
+    return current_app.extensions["next2met"]
+
+
+def _pool() -> QueryPool:
+    return _kg().extensions["sparql"]
+
+
+# -- /sparql -----------------------------------------------------------------------------------------------
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
+def sparql() -> Response:
+    """Answer a SPARQL query; without one, show the editor or describe the service."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    params = _read_params(QUERY_BODY)
+    queries, updates = params.getlist("query"), params.getlist("update")
+    if queries and updates:
+        raise InputError("send either a query or an update, not both")
+    if updates:
+        raise InputError(
+            "this endpoint answers queries only and did not run the update; send updates to "
+            f"{url_for('.update', _external=True)} (POST, with a bearer token)"
+        )
+    if len(queries) > 1:
+        raise InputError(f"send one query per request (this request has {len(queries)})")
+    format_param = params.getlist("format")
+    if not queries:
+        if request.method == "POST":
+            raise InputError("the request has no query: send it as the body (application/sparql-query) or as "
+                             "the form field 'query'")
+        return _describe_or_edit(format_param)
+    query = queries[0]
+    if not query.strip():
+        raise InputError("the query is empty")
+    form = negotiation.guess_form(query)
+    if request.method != "POST" and not format_param and _prefers_html(form or "select"):
+        return _editor()  # a shared link opened in a browser: the editor runs the query from the URL
+    formats = negotiation.choose_all(request.accept_mimetypes, format_param)
+    if form is not None and form not in formats:
+        negotiation.choose(form, request.accept_mimetypes, format_param)  # raises 406 with the right message
+    if not formats:
+        raise NotAcceptable("none of the types in the Accept header fits any SPARQL result",
+                            offered=negotiation.offered("select") + negotiation.offered("graph"))
+    return _run(query, params, formats)
+
+
+# The same endpoint with a trailing slash, as the W3C protocol tests and some proxies write it.
+bp.add_url_rule("/sparql/", "sparql_slash", sparql, methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
+
+
+def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
+    settings = _kg().settings
+    default_graph, named_graphs = _dataset(params, "default-graph-uri", "named-graph-uri")
+    if default_graph is not None or named_graphs is not None:  # the protocol's dataset: whatever is not named is empty
+        default_graph, named_graphs = default_graph or (), named_graphs or ()
+    job = QueryJob(
+        sparql=query, formats=formats, max_rows=settings.max_rows, default_graph=default_graph,
+        named_graphs=named_graphs, base_iri=request.base_url, prefixes=prefixes(),
+        allowlist=settings.service_allowlist,
+    )
+    # A remote store stops the query itself at the timeout (and says so); killing the worker is the backstop.
+    grace = REMOTE_GRACE if settings.store_url else 0.0
+    answer = _pool().run(job, settings.query_timeout + grace)
+    fmt = negotiation.BY_KEY[answer.format]  # type: ignore[union-attr]
+    response = Response(answer.body, content_type=fmt.content_type)  # type: ignore[union-attr]
+    response.vary.add("Accept")
+    response.headers[MAX_ROWS] = str(settings.max_rows)
+    if answer.truncated:  # type: ignore[union-attr]
+        response.headers[TRUNCATED] = "true"
+    return response
+
+
+def _read_params(body_type: str) -> MultiDict:
+    """The protocol parameters of the request, from the URL, a form body, or a direct SPARQL body."""
+    if request.method in ("GET", "HEAD"):
+        return request.args
+    limit = _kg().settings.max_body
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the request body has {request.content_length} bytes; the limit is {limit} bytes",
+                              limit=limit)
+    charset = (request.mimetype_params.get("charset") or "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
+    accepted = f"{body_type} or {FORM}"
+    if request.mimetype == FORM:
+        return CombinedMultiDict([request.form, request.args])  # type: ignore[return-value]
+    if request.mimetype == body_type:
+        try:
+            text = request.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"the body is not valid UTF-8 (byte {e.start})") from None
+        params = MultiDict(request.args)
+        params.add("query" if body_type == QUERY_BODY else "update", text)
+        return params
+    if request.mimetype == UPDATE_BODY:
+        return MultiDict({"update": ""})  # reported by the caller as an update sent to the query endpoint
+    if not request.mimetype:
+        raise UnsupportedMediaType(f"the request has no Content-Type; send {accepted}", accepted=accepted)
+    raise UnsupportedMediaType(f"cannot read a {request.mimetype} body here; send {accepted}", accepted=accepted)
+
+
+def _dataset(params: MultiDict, default_name: str, named_name: str) -> tuple[tuple[str, ...] | None, ...]:
+    out = []
+    for name in (default_name, named_name):
+        values = params.getlist(name)
+        for value in values:
+            try:
+                ox.NamedNode(value)
+            except ValueError:
+                raise InputError(f"{name} must be an absolute IRI, got {value!r}") from None
+        out.append(tuple(values) if values else None)
+    return tuple(out)
+
+
+def _prefers_html(form: str) -> bool:
+    try:
+        return negotiation.choose(form, request.accept_mimetypes, html=True) is None
+    except NotAcceptable:
+        return False
+
+
+def _describe_or_edit(format_param: list[str]) -> Response:
+    fmt = negotiation.choose("graph", request.accept_mimetypes, format_param, html=True)
+    if fmt is None:
+        return _editor()
+    kg = _kg()
+    body = describe_service(kg, url_for(".sparql", _external=True), request.url_root, fmt, prefixes())
+    response = Response(body, content_type=fmt.content_type)
+    response.vary.add("Accept")
+    return response
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Cache-Control, X-Requested-With"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """Open reads to every origin (the data is public); updates stay same-origin."""
+    if request.endpoint != "sparql.update":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = f"{TRUNCATED}, {MAX_ROWS}, Content-Type"
+    return response
+
+
+# -- the editor ----------------------------------------------------------------------------------------------
+def _editor() -> Response:
+    settings = _kg().settings
+    try:
+        examples = [{"name": q.title, "query": q.text, "description": q.description} for q in list_queries()]
+    except KGError as e:  # a broken .rq file must not take the editor down; the query tests report it
+        log.warning("canned queries unavailable in the editor: %s", e)
+        examples = []
+    config = {
+        "endpoint": url_for(".sparql"),
+        "vocabulary": url_for(".vocabulary"),
+        "prefixes": prefixes(),
+        "examples": examples,
+        "maxRows": settings.max_rows,
+        "timeout": settings.query_timeout,
+        "truncatedHeader": TRUNCATED.lower(),
+    }
+    html = render_template("sparql.html", config=config, settings=settings)
+    response = Response(html, mimetype="text/html")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/sparql/vocabulary.json")
+def vocabulary() -> Response:
+    """Classes and properties of the data and the ontology, for the editor's autocompletion."""
+    kg = _kg()
+    classes = kg.select(
+        "SELECT DISTINCT ?t WHERE { { ?s a ?t } UNION { ?t a <http://www.w3.org/2002/07/owl#Class> } "
+        "UNION { ?t a <http://www.w3.org/2000/01/rdf-schema#Class> } FILTER(isIRI(?t)) }"
+    )
+    properties = kg.select(
+        "SELECT DISTINCT ?p WHERE { { ?s ?p ?o } UNION { ?p a ?type VALUES ?type { "
+        "<http://www.w3.org/1999/02/22-rdf-syntax-ns#Property> <http://www.w3.org/2002/07/owl#ObjectProperty> "
+        "<http://www.w3.org/2002/07/owl#DatatypeProperty> <http://www.w3.org/2002/07/owl#AnnotationProperty> } } "
+        "FILTER(isIRI(?p)) }"
+    )
+    body = {
+        "classes": sorted(row["t"].value for row in classes),
+        "properties": sorted(row["p"].value for row in properties),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def prefixes() -> dict[str, str]:
+    """The prefixes of the data (from its JSON-LD context) and a few standard ones, for the editor and Turtle."""
+    kg = _kg()
+
+    def compute() -> dict[str, str]:
+        context = load_context(kg.settings.base_iri)
+        found = {
+            name: value for name, value in context.items()
+            if isinstance(value, str) and not name.startswith("@") and value.endswith(("/", "#"))
+        }
+        return dict(sorted({**STANDARD_PREFIXES, **found}.items()))
+
+    return kg.cached(("sparql-prefixes",), compute)
+
+
+# -- /update -------------------------------------------------------------------------------------------------
+@bp.post("/update")
+def update() -> Response:
+    """Run a SPARQL 1.1 Update (bearer token only); nothing changes unless the result conforms to the shapes."""
+    kg = _kg()
+    settings = kg.settings
+    _authorise(settings.update_token)
+    params = _read_params(UPDATE_BODY)
+    updates, queries = params.getlist("update"), params.getlist("query")
+    if queries:
+        raise InputError("this endpoint runs updates only; send queries to " + url_for(".sparql", _external=True))
+    if len(updates) != 1 or not updates[0].strip():
+        raise InputError(f"send exactly one non-empty update per request (this request has {len(updates)})")
+    using, using_named = _dataset(params, "using-graph-uri", "using-named-graph-uri")
+    job = UpdateJob(updates[0], using or (), using_named or (), request.base_url)
+    with kg.write_lock:
+        answer = _pool().run(job, max(settings.query_timeout, UPDATE_TIMEOUT_FLOOR))
+        changed = answer.changed  # type: ignore[union-attr]
+        if not changed:
+            return jsonify({"status": "unchanged", "changedGraphs": []})
+        new: dict[str, list[ox.Quad]] = {g: [] for g in changed}
+        for q in parse_bytes(answer.nquads, FORMATS["nquads"], source="update"):  # type: ignore[union-attr]
+            new[q.graph_name.value].append(q)
+        kept = (q for q in kg.store.quads() if _graph(q) not in new)
+        report = validate_quads(
+            [*kept, *(q for quads in new.values() for q in quads)], engine=settings.shacl_engine
+        )
+        if not report.conforms:
+            raise ShapesInvalid(
+                f"after this update the data would not conform to the shapes ({report.violation_count} "
+                "violations); nothing was changed", report,
+            )
+        kg.store.replace_graphs(new)
+        kg.changed(Change(tuple(changed), "update"))
+    log.info("update changed %d graph(s): %s", len(changed), ", ".join(changed))
+    return jsonify({"status": "updated", "changedGraphs": list(changed)})
+
+
+def _authorise(token: str) -> None:
+    if not token:
+        raise UpdateForbidden("updates are off on this server: no update token is configured")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthorized("send the update token as 'Authorization: Bearer <token>'")
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthorized("the bearer token is not valid")
+
+
+def _graph(quad: ox.Quad) -> str:
+    return "" if isinstance(quad.graph_name, ox.DefaultGraph) else quad.graph_name.value

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from next2met.graph.build import build
+from next2met.graph.build import build_dataset
 from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 STANDARDS = SHARED / "standards"
+# The throw-away Virtuoso of the remote-store tests (fixtures `virtuoso`, `virtuoso_built`; skipped when absent).
+pytest_plugins = ["tests.virtuoso"]
 
 
 def make_settings(store: Path, **changes) -> Settings:
@@ -31,7 +33,7 @@ def built_store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("built") / "store"
     settings = make_settings(path)
     store = OxigraphStore(path)
-    build(store, settings)
+    build_dataset(store, settings)
     store.close()
     return path
 

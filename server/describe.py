@@ -1,0 +1,248 @@
+"""Read one resource from the store for its page: the RDF (an explicit CONSTRUCT of the resource's triples, its
+nested ``#fragment`` nodes and the labels of what it links to) and a view of it that picks texts in the reader's
+language. Labels of the whole dataset are kept in memory per data generation, so any page can name any IRI.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import pyoxigraph as ox
+
+from .links import NUTS, ONTOLOGY, href
+from .state import Change, KnowledgeGraph
+
+PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX schema: <https://schema.org/>
+"""
+# The order is the preference when a resource has several kinds of name.
+LABELS = ["skos:prefLabel", "dcterms:title", "foaf:name", "rdfs:label", "dcterms:identifier"]
+LABEL_IRIS = {
+    "skos:prefLabel": "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "dcterms:title": "http://purl.org/dc/terms/title",
+    "foaf:name": "http://xmlns.com/foaf/0.1/name",
+    "rdfs:label": "http://www.w3.org/2000/01/rdf-schema#label",
+    "dcterms:identifier": "http://purl.org/dc/terms/identifier",
+}
+RANK = {iri: i for i, iri in enumerate(LABEL_IRIS.values())}
+
+CONSTRUCT = PREFIXES + """
+CONSTRUCT {{ ?s ?p ?o . ?o ?lp ?label . }}
+WHERE {{
+  {{ BIND({iri} AS ?s) ?s ?p ?o }}
+  UNION {{ {iri} ?np ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), {prefix})) ?s ?p ?o }}
+  UNION {{
+    {{ {iri} ?x ?o }} UNION {{ {iri} ?y ?n . FILTER(isIRI(?n) && STRSTARTS(STR(?n), {prefix})) ?n ?x ?o }}
+    FILTER(isIRI(?o))
+    ?o ?lp ?label .
+    FILTER(?lp IN ({labels}))
+  }}{extra}
+}}"""
+# A named graph's page also shows the #fragment nodes kept inside that graph (the provenance graph's build
+# activity and source files), which nothing links to from the graph's own IRI.
+IN_GRAPH = """
+  UNION {{ GRAPH {iri} {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), {prefix})) }}"""
+
+ALL_LABELS = PREFIXES + """
+SELECT ?s ?p ?label WHERE {{ VALUES ?p {{ {labels} }} ?s ?p ?label FILTER(isIRI(?s)) }}
+""".format(labels=" ".join(LABELS))
+
+T = TypeVar("T")
+
+
+class PerGeneration(Generic[T]):
+    """A value computed from the whole dataset, rebuilt after a data change (lazily, on the next use)."""
+
+    def __init__(self, kg: KnowledgeGraph, build: Callable[[KnowledgeGraph], T]) -> None:
+        self.kg = kg
+        self.build = build
+        self.lock = threading.Lock()
+        self.value: T | None = None
+        self.generation: str | None = None
+        kg.on_change(self.forget)
+
+    def forget(self, kg: KnowledgeGraph, change: Change) -> None:
+        self.generation = None
+
+    def get(self) -> T:
+        with self.lock:
+            generation = self.kg.store.generation
+            if self.value is None or generation != self.generation:
+                self.value = self.build(self.kg)
+                self.generation = generation
+            return self.value
+
+
+def per_generation(kg: KnowledgeGraph, name: str, build: Callable[[KnowledgeGraph], Any]) -> Any:
+    """The current value of a named per-generation computation (created on first use)."""
+    holder = kg.extensions.get(name)
+    if holder is None:
+        holder = kg.extensions.setdefault(name, PerGeneration(kg, build))
+    return holder.get()
+
+
+class Labels:
+    """The names of every IRI of the dataset, by language."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        best: dict[str, dict[str, tuple[int, str]]] = defaultdict(dict)
+        for row in kg.query(ALL_LABELS).rows():
+            s, p, lit = row["s"].value, row["p"].value, row["label"]
+            lang = getattr(lit, "language", None) or ""
+            rank = RANK.get(p, 9)
+            if lang not in best[s] or rank < best[s][lang][0]:
+                best[s][lang] = (rank, lit.value)
+        self.names = {s: {lang: v for lang, (_, v) in langs.items()} for s, langs in best.items()}
+        self.base = kg.settings.base_iri
+
+    def get(self, iri: str, lang: str = "en") -> str:
+        names = self.names.get(iri)
+        if names:
+            for candidate in (lang, "en", ""):
+                if names.get(candidate):
+                    return names[candidate]
+            return names[sorted(names)[0]]
+        if not iri.startswith((self.base, NUTS, ONTOLOGY)):
+            return iri  # somebody else's page (a source, a homepage): its address is its best name
+        return fallback_label(iri)
+
+    def has(self, iri: str) -> bool:
+        return iri in self.names
+
+
+def labels(kg: KnowledgeGraph) -> Labels:
+    return per_generation(kg, "labels", Labels)
+
+
+def fallback_label(iri: str) -> str:
+    if iri.startswith(NUTS):
+        return iri[len(NUTS):]
+    local = iri.rstrip("/").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    return local or iri
+
+
+def construct(kg: KnowledgeGraph, iri: str, *, in_graph: bool = False) -> list[ox.Triple]:
+    """The triples of a resource's page (see the module docstring), cached per data generation."""
+    node, prefix = ox.NamedNode(iri), ox.Literal(iri + "#")
+    extra = IN_GRAPH.format(iri=node, prefix=prefix) if in_graph else ""
+    sparql = CONSTRUCT.format(iri=node, prefix=prefix, labels=", ".join(LABELS), extra=extra)
+    return kg.cached(("construct", iri, in_graph), lambda: list(kg.query(sparql).triples()))
+
+
+@dataclass(frozen=True)
+class Text:
+    value: str
+    lang: str  # the language of the value ("" when untagged)
+    fallback: bool  # True when the reader's language was not available
+
+
+@dataclass(frozen=True)
+class Link:
+    iri: str
+    label: str
+
+    @property
+    def href(self) -> str:
+        return href(self.iri)
+
+
+def pick(literals: list[ox.Literal], lang: str) -> list[Text]:
+    """The values in ``lang``, else in English, else untagged, else in the first language there is."""
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    for lit in literals:
+        by_lang[getattr(lit, "language", None) or ""].append(lit.value)
+    for candidate in (lang, "en", "", *sorted(by_lang)):
+        if by_lang.get(candidate):
+            return [Text(v, candidate, candidate not in (lang, "")) for v in by_lang[candidate]]
+    return []
+
+
+class Node:
+    """What one subject of a page's RDF says, with values picked for the reader."""
+
+    def __init__(self, page: Page, iri: str) -> None:
+        self.page = page
+        self.iri = iri
+        self.props: dict[str, list[Any]] = page.by_subject.get(iri, {})
+
+    @property
+    def fragment(self) -> str:
+        return self.iri.rsplit("#", 1)[-1] if "#" in self.iri else ""
+
+    def values(self, pred: str) -> list[Any]:
+        return self.props.get(pred, [])
+
+    def texts(self, pred: str) -> list[Text]:
+        return pick([v for v in self.values(pred) if isinstance(v, ox.Literal)], self.page.lang)
+
+    def text(self, pred: str) -> Text | None:
+        texts = self.texts(pred)
+        return texts[0] if texts else None
+
+    def literal(self, pred: str) -> str:
+        values = [v.value for v in self.values(pred) if isinstance(v, ox.Literal)]
+        return min(values) if values else ""
+
+    def links(self, pred: str) -> list[Link]:
+        iris = {v.value for v in self.values(pred) if isinstance(v, ox.NamedNode)}
+        return sorted((Link(i, self.page.label(i)) for i in iris), key=lambda link: link.label.casefold())
+
+    def nested(self, pred: str) -> list[Node]:
+        return [Node(self.page, v.value) for v in self.values(pred)
+                if isinstance(v, ox.NamedNode) and v.value.startswith(self.page.iri + "#")]
+
+    def types(self) -> list[str]:
+        return [v.value for v in self.values("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")]
+
+
+class Page(Node):
+    """A resource and its neighbourhood as the CONSTRUCT returned them."""
+
+    def __init__(self, kg: KnowledgeGraph, iri: str, lang: str, *, in_graph: bool = False) -> None:
+        self.kg = kg
+        self.lang = lang
+        self.triples = construct(kg, iri, in_graph=in_graph)
+        self.by_subject: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        for t in self.triples:
+            self.by_subject[t.subject.value][t.predicate.value].append(t.object)
+        self.names = labels(kg)
+        super().__init__(self, iri)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.triples)
+
+    def label(self, iri: str) -> str:
+        return self.names.get(iri, self.lang)
+
+
+def practice_graph(kg: KnowledgeGraph):
+    """The networkx graph of practices (graph.analyse), rebuilt after a data change."""
+    from next2met.graph.analyse import PracticeGraph
+
+    return per_generation(kg, "practice-graph", lambda kg: PracticeGraph.build(kg.store))
+
+
+def search_index(kg: KnowledgeGraph):
+    """The full-text and facet index of practices (graph.search), rebuilt after a data change."""
+    from next2met.graph.search import PracticeIndex
+
+    return per_generation(kg, "search-index", lambda kg: PracticeIndex.build(kg.store))
+
+
+def definition(kg: KnowledgeGraph, iri: str, lang: str) -> Text | None:
+    """What a concept or term means, from skos:definition, skos:scopeNote or rdfs:comment."""
+    sparql = PREFIXES + f"SELECT ?d WHERE {{ {ox.NamedNode(iri)} skos:definition|skos:scopeNote|rdfs:comment ?d }}"
+    texts = pick([r["d"] for r in kg.select(sparql) if isinstance(r["d"], ox.Literal)], lang)
+    return texts[0] if texts else None

@@ -1,0 +1,150 @@
+"""What user SPARQL may do here: no SERVICE outside the allow-list, no LOAD, and the protocol's dataset
+parameters for updates.
+
+pyoxigraph has an HTTP client: a ``SERVICE`` or ``LOAD`` it executes reaches any host. So every query and update
+is checked before it runs (inside the worker process, so a pathological text costs a worker, not the server):
+SERVICE is found in the algebra of rdflib's SPARQL parser, not with a regular expression, and a text that
+mentions SERVICE but that the parser cannot read is refused rather than guessed at (rdflib's
+``docs/security_considerations.md`` recommends the same). Texts that cannot contain the keyword at all, even
+through ``\\u`` escapes, skip the slow parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from next2met.graph.errors import InputError, QueryRefused, QuerySyntaxError
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_SERVICE = re.compile(r"(?i)service")
+# One lexical token of SPARQL, enough to tell keywords from IRIs, strings and comments and to count braces.
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      | (?P<comment>\#[^\n]*)
+      | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+      | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+                  |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+      | (?P<open>\{) | (?P<close>\})
+      | (?P<word>[^\s{}()\[\]<>"',;\#]+)
+      | (?P<other>.)""",
+    re.X | re.S,
+)
+
+
+def unescape(text: str) -> str:
+    """Apply SPARQL's codepoint escapes (``\\u0053`` is ``S``), which a parser may process before tokenising."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
+
+
+def tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """Yield (kind, text, offset, brace depth) for each token that is not white space or a comment."""
+    depth = 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "other"
+        if kind == "close":
+            depth = max(0, depth - 1)
+        if kind not in ("ws", "comment"):
+            yield kind, m.group(), m.start(), depth
+        if kind == "open":
+            depth += 1
+
+
+def has_dataset_clause(sparql: str) -> bool:
+    """True when the query names its own dataset (FROM / FROM NAMED, only possible outside any braces)."""
+    return any(kind == "word" and depth == 0 and value.upper() == "FROM" for kind, value, _, depth in tokens(sparql))
+
+
+def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
+    """Refuse a query whose SERVICE calls are not all to allow-listed endpoints."""
+    if not _SERVICE.search(unescape(sparql)):
+        return
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        algebra = translateQuery(parseQuery(sparql)).algebra
+    except Exception as e:  # noqa: BLE001 (any parser failure means we cannot vouch for the query)
+        raise QueryRefused(
+            "the query mentions SERVICE and the checker could not read it, so it is not run "
+            f"({_one_line(e)})"
+        ) from None
+    _check_services(list(_find(algebra, "ServiceGraphPattern")), allowlist)
+
+
+def check_update(sparql: str) -> object:
+    """Refuse LOAD and SERVICE in an update; return rdflib's algebra of it (a list of operations)."""
+    from rdflib.plugins.sparql.algebra import translateUpdate
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        operations = translateUpdate(parseUpdate(sparql)).algebra
+    except Exception as e:  # noqa: BLE001
+        raise QuerySyntaxError(f"the update cannot be parsed: {_one_line(e)}") from None
+    if any(True for _ in _find(operations, "Load")):
+        raise QueryRefused("LOAD is not allowed here: updates may only change the data they contain")
+    if any(True for _ in _find(operations, "ServiceGraphPattern")):
+        raise QueryRefused("SERVICE is not allowed in updates")
+    return operations
+
+
+def with_protocol_dataset(sparql: str, operations: object, using: list[str], using_named: list[str]) -> str:
+    """Apply ``using-graph-uri`` / ``using-named-graph-uri`` to each DELETE/INSERT ... WHERE of an update.
+
+    The protocol forbids combining them with USING or WITH in the text (SPARQL 1.1 Protocol, 2.2.3).
+    """
+    if not using and not using_named:
+        return sparql
+    for op in operations:  # type: ignore[attr-defined]
+        if getattr(op, "name", "") == "Modify" and (dict.get(op, "using") or dict.get(op, "withClause")):
+            raise InputError(
+                "using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update"
+            )
+    clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
+    spots, previous = [], ""
+    for kind, value, offset, depth in tokens(sparql):
+        word = value.upper() if kind == "word" else ""
+        if word == "WHERE" and depth == 0 and previous != "DELETE":  # DELETE WHERE takes no USING
+            spots.append(offset)
+        previous = word
+    for offset in reversed(spots):
+        sparql = sparql[:offset] + clause + sparql[offset:]
+    return sparql
+
+
+def _check_services(services: list, allowlist: tuple[str, ...]) -> None:
+    for node in services:
+        term = dict.get(node, "term")  # CompValue.get answers the key itself when it is missing
+        endpoint = str(term)
+        if type(term).__name__ == "Variable":
+            raise QueryRefused(f"SERVICE with a variable endpoint (?{endpoint}) is not allowed here")
+        if endpoint not in allowlist:
+            allowed = ", ".join(allowlist) if allowlist else "none are allowed on this server"
+            raise QueryRefused(
+                f"SERVICE <{endpoint}> is not allowed: queries may only call listed endpoints ({allowed})",
+                endpoint=endpoint,
+            )
+
+
+def _find(node: object, name: str) -> Iterator[object]:
+    """Every node of rdflib's algebra (nested CompValues, lists and dicts) with the given name."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack, seen = [node], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, CompValue):
+            if item.name == name:
+                yield item
+            stack.extend(item.values())
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set):
+            stack.extend(item)
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())[:400]

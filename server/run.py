@@ -1,0 +1,52 @@
+"""``next2met serve``: assemble the app (building the dataset first when the store is empty), then serve it with
+waitress, a production WSGI server (not Flask's development server)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import waitress
+
+from next2met.graph.settings import Settings
+
+from .app import create_app
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM), then stop the query workers and close the store.
+
+    The socket is opened only once the app is complete, so ``/health`` answers as soon as queries are accepted.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    kg = app.extensions["next2met"]
+    # waitress refuses grossly oversized bodies itself, before buffering them; anything up to that reaches the
+    # app, which answers an oversized body with a problem document (413).
+    server = waitress.create_server(
+        app, host=settings.host, port=settings.port, threads=settings.threads, ident="next2met-kg",
+        max_request_body_size=max(2 * settings.max_body, settings.max_body + 65536),
+    )
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    store = settings.store_url or f"{kg.store.kind} at {settings.store}, {kg.store.count()} quads"
+    print(f"Serving http://{host}:{server.effective_port} (store: {store})", flush=True)  # type: ignore[union-attr]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        server.close()
+        pool = kg.extensions.get("sparql")
+        if pool is not None:
+            pool.close()
+        kg.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,116 @@
+"""The SPARQL 1.1 Service Description of ``/sparql``: languages, result formats, features, the default dataset
+and the limits of this server.
+
+The limits have no standard terms, so they use the small namespace ``LIMITS`` below, which the description itself
+documents (each term with a label and a comment), apart from our ontology. The dataset's statistics and
+distributions are in the VoID description (``/.well-known/void``) and the DCAT catalogue (``/catalog``), which
+the description links.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from .negotiation import GRAPHS, RESULTS, Format
+from .state import KnowledgeGraph
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+LIMITS = "https://w3id.org/next2met/service#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+DCTERMS = "http://purl.org/dc/terms/"
+VOID = "http://rdfs.org/ns/void#"
+
+# W3C's IRIs for the formats we write (https://www.w3.org/ns/formats/).
+FORMAT_IRIS = {
+    "json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD",
+    "rdfxml": "RDF_XML", "trig": "TriG", "nquads": "N-Quads",
+}
+LIMIT_TERMS = {
+    "queryTimeout": ("query timeout", "Seconds a query may run; a longer one is stopped and answered with 503."),
+    "maxResultRows": ("maximum result rows",
+                      "Most rows (or triples) one answer holds; a longer answer is cut and carries the header "
+                      "X-Next2Met-Truncated: true."),
+    "maxRequestBytes": ("maximum request size", "Largest request body in bytes; a larger one gets 413."),
+    "maxConcurrentQueries": ("maximum concurrent queries",
+                             "Queries running or waiting at once; more get 503 until one finishes."),
+}
+
+
+def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, prefixes: dict[str, str]) -> bytes:
+    """Serialise the service description of ``endpoint`` in ``fmt``."""
+    settings = kg.settings
+    service = ox.NamedNode(endpoint)
+    dataset = ox.NamedNode(endpoint + "#dataset")
+    default_graph = ox.BlankNode("defaultGraph")
+    triples: list[tuple] = [
+        (service, _rdf("type"), _sd("Service")),
+        (service, _sd("endpoint"), service),
+        (service, _sd("supportedLanguage"), _sd("SPARQL11Query")),
+        (service, _sd("feature"), _sd("UnionDefaultGraph")),
+        (service, _sd("defaultEntailmentRegime"), ox.NamedNode("http://www.w3.org/ns/entailment/Simple")),
+        (service, _sd("defaultDataset"), dataset),
+        (service, ox.NamedNode(DCTERMS + "title"), ox.Literal("next2met-kg SPARQL endpoint", language="en")),
+        (service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + ".well-known/void")),
+        (service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + "catalog")),
+    ]
+    if settings.update_token:
+        triples.append((service, _sd("supportedLanguage"), _sd("SPARQL11Update")))
+    if settings.service_allowlist:
+        triples.append((service, _sd("feature"), _sd("BasicFederatedQuery")))
+    for f in RESULTS + GRAPHS:
+        triples.append((service, _sd("resultFormat"), ox.NamedNode(FORMATS_NS + FORMAT_IRIS[f.key])))
+    limits = {
+        "queryTimeout": ox.Literal(f"{settings.query_timeout:g}", datatype=ox.NamedNode(XSD + "decimal")),
+        "maxResultRows": _integer(settings.max_rows),
+        "maxRequestBytes": _integer(settings.max_body),
+        "maxConcurrentQueries": _integer(settings.max_concurrent_queries),
+    }
+    for name, value in limits.items():
+        triples.append((service, ox.NamedNode(LIMITS + name), value))
+    for name, (label, comment) in LIMIT_TERMS.items():
+        term = ox.NamedNode(LIMITS + name)
+        triples += [
+            (term, _rdf("type"), _rdf("Property")),
+            (term, ox.NamedNode(RDFS + "label"), ox.Literal(label, language="en")),
+            (term, ox.NamedNode(RDFS + "comment"), ox.Literal(comment, language="en")),
+            (term, ox.NamedNode(RDFS + "isDefinedBy"), ox.NamedNode(LIMITS)),
+        ]
+    count = kg.cached(("sd-count",), kg.store.count)
+    triples += [
+        (dataset, _rdf("type"), _sd("Dataset")),
+        (dataset, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + ".well-known/void")),
+        (dataset, _sd("defaultGraph"), default_graph),
+        (default_graph, _rdf("type"), _sd("Graph")),
+        (default_graph, ox.NamedNode(VOID + "triples"), _integer(count)),
+        (default_graph, ox.NamedNode(DCTERMS + "description"),
+         ox.Literal("The union of all named graphs (queries that name no dataset see everything).", language="en")),
+    ]
+    for i, name in enumerate(kg.cached(("sd-graphs",), kg.store.named_graphs)):
+        node = ox.BlankNode(f"graph{i}")
+        triples += [
+            (dataset, _sd("namedGraph"), node),
+            (node, _rdf("type"), _sd("NamedGraph")),
+            (node, _sd("name"), ox.NamedNode(name)),
+        ]
+    items = [ox.Triple(*t) for t in triples]
+    if fmt.quads:
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
+    used = {**prefixes, "sd": SD, "formats": FORMATS_NS, "limits": LIMITS, "void": VOID}
+    kwargs = {"prefixes": used} if fmt.key in ("turtle", "trig", "rdfxml") else {}
+    return ox.serialize(items, format=fmt.writer, **kwargs)
+
+
+def _sd(name: str) -> ox.NamedNode:
+    return ox.NamedNode(SD + name)
+
+
+def _rdf(name: str) -> ox.NamedNode:
+    return ox.NamedNode(RDF + name)
+
+
+def _integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))

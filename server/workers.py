@@ -1,0 +1,440 @@
+"""Run user SPARQL in worker processes that the server kills and replaces when a query runs too long.
+
+Nothing in-process stops a pyoxigraph query (no timeout parameter; signals and threads fail, and an abandoned
+thread burns a core), while killing the process that runs it does. So each query goes to an idle worker over a
+pipe; the server waits at most the query timeout for the answer, then kills the worker, starts a fresh one and
+answers 503. Workers serialise the answer themselves (cut at the row cap), so the server only passes bytes on.
+
+Workers of the embedded store read a consistent snapshot: a RocksDB checkpoint (hard links, a few ms) opened
+read-only, made again whenever the store's generation changes. Opening the live database read-only while the
+server writes to it is not safe (measured: corruption errors), and an in-memory copy per worker costs seconds
+of loading and memory per worker at 1M triples for a modest gain in query speed. Workers of a remote store
+open it themselves and forward the query.
+
+Workers are fresh interpreters (``python -c``), not forks: forking the threaded server could copy a held lock,
+and multiprocessing's spawn and forkserver methods re-run the caller's main script in every child.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from next2met.graph import errors
+from next2met.graph.errors import KGError, NotAcceptable, Overloaded, QuerySyntaxError, QueryTimeout, StoreError
+from next2met.graph.settings import Settings
+from next2met.graph.store import OxigraphStore, Result, Store, open_store, result_kind
+
+from . import guard
+from .negotiation import BY_KEY, kind_name, offered
+
+log = logging.getLogger(__name__)
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import its modules on a busy machine
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    sparql: str
+    formats: dict[str, str]  # query form -> format key, for the forms the client accepts
+    max_rows: int
+    default_graph: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    base_iri: str | None = None
+    prefixes: dict[str, str] = field(default_factory=dict)
+    allowlist: tuple[str, ...] = ()
+    snapshot: str | None = None  # set by the pool
+
+
+@dataclass(frozen=True)
+class UpdateJob:
+    sparql: str
+    using: tuple[str, ...] = ()
+    using_named: tuple[str, ...] = ()
+    base_iri: str | None = None
+    snapshot: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: str  # select, ask or graph
+    format: str  # key in negotiation.BY_KEY
+    body: bytes
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class UpdateAnswer:
+    changed: tuple[str, ...]  # named graphs whose content differs after the update
+    nquads: bytes  # the new content of those graphs
+
+
+# -- inside a worker ---------------------------------------------------------------------------------------
+def serve(fd: int) -> None:
+    """Entry point of a worker process: read the settings, then jobs, from the socket ``fd``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the server stops us
+    parent = os.getppid()
+
+    def watch_parent() -> None:  # a killed server cannot kill us: leave when it is gone, even mid-query
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    conn = Connection(fd)
+    try:
+        settings = conn.recv()
+    except (EOFError, OSError):
+        return
+    import rdflib.plugins.sparql.parser  # noqa: F401  (load the checker's parser now, not on the first SERVICE)
+
+    conn.send("ready")  # the pool hands out a worker only now, so start-up never eats into a query's time
+    worker_main(conn, settings)
+
+
+def worker_main(conn, settings: Settings) -> None:
+    """Serve jobs from ``conn`` until it closes."""
+    store: Store | None = None
+    opened: str | None = None
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            if settings.store_url:
+                store = store or open_store(settings)
+            elif job.snapshot != opened:
+                if store is not None:
+                    store.close()
+                store, opened = OxigraphStore(job.snapshot, read_only=True), job.snapshot
+            assert store is not None
+            answer = run_update(store, job) if isinstance(job, UpdateJob) else run_query(store, job)
+            conn.send(("ok", answer))
+        except KGError as e:
+            conn.send(("error", type(e).__name__, _shorten(e), {**_position(e), **e.extra}))
+        except Exception as e:  # a bug or a store failure: the server logs it and answers 500
+            conn.send(("crash", f"{type(e).__name__}: {e}", traceback.format_exc()))
+
+
+def _position(e: KGError) -> dict[str, int]:
+    """Line and column of a syntax error, from pyoxigraph's "error at LINE:COLUMN" message."""
+    match = re.search(r"\bat (\d+):(\d+)", e.detail) if isinstance(e, QuerySyntaxError) else None
+    return {"line": int(match.group(1)), "column": int(match.group(2))} if match else {}
+
+
+def _shorten(e: KGError) -> str:
+    """The parser's message, without the tail of a very long list of expected characters."""
+    detail = " ".join(e.detail.split())
+    return detail if len(detail) <= 400 else detail[:400] + " …"
+
+
+def run_query(store: Store, job: QueryJob) -> Answer:
+    """Check, run and serialise one query, keeping at most ``max_rows`` rows or triples."""
+    guard.check_query(job.sparql, job.allowlist)
+    if job.default_graph is None and job.named_graphs is None and guard.has_dataset_clause(job.sparql):
+        result = _query_own_dataset(store, job)
+    else:
+        result = store.query(
+            job.sparql, base_iri=job.base_iri,
+            default_graph=list(job.default_graph) if job.default_graph is not None else None,
+            named_graphs=list(job.named_graphs) if job.named_graphs is not None else None,
+        )
+    kind = result.kind
+    if kind not in job.formats:
+        raise NotAcceptable(
+            f"the query is a {kind_name(kind)} query and the Accept header allows none of its types; on offer: "
+            + ", ".join(offered(kind)), offered=offered(kind),
+        )
+    fmt = BY_KEY[job.formats[kind]]
+    if kind == "ask":
+        return Answer(kind, fmt.key, result.value.serialize(format=fmt.writer))  # type: ignore[union-attr]
+    if kind == "select":
+        names = result.variables
+        rows = list(itertools.islice(result.value, job.max_rows + 1))  # type: ignore[call-overload]
+        truncated = len(rows) > job.max_rows or result.truncated
+        body = _solutions(names, rows[: job.max_rows]).serialize(format=fmt.writer)
+        return Answer(kind, fmt.key, body, truncated)
+    triples = list(itertools.islice(result.triples(), job.max_rows + 1))
+    truncated = len(triples) > job.max_rows or result.truncated
+    items = triples[: job.max_rows]
+    if fmt.quads:
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
+    kwargs = {"prefixes": job.prefixes} if job.prefixes and fmt.key in ("turtle", "trig", "rdfxml") else {}
+    return Answer(kind, fmt.key, ox.serialize(items, format=fmt.writer, **kwargs), truncated)
+
+
+def _query_own_dataset(store: Store, job: QueryJob) -> Result:
+    """Run a query with FROM / FROM NAMED on the dataset it names.
+
+    The store answers with the union default graph, which in pyoxigraph overrides FROM; the embedded store's
+    pyoxigraph object is asked directly instead. A remote store applies FROM itself.
+    """
+    if not isinstance(store, OxigraphStore):
+        return store.query(job.sparql, base_iri=job.base_iri)
+    try:
+        value = store.store.query(job.sparql, base_iri=job.base_iri)
+    except SyntaxError as e:
+        raise QuerySyntaxError(str(e)) from None
+    return Result(result_kind(value), value)
+
+
+def _solutions(names: list[str], rows: list) -> ox.QuerySolutions:
+    """Rebuild a pyoxigraph result from kept rows (through SPARQL JSON, which carries every term exactly)."""
+    bindings = [{n: _term(row[n]) for n in names if row[n] is not None} for row in rows]
+    doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    return ox.parse_query_results(json.dumps(doc), ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
+
+
+def _term(t) -> dict:
+    if isinstance(t, ox.NamedNode):
+        return {"type": "uri", "value": t.value}
+    if isinstance(t, ox.BlankNode):
+        return {"type": "bnode", "value": t.value}
+    if isinstance(t, ox.Literal):
+        out = {"type": "literal", "value": t.value}
+        if t.language:
+            out["xml:lang"] = t.language
+        elif t.datatype.value != XSD_STRING:
+            out["datatype"] = t.datatype.value
+        return out
+    return {"type": "triple", "value": {k: _term(getattr(t, k)) for k in ("subject", "predicate", "object")}}
+
+
+def run_update(store: Store, job: UpdateJob) -> UpdateAnswer:
+    """Apply an update to an in-memory copy of the data and report the named graphs it changed."""
+    operations = guard.check_update(job.sparql)
+    text = guard.with_protocol_dataset(job.sparql, operations, list(job.using), list(job.using_named))
+    before: dict[str, set] = defaultdict(set)
+    copy = ox.Store()
+    quads = list(store.quads())
+    for q in quads:
+        before[_graph_key(q.graph_name)].add(q)
+    copy.bulk_extend(quads)
+    try:
+        copy.update(text, base_iri=job.base_iri)
+    except SyntaxError as e:
+        raise QuerySyntaxError(str(e)) from None
+    after: dict[str, set] = defaultdict(set)
+    for q in copy:
+        after[_graph_key(q.graph_name)].add(q)
+    changed = sorted(g for g in set(before) | set(after) if before.get(g, set()) != after.get(g, set()))
+    if "" in changed:
+        raise errors.InputError(
+            "the update writes to the default graph; here the default graph is the union of the named graphs, "
+            "so write into a named graph (GRAPH <...> { ... })"
+        )
+    new = [q for g in changed for q in after.get(g, ())]
+    return UpdateAnswer(tuple(changed), ox.serialize(new, format=ox.RdfFormat.N_QUADS))
+
+
+def _graph_key(name) -> str:
+    return "" if isinstance(name, ox.DefaultGraph) else str(name.value)
+
+
+# -- in the server ---------------------------------------------------------------------------------------
+class Snapshots:
+    """Read-only copies of the embedded store for the workers, one per data generation, removed when unused."""
+
+    def __init__(self, store: OxigraphStore, lock: threading.RLock) -> None:
+        self.store = store
+        self.lock = lock  # the knowledge graph's write lock: no write may swap the database mid-checkpoint
+        self.root = store.root / "query-snapshots" if store.root else Path(tempfile.mkdtemp(prefix="next2met-q-"))
+        shutil.rmtree(self.root, ignore_errors=True)  # left over from a killed server; only we use the store
+        self.root.mkdir(parents=True)
+        self._current: tuple[str, str] | None = None  # (generation, folder)
+        self._users: dict[str, int] = defaultdict(int)
+        self._guard = threading.Lock()
+        self._count = itertools.count(1)
+
+    def acquire(self) -> str:
+        """A snapshot folder of the current data (made now if the data changed); release it when done."""
+        if self._stale():
+            with self.lock:
+                if self._stale():
+                    generation = self.store.generation
+                    folder = str(self._make())
+                    with self._guard:
+                        old, self._current = self._current, (generation, folder)
+                        if old is not None and self._users[old[1]] == 0:
+                            self._remove(old[1])
+        with self._guard:
+            folder = self._current[1]  # type: ignore[index]
+            self._users[folder] += 1
+            return folder
+
+    def _stale(self) -> bool:
+        with self._guard:
+            return self._current is None or self._current[0] != self.store.generation
+
+    def release(self, folder: str) -> None:
+        with self._guard:
+            self._users[folder] -= 1
+            if self._users[folder] <= 0 and (self._current is None or self._current[1] != folder):
+                self._remove(folder)
+
+    def _make(self) -> Path:
+        # The OxigraphStore layout (a ``current`` link to the database), so workers open it like any store.
+        folder = self.root / f"snap-{next(self._count)}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir()
+        data = folder / "data"
+        if self.store.root is not None:
+            self.store.snapshot(data)
+        else:  # an in-memory store has no checkpoints: copy it into a fresh on-disk database
+            copy = ox.Store(str(data))
+            copy.bulk_extend(self.store.quads())
+            copy.flush()
+            del copy
+        (folder / "current").symlink_to("data")
+        return folder
+
+    def _remove(self, folder: str) -> None:
+        self._users.pop(folder, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class _Worker:
+    def __init__(self, settings: Settings) -> None:
+        ours, theirs = socket.socketpair()
+        code = f"from next2met.server.workers import serve; serve({theirs.fileno()})"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send(settings)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(5)
+        self.conn.close()
+
+
+class QueryPool:
+    """A fixed number of worker processes, at most ``max_concurrent_queries`` jobs running or waiting."""
+
+    def __init__(self, settings: Settings, snapshots: Snapshots | None) -> None:
+        self.settings = settings
+        self.snapshots = snapshots
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(max(1, settings.query_workers)):
+            self._start()
+
+    def _start(self) -> None:
+        """Start a worker in the background and make it available once it has started up."""
+
+        def start() -> None:
+            worker = _Worker(self.settings)
+            with self._lock:
+                self._all.add(worker)
+            try:
+                ready = worker.conn.poll(STARTUP_TIMEOUT) and worker.conn.recv() == "ready"
+            except (EOFError, OSError):
+                ready = False
+            if ready and not self._closed:
+                self._idle.put(worker)
+                return
+            if not self._closed:
+                log.error("a query worker did not start within %s s", STARTUP_TIMEOUT)
+            with self._lock:
+                self._all.discard(worker)
+            worker.kill()
+
+        threading.Thread(target=start, daemon=True, name="next2met-worker-start").start()
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker and start a fresh one in its place (in the background: the client is not kept waiting)."""
+        with self._lock:
+            self._all.discard(worker)
+        worker.kill()
+        if not self._closed:
+            self._start()
+
+    def run(self, job: QueryJob | UpdateJob, timeout: float) -> Answer | UpdateAnswer:
+        """Run a job on an idle worker; kill the worker and raise QueryTimeout after ``timeout`` seconds."""
+        if not self._slots.acquire(blocking=False):
+            raise Overloaded(
+                f"{self.settings.max_concurrent_queries} queries are already running or waiting; try again shortly"
+            )
+        snapshot = None
+        try:
+            try:
+                worker = self._idle.get(timeout=timeout)
+            except queue.Empty:
+                raise Overloaded(f"no query worker became free within {timeout:g} s; try again shortly") from None
+            if self.snapshots is not None:
+                snapshot = self.snapshots.acquire()
+            job = replace(job, snapshot=snapshot)
+            return self._exchange(worker, job, timeout)
+        finally:
+            if snapshot is not None:
+                self.snapshots.release(snapshot)  # type: ignore[union-attr]
+            self._slots.release()
+
+    def _exchange(self, worker: _Worker, job, timeout: float):
+        started = time.monotonic()
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(timeout):
+                self._replace(worker)
+                raise QueryTimeout(
+                    f"the query ran for more than {timeout:g} s and was stopped; narrow it down (LIMIT, more "
+                    "specific patterns) or ask for a longer timeout on your own server", seconds=timeout,
+                )
+            message = worker.conn.recv()
+        except (EOFError, OSError) as e:
+            self._replace(worker)
+            raise StoreError(f"the query worker stopped unexpectedly ({e or 'out of memory?'})") from None
+        self._idle.put(worker)
+        log.debug("query answered by a worker in %.3f s", time.monotonic() - started)
+        if message[0] == "ok":
+            return message[1]
+        if message[0] == "error":
+            _, name, detail, extra = message
+            cls = getattr(errors, name, KGError)
+            raise cls(detail, **extra)
+        log.error("query worker failed: %s\n%s", message[1], message[2])
+        raise RuntimeError(message[1])
+
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return len(self._all)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            worker.kill()
+        if self.snapshots is not None:
+            self.snapshots.close()

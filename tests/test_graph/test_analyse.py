@@ -1,0 +1,168 @@
+"""graph.analyse: the networkx graph of practices, "practices like this one" with reasons in words, the transfer
+network between regions, and the layouts of the network views. Expectations come from data/*.yaml."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from next2met.graph import analyse, layout
+from next2met.graph.analyse import PracticeGraph
+from next2met.graph.store import OxigraphStore
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = "https://w3id.org/next2met/"
+NUTS = "http://data.europa.eu/nuts/code/"
+
+
+def records(pattern: str) -> list[dict]:
+    out = []
+    for path in sorted(ROOT.glob(pattern)):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        out.extend(doc if isinstance(doc, list) else [doc])
+    return out
+
+
+def as_list(value) -> list[str]:
+    return [] if value is None else [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def organisations_of(record: dict) -> set[str]:
+    return set(as_list(record.get("main_institution")) + as_list(record.get("submitted_by"))
+               + [s["organisation"] for s in record.get("stakeholders", []) if s.get("organisation")])
+
+
+@pytest.fixture(scope="module")
+def graph(built_store) -> PracticeGraph:
+    store = OxigraphStore(built_store, read_only=True)
+    try:
+        return PracticeGraph.build(store)
+    finally:
+        store.close()
+
+
+def test_graph_has_every_practice_and_its_links(graph):
+    practices = records("data/practices/*.yaml")
+    assert set(graph.practices) == {BASE + r["id"] for r in practices}
+    for r in practices:
+        neighbours = set(graph.graph[BASE + r["id"]])
+        assert {BASE + o for o in organisations_of(r)} <= neighbours
+        assert {NUTS + c for c in as_list(r.get("region"))} <= neighbours
+
+
+def test_practices_sharing_an_organisation_are_related_and_say_so(graph):
+    names = {r["id"]: r["name"]["en"] for r in records("data/**/*.yaml") if isinstance(r.get("name"), dict)}
+    practices = records("data/practices/*.yaml")
+    checked = 0
+    for a in practices:
+        for b in practices:
+            shared = organisations_of(a) & organisations_of(b)
+            if a["id"] >= b["id"] or not shared:
+                continue
+            related = {r.iri: r for r in graph.related(BASE + a["id"], limit=len(practices))}
+            assert BASE + b["id"] in related
+            reason = graph.reason(related[BASE + b["id"]])
+            assert "work with" in reason and any(names[o] in reason for o in shared), reason
+            checked += 1
+    assert checked
+
+
+def test_related_is_ranked_stable_and_never_itself(graph):
+    for p in graph.practices:
+        related = graph.related(p, limit=8)
+        assert p not in {r.iri for r in related}
+        scores = [r.score for r in related]
+        assert scores == sorted(scores, reverse=True)
+        assert related == graph.related(p, limit=8)
+        for r in related:
+            reason = graph.reason(r)
+            assert reason and reason[0].isupper() and r.shared
+
+
+def test_stated_relations_rank_first(graph):
+    for r in records("data/practices/*.yaml"):
+        for other in as_list(r.get("related")):
+            if other.startswith("practice/"):
+                related = graph.related(BASE + r["id"], limit=3)
+                assert BASE + other in {x.iri for x in related}
+                reason = graph.reason(next(x for x in related if x.iri == BASE + other))
+                assert "name the two together" in reason
+
+
+def test_shared_sectors_meet_in_the_shared_top_level(graph):
+    """Two practices of different regions with sectors under the same shared sector score through it."""
+    sector = "https://w3id.org/next2met/concept/ris3/"
+    by_top: dict[str, list[str]] = {}
+    for p in graph.practices:
+        for node, kind in graph.features[p].items():
+            if kind == "sector" and not graph.broader.get(node):
+                by_top.setdefault(node, []).append(p)
+    pairs = [(top, ps) for top, ps in by_top.items() if len(ps) > 1 and top.startswith(sector)]
+    assert pairs, "no two practices share a top-level sector"
+    top, (a, b, *_) = pairs[0]
+    related = {r.iri: r for r in graph.related(a, limit=len(graph.practices))}
+    assert ("sector", top) in related[b].shared
+
+
+def test_weights_are_documented():
+    for kind in analyse.WEIGHTS:
+        assert re.search(rf"^{re.escape(kind)}\b", analyse.__doc__, re.M) or kind in analyse.__doc__, kind
+
+
+def test_transfer_network_follows_the_action_plans(graph):
+    plans = {r["id"]: r for r in records("data/action-plans/*.yaml") if r["type"] == "ActionPlan"}
+    practices = {r["id"]: r for r in records("data/practices/*.yaml")}
+    expected = set()
+    for action in records("data/action-plans/*.yaml"):
+        if action["type"] != "Action" or action.get("part_of") not in plans:
+            continue
+        learner = graph.partner_region_of(NUTS + str(plans[action["part_of"]]["region"]))
+        teachers = as_list(action.get("learned_from")) + [
+            str(c) for p in as_list(action.get("inspired_by")) + as_list(action.get("plausibly_inspired_by"))
+            for c in as_list(practices[p].get("region"))]
+        for t in teachers:
+            teacher = graph.partner_region_of(NUTS + t)
+            if teacher != learner:
+                expected.add((teacher, learner))
+    assert {(t.teacher, t.learner) for t in graph.transfers} == expected
+    assert expected
+
+
+def test_layouts_fit_their_view_box(graph):
+    views = [layout.neighbourhood(graph, graph.practices[0]), layout.transfer_network(graph),
+             layout.practice_network(graph)]
+    for net in views:
+        assert net.nodes
+        for n in net.nodes:
+            assert 0 <= n.x <= net.width and 0 <= n.y <= net.height and n.label
+        ids = {n.id for n in net.nodes}
+        assert all(e.source in ids and e.target in ids for e in net.edges)
+    assert len(views[2].nodes) == min(60, len(graph.practices))
+    assert {n.id for n in views[1].nodes} >= graph.partner_regions
+
+
+def test_graph_is_rebuilt_after_a_data_change(store_copy):
+    """The server's practice graph follows kg.on_change: a new practice appears in the next request's graph."""
+    from next2met.graph.settings import Settings
+    from next2met.server.describe import practice_graph
+    from next2met.server.state import Change, KnowledgeGraph
+
+    kg = KnowledgeGraph(Settings(store=str(store_copy)))
+    try:
+        before = practice_graph(kg)
+        iri = BASE + "practice/quuxbridge"
+        first = before.practices[0]
+        region = next(n for n in before.graph[first] if before.graph.edges[first, n]["kind"] == "region")
+        with kg.write_lock:
+            kg.store.update(
+                f"INSERT DATA {{ GRAPH <{BASE}graph/practices/quuxbridge> {{ <{iri}> a "
+                f"<https://w3id.org/next2met/ontology#GoodPractice> ; <http://purl.org/dc/terms/spatial> <{region}> }} }}")
+            kg.changed(Change((BASE + "graph/practices/quuxbridge",), "update"))
+        after = practice_graph(kg)
+        assert after is not before and iri in after.practices and iri not in before.practices
+        assert iri in {r.iri for r in after.related(first, limit=len(after.practices))}
+    finally:
+        kg.close()

@@ -1,0 +1,172 @@
+"""``next2met harvest``: one live server harvested into another store over loopback gives the same triples, by
+dump, LDES and SPARQL; invalid or hostile input is refused with nothing written."""
+
+from __future__ import annotations
+
+import gzip
+import urllib.error
+import urllib.request
+
+import pyoxigraph as ox
+import pytest
+
+from next2met.graph.cli import main
+from next2met.graph.errors import InputError, ShapesInvalid
+from next2met.graph.harvest import default_graph, harvest
+from next2met.graph.http import gunzip
+from next2met.graph.settings import Settings
+from next2met.graph.store import OxigraphStore
+
+PROV = "http://www.w3.org/ns/prov#"
+N2M = "https://w3id.org/next2met/ontology#"
+
+
+def canonical(triples) -> set[str]:
+    """Triples with blank nodes relabelled canonically (RDFC-1.0), to compare two copies of the same data."""
+    ds = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return {str(q) for q in ds}
+
+
+def triples_of(quads) -> set[ox.Triple]:
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+
+
+@pytest.fixture(scope="module")
+def source_triples(app):
+    return canonical(triples_of(app.extensions["next2met"].store.quads()))
+
+
+def has_sparql(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/sparql?query=ASK%7B%7D", timeout=10) as response:
+            return response.status == 200
+    except urllib.error.URLError:
+        return False
+
+
+@pytest.mark.parametrize("path,kind,detected", [
+    ("/dumps/next2met.nq.gz", "auto", "dump"),
+    ("/dumps/next2met.jsonld", "dump", "dump"),
+    ("/ldes", "auto", "ldes"),
+    ("/sparql", "auto", "sparql"),
+])
+def test_one_server_into_another_gives_the_same_triples(live_server, store_copy, source_triples, path, kind,
+                                                        detected):
+    if detected == "sparql" and not has_sparql(live_server.url):
+        pytest.skip("this server has no /sparql endpoint yet")
+    settings = Settings(store=str(store_copy))
+    before = OxigraphStore(store_copy)
+    untouched = sorted(before.named_graphs())
+    before.close()
+    source = live_server.url + path
+    result = harvest(settings, source, kind=kind, page_size=3000)  # several SPARQL pages
+    assert result.kind == detected
+    assert result.report.conforms
+    target = OxigraphStore(store_copy)
+    try:
+        harvested = list(target.quads(result.graph))
+        assert canonical(triples_of(harvested)) == source_triples
+        assert result.triples == len(harvested) == len(source_triples)
+        assert sorted(target.named_graphs()) == sorted([*untouched, result.graph])
+        prov = {q.predicate.value: q.object for q in target.quads(f"{settings.base_iri}graph/provenance")
+                if q.subject.value == result.graph}
+        assert prov[PROV + "wasDerivedFrom"].value == source
+        assert prov["http://rdfs.org/ns/void#triples"].value == str(len(harvested))
+        assert prov[PROV + "generatedAtTime"].datatype.value.endswith("dateTime")
+    finally:
+        target.close()
+    assert "Harvested" in result.summary() and str(result.triples) in result.summary()
+
+
+def test_harvesting_again_replaces_the_graph(live_server, store_copy):
+    settings = Settings(store=str(store_copy))
+    first = harvest(settings, live_server.url + "/dumps/next2met.nt")
+    second = harvest(settings, live_server.url + "/dumps/next2met.nt")
+    target = OxigraphStore(store_copy)
+    try:
+        assert sum(1 for _ in target.quads(second.graph)) == first.triples == second.triples
+        times = [q for q in target.quads(f"{settings.base_iri}graph/provenance")
+                 if q.subject.value == second.graph and q.predicate.value == PROV + "generatedAtTime"]
+        assert len(times) == 1
+    finally:
+        target.close()
+
+
+def store_state(path) -> tuple[int, list[str]]:
+    store = OxigraphStore(path)
+    try:
+        return store.count(), store.named_graphs()
+    finally:
+        store.close()
+
+
+def test_invalid_data_is_refused_and_nothing_is_written(store_copy, tmp_path, capsys):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(f"<https://w3id.org/next2met/practice/harvest-test> a <{N2M}GoodPractice> .\n")
+    settings = Settings(store=str(store_copy))
+    before = store_state(store_copy)
+    with pytest.raises(ShapesInvalid) as e:
+        harvest(settings, str(bad))
+    assert "nothing was written" in e.value.detail and "practice/harvest-test" in e.value.detail
+    assert store_state(store_copy) == before
+    assert main(["harvest", str(bad), "--store", str(store_copy)]) == 1
+    assert "does not conform" in capsys.readouterr().err
+    assert store_state(store_copy) == before
+
+
+def test_cli_harvests_a_file(store_copy, tmp_path, capsys):
+    good = tmp_path / "extra.nt"
+    good.write_text('<https://example.org/thing> <http://www.w3.org/2000/01/rdf-schema#label> "a thing"@en .\n')
+    assert main(["harvest", str(good), "--store", str(store_copy), "--graph", "https://example.org/g"]) == 0
+    assert "Harvested 1 triples" in capsys.readouterr().err
+    store = OxigraphStore(store_copy)
+    try:
+        assert triples_of(store.quads("https://example.org/g")) == {ox.Triple(
+            ox.NamedNode("https://example.org/thing"), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+            ox.Literal("a thing", language="en"))}
+    finally:
+        store.close()
+
+
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">
+  <rdf:Description rdf:about="http://example.org/a"><ex:p>&secret;</ex:p></rdf:Description>
+</rdf:RDF>
+"""
+
+
+def test_xml_external_entities_are_not_resolved(store_copy, tmp_path):
+    payload = tmp_path / "xxe.rdf"
+    payload.write_text(XXE)
+    before = store_state(store_copy)
+    with pytest.raises(InputError) as e:
+        harvest(Settings(store=str(store_copy)), str(payload))
+    assert "root:" not in e.value.detail
+    assert store_state(store_copy) == before
+
+
+def test_downloads_are_bounded(live_server, store_copy):
+    # (a generated document, not a dump file: werkzeug's test server leaks the file of a dropped download)
+    with pytest.raises(InputError, match="limit of 1000 bytes"):
+        harvest(Settings(store=str(store_copy)), live_server.url + "/catalog.nt", kind="dump", max_bytes=1000)
+    bomb = gzip.compress(b"<a> <b> <c> .\n" * 200_000)  # 2.8 MB from a few kB
+    with pytest.raises(InputError, match="once decompressed"):
+        gunzip(bomb, 1_000_000, "bomb.nt.gz")
+
+
+def test_unreachable_and_unknown_sources(store_copy, tmp_path):
+    settings = Settings(store=str(store_copy))
+    with pytest.raises(InputError, match="cannot fetch"):
+        harvest(settings, "http://127.0.0.1:1/data.ttl")
+    with pytest.raises(InputError, match="no such file"):
+        harvest(settings, str(tmp_path / "missing.ttl"))
+    with pytest.raises(InputError, match="unknown kind"):
+        harvest(settings, str(tmp_path / "missing.ttl"), kind="ftp")
+
+
+def test_default_graph_names():
+    base = "https://w3id.org/next2met/"
+    assert default_graph(base, "http://example.org:8080/sparql") == base + "graph/harvested/example.org-8080-sparql"
+    assert default_graph(base, "/tmp/some dir/Data.ttl") == base + "graph/harvested/data.ttl"

@@ -1,0 +1,385 @@
+"""The SPARQL 1.1 Protocol at /sparql on the real data: request forms, datasets, content negotiation, errors,
+CORS, the service description and the query editor. Expected answers come from the same store queried
+in-process, so the endpoint must agree with the store, not with numbers written here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from urllib.parse import urlparse
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from SPARQLWrapper import JSON, POST, POSTDIRECTLY, RDFXML, SPARQLWrapper
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from next2met.graph.errors import NotAcceptable
+from next2met.graph.queries import list_queries
+from next2met.server import negotiation
+
+N2M = "https://w3id.org/next2met/ontology#"
+PRACTICES = f"SELECT ?p WHERE {{ ?p a <{N2M}GoodPractice> }} ORDER BY ?p"
+COUNT = f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p a <{N2M}GoodPractice> }}"
+CONSTRUCT = f"CONSTRUCT {{ ?p a <{N2M}GoodPractice> }} WHERE {{ ?p a <{N2M}GoodPractice> }}"
+
+
+@pytest.fixture(scope="module")
+def store(app):
+    return app.extensions["next2met"].store
+
+
+def local_rows(store, sparql: str) -> list[tuple[str, ...]]:
+    result = store.query(sparql)
+    names = result.variables
+    return [tuple(str(s[n]) if s[n] is not None else "" for n in names) for s in result.value]
+
+
+def remote_rows(body: bytes, fmt: ox.QueryResultsFormat) -> list[tuple[str, ...]]:
+    result = ox.parse_query_results(body, fmt)
+    names = [v.value for v in result.variables]
+    return [tuple(str(s[n]) if s[n] is not None else "" for n in names) for s in result]
+
+
+# -- request forms ---------------------------------------------------------------------------------------
+def test_get_form_and_direct_post_give_the_stores_answer(client, store):
+    expected = local_rows(store, PRACTICES)
+    assert expected, "the real data has practices"
+    answers = [
+        client.get("/sparql", query_string={"query": PRACTICES}),
+        client.post("/sparql", data={"query": PRACTICES}),
+        client.post("/sparql", data=PRACTICES, content_type="application/sparql-query"),
+        client.post("/sparql/", data=PRACTICES, content_type="application/sparql-query; charset=utf-8"),
+    ]
+    for r in answers:
+        assert r.status_code == 200, r.data
+        assert r.mimetype == "application/sparql-results+json"
+        assert remote_rows(r.data, ox.QueryResultsFormat.JSON) == expected
+
+
+@pytest.mark.parametrize("fmt,media", [
+    (ox.QueryResultsFormat.JSON, "application/sparql-results+json"),
+    (ox.QueryResultsFormat.XML, "application/sparql-results+xml"),
+    (ox.QueryResultsFormat.TSV, "text/tab-separated-values"),
+])
+def test_select_formats_carry_the_same_rows(client, store, fmt, media):
+    r = client.get("/sparql", query_string={"query": PRACTICES}, headers={"Accept": media})
+    assert r.status_code == 200 and r.mimetype == media
+    assert r.headers["Vary"] == "Accept"
+    assert remote_rows(r.data, fmt) == local_rows(store, PRACTICES)
+
+
+def test_select_as_csv(client, store):
+    r = client.get("/sparql", query_string={"query": PRACTICES, "format": "csv"})
+    assert r.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8"))))
+    assert rows[0] == ["p"]
+    assert [row[0] for row in rows[1:]] == [p.strip("<>") for (p,) in local_rows(store, PRACTICES)]
+
+
+@pytest.mark.parametrize("accept,expected", [
+    ("application/sparql-results+json", b'"boolean":true'),
+    ("application/sparql-results+xml", b"<boolean>true</boolean>"),
+    ("text/csv", b"true"),
+])
+def test_ask(client, accept, expected):
+    r = client.post("/sparql", data={"query": f"ASK {{ ?p a <{N2M}GoodPractice> }}"}, headers={"Accept": accept})
+    assert r.status_code == 200 and r.mimetype == accept and expected in r.data
+
+
+@pytest.mark.parametrize("key", ["turtle", "nt", "jsonld", "rdfxml", "trig", "nquads"])
+def test_construct_in_every_rdf_format(client, store, key):
+    fmt = negotiation.BY_KEY[key]
+    r = client.post("/sparql", data=CONSTRUCT, content_type="application/sparql-query",
+                    headers={"Accept": fmt.media_type})
+    assert r.status_code == 200 and r.mimetype == fmt.media_type
+    got = {(q.subject, q.predicate, q.object) for q in ox.parse(r.data, format=fmt.writer)}
+    expected = {(t.subject, t.predicate, t.object) for t in store.query(CONSTRUCT).triples()}
+    assert got == expected and expected
+
+
+def test_describe_answers_rdf(client, store):
+    (practice,) = local_rows(store, PRACTICES + " LIMIT 1")[0]
+    r = client.get("/sparql", query_string={"query": f"DESCRIBE {practice}"})
+    assert r.status_code == 200 and r.mimetype == "text/turtle"
+    graph = rdflib.Graph().parse(data=r.data.decode("utf-8"), format="turtle")
+    assert (rdflib.URIRef(practice.strip("<>")), rdflib.RDF.type, rdflib.URIRef(N2M + "GoodPractice")) in graph
+
+
+# -- datasets ------------------------------------------------------------------------------------------------
+def test_default_graph_is_the_union_and_default_graph_uri_narrows_it(client, store):
+    graphs = store.named_graphs()
+    one = next(g for g in graphs if store.query(f"ASK {{ GRAPH <{g}> {{ ?p a <{N2M}GoodPractice> }} }}").value)
+    in_one = local_rows(store, f"SELECT ?p WHERE {{ GRAPH <{one}> {{ ?p a <{N2M}GoodPractice> }} }} ORDER BY ?p")
+    r = client.get("/sparql", query_string={"query": PRACTICES, "default-graph-uri": one})
+    assert remote_rows(r.data, ox.QueryResultsFormat.JSON) == in_one
+    assert len(in_one) < len(local_rows(store, PRACTICES))  # the union holds more
+
+
+def test_named_graph_uri_limits_graph_patterns(client, store):
+    graphs = store.named_graphs()[:2]
+    q = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"
+    r = client.get("/sparql", query_string=[("query", q)] + [("named-graph-uri", g) for g in graphs])
+    assert [row[0] for row in remote_rows(r.data, ox.QueryResultsFormat.JSON)] == [f"<{g}>" for g in sorted(graphs)]
+
+
+def test_from_in_the_query_is_honoured(client, store):
+    one = store.named_graphs()[0]
+    size = local_rows(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{one}> {{ ?s ?p ?o }} }}")
+    r = client.get("/sparql", query_string={"query": f"SELECT (COUNT(*) AS ?n) FROM <{one}> WHERE {{ ?s ?p ?o }}"})
+    assert remote_rows(r.data, ox.QueryResultsFormat.JSON) == size
+
+
+def test_bad_graph_iri_is_400(client):
+    r = client.get("/sparql", query_string={"query": "ASK {}", "default-graph-uri": "not an iri"})
+    assert r.status_code == 400 and "default-graph-uri" in r.json["detail"]
+
+
+# -- content negotiation ---------------------------------------------------------------------------------
+NEGOTIATION = [
+    # zazuko/vscode-sparql-notebook#56: combined headers
+    ("application/sparql-results+json,application/json;q=0.9,*/*;q=0.8", "select", "json"),
+    ("application/sparql-results+json,application/json;q=0.9,*/*;q=0.8", "graph", "turtle"),
+    ("application/sparql-results+json,text/turtle", "select", "json"),
+    ("application/sparql-results+json,text/turtle", "graph", "turtle"),
+    # rdflib-endpoint PR #24: rdflib's SPARQLStore asks for both XML types
+    ("application/sparql-results+xml, application/rdf+xml", "graph", "rdfxml"),
+    ("application/sparql-results+xml, application/rdf+xml", "select", "xml"),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "select", "xml"),
+    ("application/n-triples;q=0.2, text/turtle;q=0.1", "graph", "nt"),
+    ("*/*", "select", "json"),
+    ("*/*", "ask", "json"),
+    ("*/*", "graph", "turtle"),
+    ("text/*", "select", "csv"),
+    ("application/json", "select", "json"),
+    ("application/json", "graph", "jsonld"),
+    ("application/xml", "graph", "rdfxml"),
+    ("text/plain", "graph", "nt"),
+    ("", "select", "json"),
+]
+
+
+@pytest.mark.parametrize("accept,kind,key", NEGOTIATION)
+def test_negotiation_table(accept, kind, key):
+    assert negotiation.choose(kind, parse_accept_header(accept, MIMEAccept)).key == key
+
+
+@pytest.mark.parametrize("accept,kind", [("image/png", "select"), ("text/plain", "select"),
+                                         ("text/turtle;q=0", "graph"), ("application/sparql-results+json", "graph")])
+def test_negotiation_refuses(accept, kind):
+    with pytest.raises(NotAcceptable) as info:
+        negotiation.choose(kind, parse_accept_header(accept, MIMEAccept))
+    assert info.value.extra["offered"] == negotiation.offered(kind)
+
+
+@pytest.mark.parametrize("param,kind,key", [("csv", "select", "csv"), ("json", "graph", "jsonld"),
+                                            ("xml", "graph", "rdfxml"), ("ttl", "graph", "turtle"),
+                                            ("application/sparql-results+xml", "ask", "xml")])
+def test_format_parameter(param, kind, key):
+    assert negotiation.choose(kind, parse_accept_header("image/png", MIMEAccept), param).key == key
+
+
+def test_406_lists_the_types_on_offer(client):
+    r = client.get("/sparql", query_string={"query": PRACTICES}, headers={"Accept": "text/turtle"})
+    assert r.status_code == 406
+    assert r.mimetype == "application/problem+json"
+    assert r.json["offered"] == negotiation.offered("select")
+    assert "application/sparql-results+json" in r.json["detail"]
+    r = client.get("/sparql", query_string={"query": CONSTRUCT, "format": "csv"})
+    assert r.status_code == 406 and r.json["offered"] == negotiation.offered("graph")
+
+
+def test_head_answers_like_get_without_a_body(client):
+    get = client.get("/sparql", query_string={"query": COUNT}, headers={"Accept": "text/csv"})
+    head = client.head("/sparql", query_string={"query": COUNT}, headers={"Accept": "text/csv"})
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+# -- errors ----------------------------------------------------------------------------------------------------
+def test_malformed_query_gets_the_parsers_message_and_position(client):
+    r = client.get("/sparql", query_string={"query": "SELECT * WHERE {\n  ?s ?p \n"})
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    body = r.json
+    assert body["type"].endswith("#query-syntax") and body["line"] == 3
+    assert "error at 3:" in body["detail"]
+
+
+def test_browser_gets_an_html_problem_page(client):
+    r = client.post("/sparql", data={"query": "ASK {"}, headers={"Accept": BROWSER})
+    assert r.status_code == 400 and r.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("content_type,body,status", [
+    ("text/plain", "ASK {}", 415),
+    (None, "query=ASK%20%7B%7D", 415),
+    ("application/sparql-query; charset=UTF-16", "ASK {}".encode("utf-16"), 415),
+    ("application/sparql-query", b"ASK { ?s ?p \xff }", 400),
+    ("application/sparql-query", "   ", 400),
+])
+def test_unreadable_bodies(client, content_type, body, status):
+    headers = {"Content-Type": content_type} if content_type else {}
+    r = client.post("/sparql", data=body, headers=headers)
+    assert r.status_code == status and r.mimetype == "application/problem+json", r.data
+
+
+def test_update_sent_to_sparql_is_refused_and_not_run(client, store):
+    triple = "<https://example.org/s> <https://example.org/p> <https://example.org/o>"
+    insert = f"INSERT DATA {{ GRAPH <https://example.org/g> {{ {triple} }} }}"
+    for r in (client.post("/sparql", data={"update": insert}),
+              client.post("/sparql", data=insert, content_type="application/sparql-update"),
+              client.get("/sparql", query_string={"update": insert})):
+        assert r.status_code == 400 and "/update" in r.json["detail"]
+    assert not store.query(f"ASK {{ GRAPH ?g {{ {triple} }} }}").value
+
+
+def test_query_and_update_together_or_two_queries_are_400(client):
+    assert client.post("/sparql", data={"query": "ASK {}", "update": "CLEAR ALL"}).status_code == 400
+    r = client.get("/sparql", query_string=[("query", "ASK {}"), ("query", "SELECT * {}")])
+    assert r.status_code == 400 and "one query" in r.json["detail"]
+
+
+def test_other_methods_are_405(client):
+    assert client.put("/sparql", query_string={"query": "ASK {}"}).status_code == 405
+
+
+# -- CORS -----------------------------------------------------------------------------------------------------
+def test_cors_is_open_for_reads(client):
+    r = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Origin": "https://example.org"})
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-Next2Met-Truncated" in r.headers["Access-Control-Expose-Headers"]
+    pre = client.options("/sparql", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    })
+    assert pre.status_code == 204
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert "content-type" in pre.headers["Access-Control-Allow-Headers"].lower()
+    assert "Access-Control-Allow-Origin" not in client.post("/update").headers
+
+
+# -- service description --------------------------------------------------------------------------------------
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+
+@pytest.mark.parametrize("accept,fmt", [("text/turtle", "turtle"), ("application/rdf+xml", "xml"),
+                                        ("application/ld+json", "json-ld"), ("*/*", "turtle")])
+def test_service_description(client, app, store, accept, fmt):
+    r = client.get("/sparql", headers={"Accept": accept})
+    assert r.status_code == 200
+    g = rdflib.Graph().parse(data=r.data.decode("utf-8"), format=fmt)
+    service = g.value(predicate=rdflib.RDF.type, object=SD.Service)
+    assert str(service) == "http://localhost/sparql"
+    assert g.value(service, SD.endpoint) == service
+    assert (service, SD.supportedLanguage, SD.SPARQL11Query) in g
+    assert len(set(g.objects(service, SD.resultFormat))) == len(negotiation.BY_KEY)
+    assert (service, SD.feature, SD.UnionDefaultGraph) in g
+    settings = app.extensions["next2met"].settings
+    limits = rdflib.Namespace("https://w3id.org/next2met/service#")
+    assert float(g.value(service, limits.queryTimeout)) == settings.query_timeout
+    assert int(g.value(service, limits.maxResultRows)) == settings.max_rows
+    assert g.value(limits.maxResultRows, rdflib.RDFS.comment) is not None  # the terms document themselves
+    dataset = g.value(service, SD.defaultDataset)
+    names = {str(g.value(n, SD.name)) for n in g.objects(dataset, SD.namedGraph)}
+    assert names == set(store.named_graphs())
+    assert rdflib.URIRef("http://localhost/.well-known/void") in set(g.objects(service, rdflib.RDFS.seeAlso))
+
+
+# -- the editor -------------------------------------------------------------------------------------------------
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def editor_config(html: str) -> dict:
+    match = re.search(r'<script id="n2m-config" type="application/json">(.*?)</script>', html, re.S)
+    assert match
+    return json.loads(match.group(1))
+
+
+def test_browser_without_query_gets_the_editor(client):
+    r = client.get("/sparql", headers={"Accept": BROWSER})
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.data.decode("utf-8")
+    config = editor_config(html)
+    queries = list_queries()
+    assert [e["name"] for e in config["examples"]] == [q.title for q in queries]
+    assert config["prefixes"]["n2m"] == N2M
+    assert config["endpoint"] == "/sparql"
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "/static/yasgui/yasgui.min.js" in assets and "/static/yasgui/yasgui.min.css" in assets
+    scripts_and_styles = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert all(not urlparse(a).netloc for a in scripts_and_styles), scripts_and_styles  # nothing from a CDN
+    for asset in ("yasgui.min.js", "yasgui.min.css", "yasgui.min.js.LICENSE.txt"):
+        with client.get(f"/static/yasgui/{asset}") as r:
+            assert r.status_code == 200
+
+
+def test_shared_link_opens_the_editor_in_a_browser_and_results_elsewhere(client):
+    r = client.get("/sparql", query_string={"query": COUNT}, headers={"Accept": BROWSER})
+    assert r.mimetype == "text/html"
+    r = client.get("/sparql", query_string={"query": COUNT}, headers={"Accept": "*/*"})
+    assert r.mimetype == "application/sparql-results+json"
+
+
+def test_vocabulary_lists_the_classes_and_properties_of_the_data(client, store):
+    body = client.get("/sparql/vocabulary.json").json
+    used_classes = {row[0].strip("<>") for row in local_rows(store, "SELECT DISTINCT ?c { ?s a ?c FILTER isIRI(?c) }")}
+    used_properties = {row[0].strip("<>") for row in local_rows(store, "SELECT DISTINCT ?p { ?s ?p ?o }")}
+    assert used_classes <= set(body["classes"]) and N2M + "GoodPractice" in body["classes"]
+    assert used_properties <= set(body["properties"])
+
+
+# -- real HTTP clients --------------------------------------------------------------------------------------------
+def test_sparqlwrapper_select_ask_construct(live_server, store):
+    endpoint = SPARQLWrapper(live_server.url + "/sparql")
+    endpoint.setQuery(COUNT)
+    endpoint.setReturnFormat(JSON)
+    answer = endpoint.query().convert()
+    assert answer["results"]["bindings"][0]["n"]["value"] == local_rows(store, COUNT)[0][0].split('"')[1]
+
+    endpoint.setMethod(POST)
+    endpoint.setQuery(f"ASK {{ ?p a <{N2M}GoodPractice> }}")
+    assert endpoint.query().convert()["boolean"] is True
+
+    endpoint.setRequestMethod(POSTDIRECTLY)
+    endpoint.setQuery(CONSTRUCT)
+    endpoint.setReturnFormat(RDFXML)
+    graph = endpoint.query().convert()
+    assert isinstance(graph, rdflib.Graph)
+    assert len(graph) == len(list(store.query(CONSTRUCT).triples()))
+
+
+# -- the editor in a real browser -----------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server, store):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    if not shutil.which("chromium"):
+        pytest.skip("no chromium on this machine (Debian package chromium)")
+    origin = urlparse(live_server.url).netloc
+    requests, errors = [], []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.on("request", lambda req: requests.append(req.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(live_server.url + "/sparql")
+            editor = page.locator(".tabPanel.active .CodeMirror")
+            playwright.expect(editor).to_contain_text("PREFIX n2m:")
+            playwright.expect(page.locator(".tabsList .tab")).to_have_count(1 + len(list_queries()))
+            page.evaluate(f"window.n2mYasgui.getTab().getYasqe().setValue({json.dumps(PRACTICES)})")
+            page.click(".tabPanel.active .yasqe_queryButton")
+            first = local_rows(store, PRACTICES)[0][0].strip("<>")
+            playwright.expect(page.locator(".tabPanel.active .yasr")).to_contain_text(first.rsplit("/", 1)[-1])
+        finally:
+            browser.close()
+    assert errors == []
+    assert any(u.endswith("/sparql") for u in requests) and any("vocabulary.json" in u for u in requests)
+    assert {urlparse(u).netloc for u in requests if not u.startswith("data:")} == {origin}

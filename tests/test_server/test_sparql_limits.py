@@ -1,0 +1,289 @@
+"""The limits of the public endpoint, measured on a live server with small limits: the query timeout (the
+worker is killed), the row cap (never silent), the body cap, the cap on queries at once, SERVICE refusal, and
+/update (token, SHACL, LOAD/SERVICE refusal)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pyoxigraph as ox
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from next2met.graph.settings import Settings
+from next2met.server.app import create_app
+
+TIMEOUT = 1.5
+MAX_ROWS = 5
+TOKEN = "test-update-token"
+N2M = "https://w3id.org/next2met/ontology#"
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # 8000³ rows: never finishes
+SMALL = f"ASK {{ ?p a <{N2M}GoodPractice> }}"
+ABSTRACT = "http://purl.org/dc/terms/abstract"
+
+
+class _Late:
+    """A WSGI app set after the server socket exists, so the app's allow-list can name the server's own port."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def server(built_store, tmp_path_factory):
+    target = tmp_path_factory.mktemp("limits") / "store"
+    shutil.copytree(built_store, target, symlinks=True)
+    late = _Late()
+    http = make_server("127.0.0.1", 0, late, threaded=True)
+    url = f"http://127.0.0.1:{http.server_port}"
+    settings = Settings(
+        store=str(target), query_timeout=TIMEOUT, max_rows=MAX_ROWS, max_body=4000, query_workers=2,
+        max_concurrent_queries=2, update_token=TOKEN, service_allowlist=(url + "/sparql",),
+    )
+    late.app = create_app(settings)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield url, late.app
+    http.shutdown()
+    kg = late.app.extensions["next2met"]
+    kg.extensions["sparql"].close()
+    kg.close()
+
+
+def ask(url: str, sparql: str) -> bool:
+    r = requests.get(url + "/sparql", params={"query": sparql}, headers={"Accept": "application/sparql-results+json"})
+    assert r.status_code == 200, r.text
+    return r.json()["boolean"]
+
+
+# -- timeout -------------------------------------------------------------------------------------------------------
+def test_runaway_query_is_stopped_and_a_small_query_meanwhile_is_answered_at_once(server):
+    url, app = server
+    pool = app.extensions["next2met"].extensions["sparql"]
+    ask(url, SMALL)  # both workers up
+
+    def timed(query: str, delay: float = 0.0):
+        time.sleep(delay)
+        started = time.monotonic()
+        r = requests.get(url + "/sparql", params={"query": query})
+        return r, time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as ex:
+        runaway = ex.submit(timed, RUNAWAY)
+        small = ex.submit(timed, SMALL, 0.3)
+        (slow, slow_seconds), (quick, quick_seconds) = runaway.result(), small.result()
+    assert slow.status_code == 503
+    assert slow.headers["Content-Type"] == "application/problem+json"
+    assert slow.json()["type"].endswith("#query-timeout") and "stopped" in slow.json()["detail"]
+    assert TIMEOUT <= slow_seconds < TIMEOUT + 1.0
+    assert quick.status_code == 200 and quick.json()["boolean"] is True
+    assert quick_seconds < 0.5, f"a small query waited {quick_seconds:.2f} s behind a runaway one"
+    # the killed worker is replaced and the pool answers again
+    deadline = time.monotonic() + 10
+    while pool.size < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.size == 2
+    assert ask(url, SMALL)
+
+
+def test_too_many_queries_at_once_get_overloaded(server):
+    url, _ = server
+    with ThreadPoolExecutor(2) as ex:
+        busy = [ex.submit(requests.get, url + "/sparql", params={"query": RUNAWAY}) for _ in range(2)]
+        time.sleep(0.3)
+        r = requests.get(url + "/sparql", params={"query": SMALL})
+        assert r.status_code == 503 and r.json()["type"].endswith("#overloaded")
+        assert [f.result().status_code for f in busy] == [503, 503]
+
+
+# -- row cap -------------------------------------------------------------------------------------------------------
+def test_row_cap_is_announced(server):
+    url, _ = server
+    r = requests.get(url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["results"]["bindings"]) == MAX_ROWS
+    assert r.headers["X-Next2Met-Truncated"] == "true" and r.headers["X-Next2Met-Max-Rows"] == str(MAX_ROWS)
+    r = requests.get(url + "/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"},
+                     headers={"Accept": "application/n-triples"})
+    assert len(list(ox.parse(r.content, format=ox.RdfFormat.N_TRIPLES))) == MAX_ROWS
+    assert r.headers["X-Next2Met-Truncated"] == "true"
+    r = requests.get(url + "/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}"})
+    assert len(r.json()["results"]["bindings"]) == MAX_ROWS and "X-Next2Met-Truncated" not in r.headers
+
+
+def test_body_cap(server):
+    url, _ = server
+    big = "ASK {} #" + "x" * 5000
+    for r in (requests.post(url + "/sparql", data=big, headers={"Content-Type": "application/sparql-query"}),
+              requests.post(url + "/sparql", data={"query": big})):
+        assert r.status_code == 413
+        assert r.headers["Content-Type"] == "application/problem+json" and "4000" in r.json()["detail"]
+
+
+# -- SERVICE -------------------------------------------------------------------------------------------------------
+def test_service_outside_the_allow_list_is_refused(server):
+    url, _ = server
+    for query in ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+                  "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
+                  "SELECT * WHERE { \\u0053ERVICE <http://example.org/sparql> { ?s ?p ?o } }"):
+        r = requests.get(url + "/sparql", params={"query": query})
+        assert r.status_code == 403 and r.json()["type"].endswith("#query-refused"), (query, r.text)
+
+
+def test_allow_listed_service_is_called(server):
+    url, app = server
+    own = url + "/sparql"
+    # the count is made by the called endpoint (its answer is capped at MAX_ROWS rows like any other)
+    query = f"SELECT ?n WHERE {{ SERVICE <{own}> {{ SELECT (COUNT(?p) AS ?n) WHERE {{ ?p a <{N2M}GoodPractice> }} }} }}"
+    r = requests.get(own, params={"query": query})
+    assert r.status_code == 200, r.text
+    local = app.extensions["next2met"].store.query(f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p a <{N2M}GoodPractice> }}")
+    assert r.json()["results"]["bindings"][0]["n"]["value"] == next(iter(local.value))["n"].value
+
+
+# -- /update ---------------------------------------------------------------------------------------------------------
+def update(url: str, text: str, token: str | None = TOKEN, **params):
+    headers = {"Content-Type": "application/sparql-update"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return requests.post(url + "/update", data=text.encode("utf-8"), headers=headers, params=params)
+
+
+def test_updates_are_off_without_a_configured_token(client):
+    r = client.post("/update", data="CLEAR ALL", content_type="application/sparql-update",
+                    headers={"Authorization": "Bearer anything"})
+    assert r.status_code == 403 and "off" in r.json["detail"]
+
+
+def test_update_needs_the_right_token(server):
+    url, _ = server
+    for token in (None, "wrong"):
+        r = update(url, "CLEAR ALL", token)
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert ask(url, SMALL)  # nothing was cleared
+    assert requests.get(url + "/update").status_code == 405
+
+
+def test_update_that_keeps_the_shapes_is_applied_and_announced(server):
+    url, app = server
+    kg = app.extensions["next2met"]
+    heard = []
+    kg.on_change(lambda _kg, change: heard.append(change))
+    before = kg.store.generation
+    note = "<https://example.org/notes/n1> <http://www.w3.org/2000/01/rdf-schema#comment> \"checked\"@en"
+    r = update(url, f"INSERT DATA {{ GRAPH <https://example.org/graph/notes> {{ {note} }} }}")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "updated", "changedGraphs": ["https://example.org/graph/notes"]}
+    assert kg.store.generation != before
+    assert [(c.graphs, c.reason) for c in heard] == [(("https://example.org/graph/notes",), "update")]
+    assert ask(url, f"ASK {{ {note} }}")  # queries see the new data at once
+
+
+def test_update_using_graph_uri(server):
+    url, app = server
+    store = app.extensions["next2met"].store
+    graph = next(g for g in store.named_graphs() if store.ask(f"ASK {{ GRAPH <{g}> {{ ?p a <{N2M}GoodPractice> }} }}"))
+    target = "https://example.org/graph/seen"
+    r = update(url, f"INSERT {{ GRAPH <{target}> {{ ?p <https://example.org/seenIn> <{graph}> }} }} "
+                    f"WHERE {{ ?p a <{N2M}GoodPractice> }}", **{"using-graph-uri": graph})
+    assert r.status_code == 200, r.text
+    expected = store.query(f"SELECT ?p WHERE {{ GRAPH <{graph}> {{ ?p a <{N2M}GoodPractice> }} }}").rows()
+    got = store.query(f"SELECT ?p WHERE {{ GRAPH <{target}> {{ ?p ?x ?y }} }}").rows()
+    assert sorted(str(r["p"]) for r in got) == sorted(str(r["p"]) for r in expected) and got
+    r = update(url, f"WITH <{graph}> INSERT {{ ?p ?p ?p }} WHERE {{ ?p a ?t }}", **{"using-graph-uri": graph})
+    assert r.status_code == 400 and "WITH" in r.json()["detail"]
+
+
+def test_update_that_breaks_the_shapes_is_refused_and_changes_nothing(server):
+    url, app = server
+    kg = app.extensions["next2met"]
+    before = kg.store.generation
+    query = f"SELECT ?p WHERE {{ ?p a <{N2M}GoodPractice> ; <{ABSTRACT}> ?a }} LIMIT 1"
+    practice = kg.store.query(query).rows()[0]["p"]
+    r = update(url, f"DELETE {{ GRAPH ?g {{ {practice} <{ABSTRACT}> ?a }} }} "
+                    f"WHERE {{ GRAPH ?g {{ {practice} <{ABSTRACT}> ?a }} }}")
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["type"].endswith("#shapes-invalid") and "nothing was changed" in body["detail"]
+    assert any(v["focusNode"] == practice.value for v in body["violations"])
+    assert kg.store.generation == before
+    assert ask(url, f"ASK {{ {practice} <{ABSTRACT}> ?a }}")
+
+
+@pytest.mark.parametrize("text,status,slug", [
+    ("LOAD <http://127.0.0.1:9/data.ttl>", 403, "query-refused"),
+    ("LOAD <file:///etc/passwd> INTO GRAPH <https://example.org/g>", 403, "query-refused"),
+    ("INSERT { GRAPH <https://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+     403, "query-refused"),
+    ("INSERT DATA { <https://example.org/s> <https://example.org/p> 1 }", 400, "bad-input"),
+    ("CLEAR XYZ", 400, "query-syntax"),
+])
+def test_refused_updates(server, text, status, slug):
+    url, app = server
+    before = app.extensions["next2met"].store.generation
+    r = update(url, text)
+    assert r.status_code == status and r.json()["type"].endswith("#" + slug), r.text
+    assert app.extensions["next2met"].store.generation == before
+
+
+def test_update_endpoint_takes_updates_only(server):
+    url, _ = server
+    r = requests.post(url + "/update", data={"query": "ASK {}"}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 400
+    r = requests.post(url + "/update", data="ASK {}", headers={
+        "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-query"})
+    assert r.status_code == 415
+
+
+# -- the notice in the editor ------------------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_editor_shows_the_truncation_notice(server):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("no chromium on this machine (Debian package chromium)")
+    url, _ = server
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            # a shared link: the query is in the page URL's fragment and runs on opening
+            page.goto(url + "/sparql#query=" + requests.utils.quote("SELECT * WHERE { ?s ?p ?o }"))
+            notice = page.locator("#n2m-notice")
+            playwright.expect(notice).to_be_visible()
+            playwright.expect(notice).to_contain_text(f"first {MAX_ROWS} results")
+        finally:
+            browser.close()
+
+
+# -- a remote store behind the same endpoint ---------------------------------------------------------------------------
+@pytest.mark.virtuoso
+def test_remote_store_behind_the_workers(virtuoso_built, app, tmp_path):
+    settings = Settings(store=str(tmp_path / "unused"), store_url=virtuoso_built.sparql, query_timeout=TIMEOUT,
+                        max_rows=MAX_ROWS)
+    remote = create_app(settings, build_if_empty=False)
+    try:
+        client = remote.test_client()
+        count = f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p a <{N2M}GoodPractice> }}"
+        r = client.get("/sparql", query_string={"query": count})
+        assert r.status_code == 200, r.data
+        local = app.extensions["next2met"].store.query(count).rows()[0]["n"].value
+        assert r.json["results"]["bindings"][0]["n"]["value"] == local
+        r = client.get("/sparql", query_string={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {4 * MAX_ROWS}"})
+        assert r.status_code == 200, r.data
+        assert len(r.json["results"]["bindings"]) == MAX_ROWS and r.headers["X-Next2Met-Truncated"] == "true"
+        started = time.monotonic()
+        r = client.get("/sparql", query_string={"query": RUNAWAY})
+        assert r.status_code == 503 and r.json["type"].endswith("#query-timeout"), r.data
+        assert time.monotonic() - started < TIMEOUT + 1.0
+        r = client.get("/sparql", query_string={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+        assert r.status_code == 403
+    finally:
+        remote.extensions["next2met"].extensions["sparql"].close()
+        remote.extensions["next2met"].close()
