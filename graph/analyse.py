@@ -65,7 +65,8 @@ LINKS = {
     "region": "?p dcterms:spatial ?n",
     "event": "?p n2m:presentedAt ?n",
     "related": "?p dcterms:relation ?n",
-    "action": "{ ?n n2m:inspiredBy ?p } UNION { ?n n2m:plausiblyInspiredBy ?p } UNION { ?n a n2m:Action ; dcterms:relation ?p }",
+    "action": "{ ?n n2m:inspiredBy ?p } UNION { ?n n2m:plausiblyInspiredBy ?p } "
+              "UNION { ?n a n2m:Action ; dcterms:relation ?p }",
 }
 NODE_KINDS = {"related": "practice", "sector": "concept", "measure": "concept", "stage": "concept",
               "stakeholder": "concept", "topic": "concept"}
@@ -207,7 +208,8 @@ class PracticeGraph:
                 shared[n].append(("related", n))
         out = []
         for other, score in scores.items():
-            ranked = sorted(shared[other], key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0), s[1]))
+            ranked = sorted(shared[other], key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0),
+                                                          s[1]))
             out.append(Related(other, round(score, 3), ranked))
         out.sort(key=lambda r: (-r.score, r.iri))
         return out
@@ -242,7 +244,8 @@ class PracticeGraph:
             clauses.append(f"both are named with {names('co-related')}")
         if "action" in by_kind:
             clauses.append(f"linked through the {noun('action', 'action')} {names('action')}")
-        shares = [f"the {noun(kind, kind)} {names(kind)}" for kind in ("sector", "measure", "topic") if by_kind.get(kind)]
+        shares = [f"the {noun(kind, kind)} {names(kind)}" for kind in ("sector", "measure", "topic")
+                  if by_kind.get(kind)]
         if shares:
             clauses.append("shares " + _and(shares))
         if by_kind.get("organisation"):

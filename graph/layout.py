@@ -5,7 +5,8 @@ Three views, all computed with networkx layouts and scaled into a fixed view box
 - a practice's neighbourhood: the practice in the centre, what it links to on an inner ring (grouped by kind),
   and the practices most like it on an outer ring, each placed near the things it shares (``nx.shell_layout``);
 - the transfer network between regions: who learned from whom, as arrows on a circle (``nx.circular_layout``);
-- the practice network: every practice linked to the ones most like it (``nx.spring_layout``, fixed seed).
+- the practice network: every practice linked to the ones most like it, on a circle grouped by region
+  (``nx.circular_layout``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class NetNode:
     lx: float = 0.0
     ly: float = 0.0
     group: str = ""
+    rotate: float | None = None  # degrees, for labels along a radius
 
     @property
     def short(self) -> str:
@@ -63,7 +65,7 @@ class Network:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, words)
 
 
-def _place(pos: dict[str, tuple[float, float]], width: int, height: int, margin: tuple[int, int]) -> dict:
+def _place(pos: dict, width: int, height: int, margin: tuple[int, int]) -> dict[str, tuple[float, float]]:
     """Scale networkx coordinates into the view box with the same scale on both axes (circles stay round),
     centred, leaving ``margin`` (x, y) free for the labels."""
     xs = [float(p[0]) for p in pos.values()] or [0.0]
@@ -180,28 +182,46 @@ def transfer_network(pg: PracticeGraph, lang: str = "en") -> Network:
 
 
 def practice_network(pg: PracticeGraph, lang: str = "en", per_practice: int = 2, most: int = 60) -> Network:
-    """Every practice (at most ``most``: those with the most links), linked to the ``per_practice`` practices most
-    like it; coloured by partner region. Beyond a few dozen practices no drawing stays legible."""
-    width, height = 900, 700
+    """The practices (at most ``most``: those with the most links) on a circle grouped by partner region, each
+    linked to the ``per_practice`` practices most like it. Labels run outwards along the radius, so neighbours
+    never overlap; links bend towards the centre. Beyond a few dozen practices no drawing stays legible."""
+    width, height = 1040, 1000
     chosen = sorted(pg.practices, key=lambda p: (-pg.graph.degree(p), p))[:most]
+    groups: dict[str, str] = {}
+    for p in chosen:
+        regions = sorted(n for n in pg.graph[p] if pg.graph.edges[p, n]["kind"] == "region")
+        groups[p] = pg.partner_region_of(regions[0]) if regions else ""
     g = nx.Graph()
-    g.add_nodes_from(chosen)
+    g.add_nodes_from(sorted(chosen, key=lambda p: (pg.label(groups[p], lang) if groups[p] else "~",
+                                                    pg.label(p, lang).casefold())))
     for p in chosen:
         for r in pg.related(p, per_practice):
             if r.iri in g:
                 g.add_edge(p, r.iri, weight=r.score)
     if not g:
         return Network(width, height)
-    pos = _place(nx.spring_layout(g, seed=7, k=1.6 / math.sqrt(len(g)), iterations=200), width, height, (150, 40))
-    groups: dict[str, str] = {}
-    for p in chosen:
-        regions = [n for n in pg.graph[p] if pg.graph.edges[p, n]["kind"] == "region"]
-        groups[p] = pg.partner_region_of(regions[0]) if regions else ""
+    pos = _place(nx.circular_layout(g), width, height, (240, 230))
     palette = {region: f"g{i % 8}" for i, region in enumerate(sorted(set(groups.values())))}
-    nodes = {p: NetNode(p, pg.label(p, lang), "practice", *pos[p], r=7, group=palette[groups[p]]) for p in chosen}
+    nodes = {p: NetNode(p, pg.label(p, lang), "practice", *pos[p], r=7, group=palette[groups[p]]) for p in g}
+    cx, cy = width / 2, height / 2
     for node in nodes.values():
-        _label_side(node, width / 2, height / 2)
-    edges = [NetEdge(a, b, "similar", _line(nodes[a], nodes[b]), round(min(4.0, 0.5 + d["weight"] / 3), 1),
-                     f"{nodes[a].label} — {nodes[b].label}") for a, b, d in g.edges(data=True)]
+        _label_radial(node, cx, cy)
+    edges = []
+    for a, b, d in g.edges(data=True):
+        na, nb = nodes[a], nodes[b]
+        qx, qy = ((na.x + nb.x) / 2 + cx) / 2, ((na.y + nb.y) / 2 + cy) / 2
+        edges.append(NetEdge(a, b, "similar", f"M{na.x},{na.y} Q{qx:.1f},{qy:.1f} {nb.x},{nb.y}",
+                             round(min(4.0, 0.8 + d["weight"] / 3), 1), f"{na.label} — {nb.label}"))
     legend = [(css, pg.label(region, lang) if region else "no region") for region, css in palette.items()]
     return Network(width, height, list(nodes.values()), edges, legend)
+
+
+def _label_radial(node: NetNode, cx: float, cy: float) -> None:
+    """Put the label outside the circle along the radius, turned so it never reads upside down."""
+    angle = math.degrees(math.atan2(node.y - cy, node.x - cx))
+    ux, uy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    node.lx, node.ly = round(node.x + ux * (node.r + 5), 1), round(node.y + uy * (node.r + 5), 1)
+    if -90 <= angle <= 90:
+        node.anchor, node.rotate = "start", round(angle, 1)
+    else:
+        node.anchor, node.rotate = "end", round(angle - 180 if angle > 0 else angle + 180, 1)

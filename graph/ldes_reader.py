@@ -115,22 +115,20 @@ def _order(doc: ox.Dataset, member: str, paths) -> tuple[str, str]:
 
 def _member(doc: ox.Dataset, iri: str, paths: tuple[ox.NamedNode, ox.NamedNode]) -> Member:
     node = ox.NamedNode(iri)
-    # the member's named graph (if the stream uses them) and its own triples in the default graph
-    quads = [*doc.quads_for_graph_name(node),
-             *(q for q in doc.quads_for_subject(node) if q.graph_name == ox.DefaultGraph())]
     time_path, version_path = paths
-    versions = [q.object for q in quads if q.subject == node and q.predicate == version_path]
+    # The version triples are the member's own triples in the default graph; its content is its named graph,
+    # where the resource may use the same predicates (a prov:generatedAtTime of its own). A stream without
+    # member graphs has both in the default graph: then the version triples are the ones on the paths.
+    own = [q for q in doc.quads_for_subject(node) if q.graph_name == ox.DefaultGraph()]
+    content = list(doc.quads_for_graph_name(node)) or [q for q in own if q.predicate not in paths]
+    metadata = own or content
+    versions = [q.object for q in metadata if q.predicate == version_path]
     resource = versions[0] if versions and isinstance(versions[0], ox.NamedNode) else node
-    times = [_text(q.object) for q in quads if q.subject == node and q.predicate == time_path]
-    deleted = any(q.subject == node and q.predicate == RDF_TYPE and q.object == TOMBSTONE for q in quads)
-    triples = set()
-    for q in quads:
-        if q.subject == node and q.predicate in (time_path, version_path):
-            continue
-        subject = resource if q.subject == node else q.subject
-        triples.add(ox.Triple(subject, q.predicate, q.object))
-    if deleted:
-        triples = set()
+    times = [_text(q.object) for q in metadata if q.predicate == time_path]
+    deleted = any(q.predicate == RDF_TYPE and q.object == TOMBSTONE for q in metadata)
+    triples = set() if deleted else {
+        ox.Triple(resource if q.subject == node else q.subject, q.predicate, q.object) for q in content
+    }
     return Member(iri, resource.value, min(times) if times else "", deleted, frozenset(triples))
 
 

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from next2met.graph.build import load_context, parse_yaml, yaml_quads
-from next2met.graph.changes import replace_checked
+from next2met.graph.changes import provenance_graph_iri, replace_checked
 from next2met.graph.errors import InputError, NotFound, Unauthorized, UnsupportedMediaType, UpdateForbidden
 from next2met.graph.rdfio import FORMATS, parse_bytes, serialize_quads
 from next2met.graph.validate import reference_quads, validate_quads
@@ -107,7 +107,7 @@ def _write(slug: str, quads: list[ox.Quad], reason: str):
     graph = _graph_of(slug)
     with kg.write_lock:
         report = replace_checked(kg.store, {graph: quads}, base=kg.settings.base_iri, engine=kg.settings.shacl_engine)
-        kg.changed(Change((graph,), reason))
+        kg.changed(Change((graph, provenance_graph_iri(kg.settings.base_iri)), reason))
     return report
 
 

@@ -38,10 +38,13 @@ SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {
                   n2m:PolicyInstrument n2m:Project }
   ?s a ?class } GROUP BY ?class"""
 
+# Practices first among resources modified the same day; our own class (https://w3id.org/...) names the kind.
 LATEST = PREFIXES + """
-SELECT ?s (MAX(?m) AS ?modified) WHERE { ?s dcterms:modified ?m ; a ?type .
-  FILTER(isIRI(?s) && !CONTAINS(STR(?s), "#") && !STRSTARTS(STR(?s), {graphs})) }
-GROUP BY ?s ORDER BY DESC(?modified) ?s LIMIT 12"""
+SELECT ?s (MAX(?m) AS ?modified) (MIN(?rank) AS ?order) (MAX(STR(?type)) AS ?kind) WHERE {
+  ?s dcterms:modified ?m ; a ?type .
+  FILTER(isIRI(?s) && !CONTAINS(STR(?s), "#") && !STRSTARTS(STR(?s), {graphs}))
+  BIND(IF(?type = n2m:GoodPractice, 0, 1) AS ?rank)
+} GROUP BY ?s ORDER BY DESC(?modified) ?order ?s LIMIT 12"""
 
 CLASS_NAMES = [("GoodPractice", "practices", "/practices"), ("Organization", "organisations", ""),
                ("Region", "regions", "/regions"), ("ActionPlan", "action plans", ""), ("Action", "actions", ""),
@@ -75,7 +78,9 @@ def navigation() -> dict:
         available = available_languages(get_kg())
     except Exception:  # the header must render even when the store is down (the problem page uses it too)
         available = ["en"]
-    return {"ui_languages": [(tag, language_name(tag)) for tag in available], "current_lang": getattr(g, "lang", "en")}
+    # The switch only shows on pages whose content follows the chosen language (they set g.lang).
+    return {"ui_languages": [(tag, language_name(tag)) for tag in available] if hasattr(g, "lang") else [],
+            "current_lang": getattr(g, "lang", "en")}
 
 
 bp.add_app_template_global(href, "href")
@@ -104,8 +109,8 @@ def home() -> Response:
     base = kg.settings.base_iri
     latest_rows = kg.select(LATEST.replace("{graphs}", f'"{base}graph/"'))
     names = labels(kg)
-    latest = [{"href": href(r["s"].value), "label": names.get(r["s"].value, lang), "modified": r["modified"].value}
-              for r in latest_rows]
+    latest = [{"href": href(r["s"].value), "label": names.get(r["s"].value, lang), "modified": r["modified"].value,
+               "kind": names.get(r["kind"].value, lang) if names.has(r["kind"].value) else ""} for r in latest_rows]
     html = render_template(
         "home.html", lang=lang,
         counts=[(counts.get(cls, 0), words, link) for cls, words, link in CLASS_NAMES],
@@ -191,6 +196,7 @@ def practices(suffix: str | None = None) -> Response:
     if fmt == "json":
         response = jsonify({**state, "results": rows, "facets": facets, "links": links})
         response.headers["Vary"] = "Accept, Accept-Language"
+        response.headers["Access-Control-Allow-Origin"] = "*"
         return conditional(response, kg)
     html = render_template("practices.html", lang=lang, state=state, rows=rows, facets=facets, links=links,
                            facet_names=FACET_NAMES, sorts=SORTS,
@@ -238,6 +244,7 @@ def _csv(kg: KnowledgeGraph, rows: list[dict]) -> Response:
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="practices.csv"'
     response.headers["Vary"] = "Accept, Accept-Language"
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return conditional(response, kg)
 
 
@@ -250,7 +257,8 @@ def regions() -> Response:
     index = search_index(kg)
     counts = {v.iri: v.count for f in ("region", "country") for v in index.search().facets.get(f, [])}
     partner_regions = [{"href": href(r), "label": names.get(r, lang), "count": counts.get(r, 0),
-                        "code": r.rsplit("/", 1)[-1]} for r in sorted(pg.partner_regions, key=lambda r: names.get(r, lang))]
+                        "code": r.rsplit("/", 1)[-1]}
+                       for r in sorted(pg.partner_regions, key=lambda r: names.get(r, lang))]
     transfers = [{"teacher": (href(t.teacher), names.get(t.teacher, lang)),
                   "learner": (href(t.learner), names.get(t.learner, lang)),
                   "actions": [(href(a), names.get(a, lang)) for a in t.actions],
@@ -278,7 +286,3 @@ def _practice_network(kg: KnowledgeGraph, lang: str) -> dict:
                 "related": [(r.iri, names.get(r.iri, lang), pg.reason(r, lang)) for r in pg.related(p, 2)]}
                for p in drawn]
     return {"network": net, "listing": listing, "total": len(pg.practices)}
-
-
-def init_app(app: Flask, kg: KnowledgeGraph) -> None:
-    """Nothing to build up front: the search index and the practice graph are built on first use after a change."""

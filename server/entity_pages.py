@@ -55,7 +55,8 @@ def statements(page: Page, curie: Callable[[str], str]) -> list[dict]:
 
 def incoming(kg: KnowledgeGraph, page: Page, curie: Callable[[str], str]) -> list[dict]:
     """What links to the resource, by property; links from #fragment nodes count for the resource they belong to."""
-    sparql = f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {ox.NamedNode(page.iri)} FILTER(isIRI(?s)) }} LIMIT {INCOMING_LIMIT + 1}"
+    sparql = (f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {ox.NamedNode(page.iri)} FILTER(isIRI(?s)) }} "
+              f"LIMIT {INCOMING_LIMIT + 1}")
     rows = kg.select(sparql)
     grouped: dict[str, set[str]] = defaultdict(set)
     for r in rows[:INCOMING_LIMIT]:
@@ -97,7 +98,8 @@ SELECT ?p ?how ?role WHERE {{ ?p a n2m:GoodPractice .
     members = kg.select(PREFIXES + f"""
 SELECT ?m ?project ?role WHERE {{ ?m org:member {o} ; org:organization ?project OPTIONAL {{ ?m org:role ?role }} }}""")
     memberships = [Item(Link(r["project"].value, page.label(r["project"].value)),
-                        page.label(r["role"].value) if "role" in r else "", [Link(r["m"].value, page.label(r["m"].value))])
+                        page.label(r["role"].value) if "role" in r else "",
+                        [Link(r["m"].value, page.label(r["m"].value))])
                    for r in members]
     return {"sections": [
         Section("Practices it runs or takes part in", practices, "Role in brackets: main institution, the role the "
@@ -115,7 +117,8 @@ def region(kg: KnowledgeGraph, page: Page) -> dict:
     within = f"?r skos:broader* {r}"
     around = f"{{ ?r skos:broader* {r} }} UNION {{ {r} skos:broader+ ?r }}"
     practices = []
-    for row in kg.select(PREFIXES + f"SELECT DISTINCT ?p ?r WHERE {{ ?p a n2m:GoodPractice ; dcterms:spatial ?r . {within} }}"):
+    located = f"SELECT DISTINCT ?p ?r WHERE {{ ?p a n2m:GoodPractice ; dcterms:spatial ?r . {within} }}"
+    for row in kg.select(PREFIXES + located):
         where = row["r"].value
         practices.append(Item(Link(row["p"].value, page.label(row["p"].value)),
                               "" if where == page.iri else f"in {page.label(where)}"))
@@ -136,7 +139,8 @@ def region(kg: KnowledgeGraph, page: Page) -> dict:
         return [Item(Link(getattr(t, other), page.label(getattr(t, other))), "through " + "; ".join(
             page.label(a) for a in t.actions), [Link(p, page.label(p)) for p in t.practices]) for t in transfers]
 
-    partners = kg.select(PREFIXES + f"SELECT ?m ?org ?r WHERE {{ ?m n2m:representsRegion ?r ; org:member ?org . {around} }}")
+    partners = kg.select(PREFIXES + "SELECT ?m ?org ?r WHERE { ?m n2m:representsRegion ?r ; org:member ?org . "
+                         + around + " }")
     return {"sections": [
         Section(f"Practices located here ({len(practices)})", practices, "Including the regions within it.",
                 (f"/practices?{facet}={code}", "Search and filter these practices")),
@@ -145,11 +149,13 @@ def region(kg: KnowledgeGraph, page: Page) -> dict:
             Item(Link(p["org"].value, page.label(p["org"].value)), "", [Link(p["m"].value, page.label(p["m"].value))])
             for p in partners]),
         Section("RIS3 priority sectors", _items(_links(
-            kg, page, f"SELECT ?x WHERE {{ ?x a skos:Concept ; dcterms:spatial ?r . FILTER NOT EXISTS {{ ?x a n2m:Region }} {around} }}"))),
+            kg, page, "SELECT ?x WHERE { ?x a skos:Concept ; dcterms:spatial ?r . "
+                      f"FILTER NOT EXISTS {{ ?x a n2m:Region }} {around} }}"))),
         Section("What it learned from other regions", transfer_items(learned, "teacher"),
                 "Actions of its action plan that name another region or a practice of it as their source."),
         Section("What other regions learned from it", transfer_items(taught, "learner")),
-        Section("Action plans", _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x a n2m:ActionPlan ; dcterms:spatial ?r . {within} }}"))),
+        Section("Action plans", _items(_links(
+            kg, page, f"SELECT ?x WHERE {{ ?x a n2m:ActionPlan ; dcterms:spatial ?r . {within} }}"))),
         Section("Organisations located here", _items(_links(
             kg, page, f"SELECT ?x WHERE {{ ?x a org:Organization ; dcterms:spatial ?r . {within} }}"))),
         Section("Learning events held here", _items(_links(

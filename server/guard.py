@@ -56,7 +56,10 @@ def has_dataset_clause(sparql: str) -> bool:
 
 
 def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
-    """Refuse a query whose SERVICE calls are not all to allow-listed endpoints."""
+    """Refuse a query whose SERVICE calls are not all to allow-listed endpoints, and store-specific pragmas."""
+    if any(kind == "word" and depth == 0 and value.upper() == "DEFINE" for kind, value, _, depth in tokens(sparql)):
+        # Virtuoso's pragmas (DEFINE get:soft ...) can make a remote store fetch from the web; not SPARQL anyway
+        raise QueryRefused("DEFINE pragmas are not SPARQL and are not allowed here")
     if not _SERVICE.search(unescape(sparql)):
         return
     from rdflib.plugins.sparql.algebra import translateQuery

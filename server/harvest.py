@@ -22,9 +22,10 @@ from flask import Blueprint, Flask, Response, current_app, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from next2met.graph import describe, void
-from next2met.graph.dumps import DumpSet, read_manifest, write_dumps
+from next2met.graph.dumps import MANIFEST, DumpSet, read_manifest, write_dumps
 from next2met.graph.errors import NotAcceptable, NotFound
-from next2met.graph.ldes import ChangeLog, page_quads, root_quads
+from next2met.graph.ldes import ChangeLog
+from next2met.graph.ldes_pages import page_quads, root_quads
 
 from .caching import conditional
 from .links import iri_to_path
@@ -50,27 +51,69 @@ RESOURCES = """SELECT ?s (MAX(STR(?m)) AS ?modified) WHERE {
 
 
 class Harvesting:
-    """Per-app state: the dump files and the change log, both brought up to date on every data change."""
+    """Per-app state: the dump files and the change log, both brought up to date on every data change.
+
+    The change log is recorded at once (it is incremental: only the resources of the changed graphs are read).
+    The dumps are written before the server starts serving and, after later changes, by a background thread,
+    so a write does not wait for twelve files: meanwhile the previous dumps (and the catalogue entries that
+    describe them) stay consistent with each other.
+    """
 
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.kg = kg
         self.folder = kg.settings.dumps_path
         self.log = ChangeLog(Path(kg.settings.store) / "ldes", kg.settings.base_iri)
-        self.dumps: DumpSet | None = read_manifest(self.folder)
-        self.lock = threading.Lock()
+        self._dumps: DumpSet | None = read_manifest(self.folder)
+        self._manifest_seen = self._manifest_stamp()
+        self._dump_lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def on_change(self, kg: KnowledgeGraph, change: Change) -> None:
         # A failure here must not turn a write that succeeded into an error: log it, keep serving the old files.
-        with self.lock:
+        if change.reason == "start":
+            self.write_dumps()
+        else:
+            self._dirty.set()
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_when_dirty, name="dumps", daemon=True)
+                self._writer.start()
+        try:
+            added = self.log.record(kg.store, change.at, change.graphs)
+            log.info("change log: %d new member(s) after %s", len(added), change.reason)
+        except Exception:  # the write itself succeeded; the next change compares everything and catches up
+            log.exception("could not record the changes in %s", self.log.folder)
+            self.log.forget_index()
+
+    def write_dumps(self) -> None:
+        with self._dump_lock:
             try:
-                self.dumps = write_dumps(kg.store, self.folder)
-            except OSError:
+                self._dumps = write_dumps(self.kg.store, self.folder)
+                self._manifest_seen = self._manifest_stamp()
+            except Exception:  # a full disk or a closed store: keep serving the previous dumps
                 log.exception("could not write the dumps to %s", self.folder)
-            try:
-                added = self.log.record(kg.store, change.at)
-                log.info("change log: %d new member(s) after %s", len(added), change.reason)
-            except OSError:
-                log.exception("could not record the changes in %s", self.log.folder)
+
+    @property
+    def dumps(self) -> DumpSet | None:
+        """The current dumps, re-read when another process (sharing the store folder) wrote new ones."""
+        stamp = self._manifest_stamp()
+        if stamp != self._manifest_seen:
+            found = read_manifest(self.folder)
+            if found is not None:
+                self._dumps, self._manifest_seen = found, stamp
+        return self._dumps
+
+    def _manifest_stamp(self) -> int:
+        try:
+            return (self.folder / MANIFEST).stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def _write_when_dirty(self) -> None:
+        while True:
+            self._dirty.wait()
+            self._dirty.clear()
+            self.write_dumps()
 
 
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:
@@ -116,14 +159,14 @@ def catalog(suffix: str | None = None) -> Response:
     """The DCAT-AP 3 catalogue: Turtle, JSON-LD, RDF/XML, N-Triples (or TriG/N-Quads) by Accept or suffix."""
     from .app import get_kg
 
-    kg, state, fmt = get_kg(), _state(), _graph_format(suffix)
+    kg, dumps, fmt = get_kg(), _state().dumps, _graph_format(suffix)
     site = _site(kg)
 
     def build() -> bytes:
-        triples = describe.catalogue(kg.store, site, state.dumps)
+        triples = describe.catalogue(kg.store, site, dumps)
         return _serialize(triples, fmt)
 
-    written = state.dumps.written if state.dumps else 0
+    written = dumps.written if dumps else 0
     return _rdf_response(kg, kg.cached(("catalog", site.origin, written, fmt.key), build), fmt)
 
 
@@ -132,12 +175,12 @@ def void_description() -> Response:
     """VoID with statistics measured on the data."""
     from .app import get_kg
 
-    kg, state, fmt = get_kg(), _state(), _graph_format(None)
+    kg, dumps, fmt = get_kg(), _state().dumps, _graph_format(None)
     site = _site(kg)
     stats = kg.cached(("void-stats",), lambda: void.statistics(kg.store))
-    written = state.dumps.written if state.dumps else 0
+    written = dumps.written if dumps else 0
     body = kg.cached(("void", site.origin, written, fmt.key),
-                     lambda: _serialize(void.void(stats, site, state.dumps), fmt))
+                     lambda: _serialize(void.void(stats, site, dumps), fmt))
     return _rdf_response(kg, body, fmt)
 
 
@@ -160,7 +203,8 @@ def dump_list() -> Response:
     if dumps is None:
         raise NotFound("the dumps have not been written yet")
     body = {
-        "name": dumps.name, "written": _iso(dumps.written), "quads": dumps.quads,
+        "name": dumps.name, "written": _iso(dumps.written), "generation": dumps.generation,
+        "quads": dumps.quads,
         "files": [{"url": f"{_origin()}/dumps/{f.filename}", "format": f.format, "mediaType": f.media_type,
                    "compressed": f.compressed, "bytes": f.size, "sha256": f.sha256} for f in dumps.files],
         "catalog": f"{_origin()}/catalog",
@@ -180,10 +224,8 @@ def dump_file(filename: str) -> Response:
     if dumps is None:
         raise NotFound("the dumps have not been written yet")
     f = dumps.file(filename)
-    response = send_file(state.folder / f.filename, mimetype=f.served_type, conditional=True, etag=f.sha256,
-                         last_modified=dumps.written, max_age=60, download_name=f.filename)
-    response.headers["Content-Disposition"] = f'inline; filename="{f.filename}"'
-    return response
+    return send_file(state.folder / dumps.folder / f.filename, mimetype=f.served_type, conditional=True,
+                     etag=f.sha256, last_modified=dumps.written, max_age=60, download_name=f.filename)
 
 
 # -- the event stream -------------------------------------------------------------------------------------------

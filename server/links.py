@@ -78,12 +78,12 @@ def url_with(**changes: object) -> str:
 
 
 def choose_language(available: list[str]) -> tuple[str, bool]:
-    """The language to show: ``?lang=`` if given, else the best of Accept-Language, else English.
+    """The language to show: ``?lang=`` if the data has it, else the best of Accept-Language, else English.
 
     Returns the tag and whether the reader chose it explicitly (then our links keep it).
     """
     asked = request.args.get("lang", "").strip().lower()
-    if TAG.match(asked):
+    if TAG.match(asked) and asked in available:
         return asked, True
     best = request.accept_languages.best_match(available, default="en") if available else "en"
     return best.split("-")[0].lower(), False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
@@ -26,7 +27,7 @@ class Format:
     key: str
     media_type: str
     kind: str  # "results" (solutions, booleans) or "graph" (triples)
-    writer: ox.QueryResultsFormat | ox.RdfFormat
+    writer: Any  # ox.QueryResultsFormat for results, ox.RdfFormat for graphs
     synonyms: tuple[str, ...] = ()  # older or generic names of the same format, matched like the main one
     fallbacks: tuple[str, ...] = ()  # looser names, used only when nothing else the client accepts fits
     quads: bool = False  # the writer needs quads rather than triples

@@ -131,6 +131,7 @@ def show(suffix: str | None = None) -> Response:
         response = Response(html, mimetype="text/html")
         response.headers["Content-Language"] = g.lang
     response.headers["Vary"] = "Accept, Accept-Language"
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return conditional(response, kg)
 
 

@@ -48,7 +48,9 @@ GRAPH = PREFIXES + """
 SELECT ?g ?file WHERE {{ GRAPH ?g {{ {p} a ?type }} OPTIONAL {{ ?g dcterms:identifier ?file }} }}"""
 
 DATES = PREFIXES + """
-SELECT ?e ?start ?end WHERE {{ VALUES ?e {{ {events} }} ?e schema:startDate ?start OPTIONAL {{ ?e schema:endDate ?end }} }}"""
+SELECT ?e ?start ?end WHERE {{
+  VALUES ?e {{ {events} }} ?e schema:startDate ?start OPTIONAL {{ ?e schema:endDate ?end }}
+}}"""
 
 
 def number(value: str) -> str:

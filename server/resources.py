@@ -124,6 +124,7 @@ def respond(kg: KnowledgeGraph, iri: str, media_type: str, render_html, kind: st
             raise NotFound(f"There is no resource {iri} in this knowledge graph.")
         response = Response(serialize(triples, media_type, iri), mimetype=media_type)
     response.headers["Vary"] = "Accept, Accept-Language"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # linked data is for everybody's scripts
     path = (iri_to_path(iri) or "").partition("#")[0]
     response.headers["Link"] = ", ".join(
         [f'<{path}.{ext}>; rel="alternate"; type="{SUFFIXES[ext]}"' for ext, _ in FORMAT_LINKS]

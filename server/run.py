@@ -25,6 +25,9 @@ def serve(settings: Settings) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     kg = app.extensions["next2met"]
+    pool = kg.extensions.get("sparql")
+    if pool is not None and not pool.wait_ready():
+        log.warning("the query workers are slow to start; queries wait for them")
     # waitress refuses grossly oversized bodies itself, before buffering them; anything up to that reaches the
     # app, which answers an oversized body with a problem document (413).
     server = waitress.create_server(
@@ -33,7 +36,7 @@ def serve(settings: Settings) -> None:
     )
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     store = settings.store_url or f"{kg.store.kind} at {settings.store}, {kg.store.count()} quads"
-    print(f"Serving http://{host}:{server.effective_port} (store: {store})", flush=True)  # type: ignore[union-attr]
+    print(f"Serving http://{host}:{server.effective_port} (store: {store})", flush=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -42,7 +45,6 @@ def serve(settings: Settings) -> None:
         log.info("stopping")
     finally:
         server.close()
-        pool = kg.extensions.get("sparql")
         if pool is not None:
             pool.close()
         kg.close()

@@ -96,12 +96,13 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
             (node, _rdf("type"), _sd("NamedGraph")),
             (node, _sd("name"), ox.NamedNode(name)),
         ]
-    items = [ox.Triple(*t) for t in triples]
+    items: list = [ox.Triple(*t) for t in triples]
     if fmt.quads:
         items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
     used = {**prefixes, "sd": SD, "formats": FORMATS_NS, "limits": LIMITS, "void": VOID}
-    kwargs = {"prefixes": used} if fmt.key in ("turtle", "trig", "rdfxml") else {}
-    return ox.serialize(items, format=fmt.writer, **kwargs)
+    body = ox.serialize(items, format=fmt.writer, prefixes=used)  # formats without prefixes ignore them
+    assert body is not None
+    return body
 
 
 def _sd(name: str) -> ox.NamedNode:

@@ -11,7 +11,10 @@ a row cap that is announced in ``X-Next2Met-Truncated``, a cap on queries at onc
 allow-list (``guard.py``).
 
 ``/update`` takes SPARQL 1.1 Update with ``Authorization: Bearer <update_token>`` only; the update is applied to a
-copy first, and the store changes only if the result still conforms to the SHACL shapes.
+copy first, and the store changes only if the result still conforms to the SHACL shapes. ``using-graph-uri`` and
+``using-named-graph-uri`` are honoured. In an update, a WHERE without GRAPH or USING matches the store's own
+default graph, which is empty here (the data lives in named graphs), and writing to it is refused: name the
+graphs (``GRAPH ?g { ... }``, ``INSERT { GRAPH <g> { ... } }``). LOAD and SERVICE are refused.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ from next2met.graph.store import OxigraphStore
 from next2met.graph.validate import validate_quads
 
 from . import negotiation
+from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
 from .service_description import describe_service
 from .state import Change, KnowledgeGraph
-from .workers import QueryJob, QueryPool, Snapshots, UpdateJob
+from .workers import QueryPool, Snapshots
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sparql", __name__)
@@ -133,11 +137,12 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     # A remote store stops the query itself at the timeout (and says so); killing the worker is the backstop.
     grace = REMOTE_GRACE if settings.store_url else 0.0
     answer = _pool().run(job, settings.query_timeout + grace)
-    fmt = negotiation.BY_KEY[answer.format]  # type: ignore[union-attr]
-    response = Response(answer.body, content_type=fmt.content_type)  # type: ignore[union-attr]
+    assert isinstance(answer, Answer)
+    fmt = negotiation.BY_KEY[answer.format]
+    response = Response(answer.body, content_type=fmt.content_type)
     response.vary.add("Accept")
     response.headers[MAX_ROWS] = str(settings.max_rows)
-    if answer.truncated:  # type: ignore[union-attr]
+    if answer.truncated:
         response.headers[TRUNCATED] = "true"
     return response
 
@@ -155,7 +160,7 @@ def _read_params(body_type: str) -> MultiDict:
         raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
     accepted = f"{body_type} or {FORM}"
     if request.mimetype == FORM:
-        return CombinedMultiDict([request.form, request.args])  # type: ignore[return-value]
+        return CombinedMultiDict([request.form, request.args])
     if request.mimetype == body_type:
         try:
             text = request.get_data(cache=True).decode("utf-8")
@@ -297,11 +302,12 @@ def update() -> Response:
     job = UpdateJob(updates[0], using or (), using_named or (), request.base_url)
     with kg.write_lock:
         answer = _pool().run(job, max(settings.query_timeout, UPDATE_TIMEOUT_FLOOR))
-        changed = answer.changed  # type: ignore[union-attr]
+        assert isinstance(answer, UpdateAnswer)
+        changed = answer.changed
         if not changed:
             return jsonify({"status": "unchanged", "changedGraphs": []})
         new: dict[str, list[ox.Quad]] = {g: [] for g in changed}
-        for q in parse_bytes(answer.nquads, FORMATS["nquads"], source="update"):  # type: ignore[union-attr]
+        for q in parse_bytes(answer.nquads, FORMATS["nquads"], source="update"):
             new[q.graph_name.value].append(q)
         kept = (q for q in kg.store.quads() if _graph(q) not in new)
         report = validate_quads(

@@ -12,17 +12,16 @@ of loading and memory per worker at 1M triples for a modest gain in query speed.
 open it themselves and forward the query.
 
 Workers are fresh interpreters (``python -c``), not forks: forking the threaded server could copy a held lock,
-and multiprocessing's spawn and forkserver methods re-run the caller's main script in every child.
+and multiprocessing's spawn and forkserver methods re-run the caller's main script in every child. What a worker
+does with a job is in ``jobs.py``.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import queue
-import re
 import shutil
 import signal
 import socket
@@ -34,59 +33,21 @@ import time
 import traceback
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from next2met.graph import errors
-from next2met.graph.errors import KGError, NotAcceptable, Overloaded, QuerySyntaxError, QueryTimeout, StoreError
+from next2met.graph.errors import KGError, Overloaded, QueryTimeout, StoreError
 from next2met.graph.settings import Settings
-from next2met.graph.store import OxigraphStore, Result, Store, open_store, result_kind
+from next2met.graph.store import OxigraphStore, Store, open_store
 
-from . import guard
-from .negotiation import BY_KEY, kind_name, offered
+from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob, position, run_query, run_update, shorten
 
 log = logging.getLogger(__name__)
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import its modules on a busy machine
-
-
-@dataclass(frozen=True)
-class QueryJob:
-    sparql: str
-    formats: dict[str, str]  # query form -> format key, for the forms the client accepts
-    max_rows: int
-    default_graph: tuple[str, ...] | None = None
-    named_graphs: tuple[str, ...] | None = None
-    base_iri: str | None = None
-    prefixes: dict[str, str] = field(default_factory=dict)
-    allowlist: tuple[str, ...] = ()
-    snapshot: str | None = None  # set by the pool
-
-
-@dataclass(frozen=True)
-class UpdateJob:
-    sparql: str
-    using: tuple[str, ...] = ()
-    using_named: tuple[str, ...] = ()
-    base_iri: str | None = None
-    snapshot: str | None = None
-
-
-@dataclass(frozen=True)
-class Answer:
-    kind: str  # select, ask or graph
-    format: str  # key in negotiation.BY_KEY
-    body: bytes
-    truncated: bool = False
-
-
-@dataclass(frozen=True)
-class UpdateAnswer:
-    changed: tuple[str, ...]  # named graphs whose content differs after the update
-    nquads: bytes  # the new content of those graphs
 
 
 # -- inside a worker ---------------------------------------------------------------------------------------
@@ -134,124 +95,9 @@ def worker_main(conn, settings: Settings) -> None:
             answer = run_update(store, job) if isinstance(job, UpdateJob) else run_query(store, job)
             conn.send(("ok", answer))
         except KGError as e:
-            conn.send(("error", type(e).__name__, _shorten(e), {**_position(e), **e.extra}))
+            conn.send(("error", type(e).__name__, shorten(e), {**position(e), **e.extra}))
         except Exception as e:  # a bug or a store failure: the server logs it and answers 500
             conn.send(("crash", f"{type(e).__name__}: {e}", traceback.format_exc()))
-
-
-def _position(e: KGError) -> dict[str, int]:
-    """Line and column of a syntax error, from pyoxigraph's "error at LINE:COLUMN" message."""
-    match = re.search(r"\bat (\d+):(\d+)", e.detail) if isinstance(e, QuerySyntaxError) else None
-    return {"line": int(match.group(1)), "column": int(match.group(2))} if match else {}
-
-
-def _shorten(e: KGError) -> str:
-    """The parser's message, without the tail of a very long list of expected characters."""
-    detail = " ".join(e.detail.split())
-    return detail if len(detail) <= 400 else detail[:400] + " …"
-
-
-def run_query(store: Store, job: QueryJob) -> Answer:
-    """Check, run and serialise one query, keeping at most ``max_rows`` rows or triples."""
-    guard.check_query(job.sparql, job.allowlist)
-    if job.default_graph is None and job.named_graphs is None and guard.has_dataset_clause(job.sparql):
-        result = _query_own_dataset(store, job)
-    else:
-        result = store.query(
-            job.sparql, base_iri=job.base_iri,
-            default_graph=list(job.default_graph) if job.default_graph is not None else None,
-            named_graphs=list(job.named_graphs) if job.named_graphs is not None else None,
-        )
-    kind = result.kind
-    if kind not in job.formats:
-        raise NotAcceptable(
-            f"the query is a {kind_name(kind)} query and the Accept header allows none of its types; on offer: "
-            + ", ".join(offered(kind)), offered=offered(kind),
-        )
-    fmt = BY_KEY[job.formats[kind]]
-    if kind == "ask":
-        return Answer(kind, fmt.key, result.value.serialize(format=fmt.writer))  # type: ignore[union-attr]
-    if kind == "select":
-        names = result.variables
-        rows = list(itertools.islice(result.value, job.max_rows + 1))  # type: ignore[call-overload]
-        truncated = len(rows) > job.max_rows or result.truncated
-        body = _solutions(names, rows[: job.max_rows]).serialize(format=fmt.writer)
-        return Answer(kind, fmt.key, body, truncated)
-    triples = list(itertools.islice(result.triples(), job.max_rows + 1))
-    truncated = len(triples) > job.max_rows or result.truncated
-    items = triples[: job.max_rows]
-    if fmt.quads:
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
-    kwargs = {"prefixes": job.prefixes} if job.prefixes and fmt.key in ("turtle", "trig", "rdfxml") else {}
-    return Answer(kind, fmt.key, ox.serialize(items, format=fmt.writer, **kwargs), truncated)
-
-
-def _query_own_dataset(store: Store, job: QueryJob) -> Result:
-    """Run a query with FROM / FROM NAMED on the dataset it names.
-
-    The store answers with the union default graph, which in pyoxigraph overrides FROM; the embedded store's
-    pyoxigraph object is asked directly instead. A remote store applies FROM itself.
-    """
-    if not isinstance(store, OxigraphStore):
-        return store.query(job.sparql, base_iri=job.base_iri)
-    try:
-        value = store.store.query(job.sparql, base_iri=job.base_iri)
-    except SyntaxError as e:
-        raise QuerySyntaxError(str(e)) from None
-    return Result(result_kind(value), value)
-
-
-def _solutions(names: list[str], rows: list) -> ox.QuerySolutions:
-    """Rebuild a pyoxigraph result from kept rows (through SPARQL JSON, which carries every term exactly)."""
-    bindings = [{n: _term(row[n]) for n in names if row[n] is not None} for row in rows]
-    doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
-    return ox.parse_query_results(json.dumps(doc), ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
-
-
-def _term(t) -> dict:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    if isinstance(t, ox.Literal):
-        out = {"type": "literal", "value": t.value}
-        if t.language:
-            out["xml:lang"] = t.language
-        elif t.datatype.value != XSD_STRING:
-            out["datatype"] = t.datatype.value
-        return out
-    return {"type": "triple", "value": {k: _term(getattr(t, k)) for k in ("subject", "predicate", "object")}}
-
-
-def run_update(store: Store, job: UpdateJob) -> UpdateAnswer:
-    """Apply an update to an in-memory copy of the data and report the named graphs it changed."""
-    operations = guard.check_update(job.sparql)
-    text = guard.with_protocol_dataset(job.sparql, operations, list(job.using), list(job.using_named))
-    before: dict[str, set] = defaultdict(set)
-    copy = ox.Store()
-    quads = list(store.quads())
-    for q in quads:
-        before[_graph_key(q.graph_name)].add(q)
-    copy.bulk_extend(quads)
-    try:
-        copy.update(text, base_iri=job.base_iri)
-    except SyntaxError as e:
-        raise QuerySyntaxError(str(e)) from None
-    after: dict[str, set] = defaultdict(set)
-    for q in copy:
-        after[_graph_key(q.graph_name)].add(q)
-    changed = sorted(g for g in set(before) | set(after) if before.get(g, set()) != after.get(g, set()))
-    if "" in changed:
-        raise errors.InputError(
-            "the update writes to the default graph; here the default graph is the union of the named graphs, "
-            "so write into a named graph (GRAPH <...> { ... })"
-        )
-    new = [q for g in changed for q in after.get(g, ())]
-    return UpdateAnswer(tuple(changed), ox.serialize(new, format=ox.RdfFormat.N_QUADS))
-
-
-def _graph_key(name) -> str:
-    return "" if isinstance(name, ox.DefaultGraph) else str(name.value)
 
 
 # -- in the server ---------------------------------------------------------------------------------------
@@ -346,8 +192,16 @@ class QueryPool:
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._ready = threading.Condition()
+        self._ready_count = 0
         for _ in range(max(1, settings.query_workers)):
             self._start()
+
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> bool:
+        """Wait until the first workers have started; True if all of them did within ``timeout`` seconds."""
+        wanted = max(1, self.settings.query_workers)
+        with self._ready:
+            return self._ready.wait_for(lambda: self._ready_count >= wanted, timeout)
 
     def _start(self) -> None:
         """Start a worker in the background and make it available once it has started up."""
@@ -362,6 +216,9 @@ class QueryPool:
                 ready = False
             if ready and not self._closed:
                 self._idle.put(worker)
+                with self._ready:
+                    self._ready_count += 1
+                    self._ready.notify_all()
                 return
             if not self._closed:
                 log.error("a query worker did not start within %s s", STARTUP_TIMEOUT)

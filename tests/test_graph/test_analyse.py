@@ -159,7 +159,8 @@ def test_graph_is_rebuilt_after_a_data_change(store_copy):
         with kg.write_lock:
             kg.store.update(
                 f"INSERT DATA {{ GRAPH <{BASE}graph/practices/quuxbridge> {{ <{iri}> a "
-                f"<https://w3id.org/next2met/ontology#GoodPractice> ; <http://purl.org/dc/terms/spatial> <{region}> }} }}")
+                "<https://w3id.org/next2met/ontology#GoodPractice> ; "
+                f"<http://purl.org/dc/terms/spatial> <{region}> }} }}")
             kg.changed(Change((BASE + "graph/practices/quuxbridge",), "update"))
         after = practice_graph(kg)
         assert after is not before and iri in after.practices and iri not in before.practices

@@ -12,8 +12,10 @@ valid/*.ttl must give no violation; "clean" means no result at all, and each War
 invalid/*.ttl must give at least one violation for each expectation and no violation that none of them explains.
 """
 
+from __future__ import annotations
+
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,11 +62,8 @@ def base_graph() -> Graph:
 
 
 def data_graph(fixture: Path | None) -> Graph:
-    graph = Graph()
-    graph += base_graph()
-    if fixture is not None:
-        graph.parse(fixture, format="turtle")
-    return graph
+    graph = Graph() + base_graph()
+    return graph.parse(fixture, format="turtle") if fixture else graph
 
 
 def read_report(report: Graph) -> list[Result]:
@@ -74,7 +73,7 @@ def read_report(report: Graph) -> list[Result]:
             for r in report.objects(None, SH.result)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def validate(fixture: Path | None) -> list[Result]:
     _, report, _ = pyshacl.validate(data_graph(fixture), shacl_graph=shapes_graph(), inference="none",
                                     advanced=True, allow_warnings=True)
@@ -82,18 +81,13 @@ def validate(fixture: Path | None) -> list[Result]:
 
 
 def expectations(fixture: Path) -> list[Expectation]:
-    found = []
-    for line in fixture.read_text(encoding="utf-8").splitlines():
-        if match := EXPECT.match(line):
-            severity, shape, fragment = match.groups()
-            if shape:
-                shape = shape.strip("<>").replace("shapes:", SHAPES_NS, 1) if shape.startswith("shapes:") else shape.strip("<>")
-            found.append(Expectation(severity, shape, fragment))
-    return found
+    found = [EXPECT.match(line) for line in fixture.read_text(encoding="utf-8").splitlines()]
+    return [Expectation(m[1], m[2] and re.sub(r"^shapes:", SHAPES_NS, m[2].strip("<>")), m[3]) for m in found if m]
 
 
 def show(results) -> str:
-    return "\n".join(f"  {r.severity} {r.shape.replace(SHAPES_NS, 'shapes:')} on {r.focus}: {r.message}" for r in results)
+    return "\n".join(f"  {r.severity} {r.shape.replace(SHAPES_NS, 'shapes:')} on {r.focus}: {r.message}"
+                     for r in results)
 
 
 def fixtures(kind: str) -> list[Path]:
@@ -128,12 +122,14 @@ def test_ontology_and_schemes_alone_give_no_result() -> None:
     assert not results, show(results)
 
 
+@pytest.mark.slow
 def test_turbo_engine_agrees_with_pyshacl_on_every_fixture() -> None:
     """The build runs pyshacl-turbo by default; pyshacl is the reference."""
     turbo = pytest.importorskip("pyshacl_turbo").compile_shapes(shapes_graph(), advanced=True)
 
     def key(r: Result) -> tuple:  # blank nodes get other labels in each report
-        return r.severity, r.shape if r.shape.startswith("http") else "_", r.message, r.focus if r.focus.startswith("http") else "_"
+        named = [x if x.startswith("http") else "_" for x in (r.shape, r.focus)]
+        return r.severity, r.message, *named
 
     for fixture in [*fixtures("valid"), *fixtures("invalid"), None]:
         _, report, _ = turbo.validate(data_graph(fixture), allow_warnings=True, allow_infos=True)
@@ -141,7 +137,7 @@ def test_turbo_engine_agrees_with_pyshacl_on_every_fixture() -> None:
 
 
 def test_every_concept_named_in_the_shapes_exists() -> None:
-    known = set(base_graph().subjects(RDF.type, SKOS.Concept)) | set(base_graph().subjects(RDF.type, SKOS.ConceptScheme))
+    known = {s for kind in (SKOS.Concept, SKOS.ConceptScheme) for s in base_graph().subjects(RDF.type, kind)}
     named = {o for o in shapes_graph().objects() if isinstance(o, URIRef) and str(o).startswith(CONCEPT_NS)}
     assert named and named <= known, sorted(named - known)
 
@@ -150,7 +146,8 @@ def test_every_node_shape_with_a_target_is_exercised() -> None:
     """Each targeted shape has a focus node in a valid fixture; shapes whose SPARQL target selects only the
     offending concepts (see shapes.ttl) cannot, so they need one in an invalid fixture."""
     shapes = shapes_graph()
-    prefixes = {str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace)) for d in shapes.objects(None, SH.declare)}
+    declared = shapes.objects(None, SH.declare)
+    prefixes = {str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace)) for d in declared}
     offender_targeted = {URIRef(SHAPES_NS + "ConceptNotationShape"), URIRef(SHAPES_NS + "ConceptBroaderSchemeShape")}
 
     def has_focus(shape, graph: Graph) -> bool:

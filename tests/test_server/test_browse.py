@@ -8,9 +8,9 @@ import csv
 import io
 import re
 import unicodedata
-from html import unescape
 from collections import Counter
 from functools import cache
+from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -146,7 +146,8 @@ def test_search_finds_a_word_written_only_in_another_language(client):
     vocab = {pid: set(re.findall(r"\w+", fold(texts(r)))) for pid, r in practices().items()}
     for pid, record in sorted(practices().items()):
         for lang in sorted(set(record["title"]) - {"en"}):
-            native = set(re.findall(r"\w{7,}", fold(texts(record, lang)))) - set(re.findall(r"\w+", fold(texts(record, "en"))))
+            english = set(re.findall(r"\w+", fold(texts(record, "en"))))
+            native = set(re.findall(r"\w{7,}", fold(texts(record, lang)))) - english
             unique = sorted(w for w in native if all(w not in v for p, v in vocab.items() if p != pid))
             if unique:
                 assert all_results(client, q=unique[0]) == [pid]
@@ -166,7 +167,8 @@ def test_search_folds_accents_and_matches_prefixes(client):
 
 def test_search_ranks_title_matches_first_and_needs_every_word(client):
     for word in sorted({w for r in practices().values() for w in re.findall(r"\w{6,}", fold(r["title"]["en"]))}):
-        in_title = {pid for pid, r in practices().items() if word in re.findall(r"\w+", fold(texts({"title": r["title"]})))}
+        in_title = {pid for pid, r in practices().items()
+                    if word in re.findall(r"\w+", fold(texts({"title": r["title"]})))}
         elsewhere = {pid for pid, r in practices().items() if word in re.findall(r"\w+", fold(texts(r)))} - in_title
         if len(in_title) == 1 and elsewhere:
             results = all_results(client, q=word)

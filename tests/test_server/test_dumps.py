@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -104,7 +105,11 @@ def test_dumps_are_regenerated_when_the_data_changes(fresh_app):
     client = fresh_app.test_client()
     before = client.get("/dumps").get_json()
     retitle(fresh_app.extensions["next2met"], "A title written by the dump test")
-    after = client.get("/dumps").get_json()
+    deadline = time.monotonic() + 60  # written in the background: poll as a harvester would
+    while (after := client.get("/dumps").get_json())["generation"] == before["generation"]:
+        assert time.monotonic() < deadline, "the dumps were not rewritten within a minute"
+        time.sleep(0.1)
+    assert after["generation"] == fresh_app.extensions["next2met"].store.generation
     assert {f["sha256"] for f in after["files"]}.isdisjoint({f["sha256"] for f in before["files"]})
     _, _, body = download(client, "/dumps/next2met.nt")
     assert b'"A title written by the dump test"@en' in body

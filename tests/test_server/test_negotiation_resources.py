@@ -96,6 +96,7 @@ def test_rdf_by_accept_describes_the_resource(live_server, kind, iri, name, medi
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].split(";")[0] == media_type
     assert "Accept" in response.headers["Vary"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
     g = rdflib.Graph()
     g.parse(data=response.content, format=FORMATS[media_type][1])
     assert (rdflib.URIRef(iri), None, None) in g

@@ -85,10 +85,12 @@ def fact(html: str, label: str) -> str:
 
 TEXT_SECTIONS = {"summary": "summary", "description": "description", "resources": "resources",
                  "evidence": "evidence", "difficulties": "difficulties", "transfer_potential": "transfer-potential"}
-LINK_FACTS = {"main_institution": ("Main institution", "organisation/"), "stages": ("Innovation-chain stages", "concept/stage/"),
-              "measures": ("Soft-digitalisation measures", "concept/measure/"), "sectors": ("RIS3 sectors", "concept/ris3/"),
-              "source_project": ("Source project", ""), "submitted_by": ("Submitted by", ""),
-              "presented_at": ("Presented at", "")}
+LINK_FACTS = {
+    "main_institution": ("Main institution", "organisation/"), "stages": ("Innovation-chain stages", "concept/stage/"),
+    "measures": ("Soft-digitalisation measures", "concept/measure/"), "sectors": ("RIS3 sectors", "concept/ris3/"),
+    "source_project": ("Source project", ""), "submitted_by": ("Submitted by", ""),
+    "presented_at": ("Presented at", ""),
+}
 
 
 @pytest.mark.parametrize("slug", sorted(practices()))
@@ -170,6 +172,8 @@ def test_language_choice_and_fallback(client):
     assert re.search(r'href="/organisation/[^"?]+\?lang=fi"', explicit)  # our links keep the chosen language
     english = page(client, f"/practice/{slug}")
     assert record["title"]["en"] in english
+    unknown = client.get(f"/practice/{slug}?lang=xx", headers=HTML)  # a language the data lacks: English
+    assert unknown.headers["Content-Language"] == "en"
 
 
 def test_actions_it_inspired_and_where(client):

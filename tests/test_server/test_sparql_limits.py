@@ -4,6 +4,7 @@ worker is killed), the row cap (never silent), the body cap, the cap on queries 
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -14,8 +15,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from next2met.graph.errors import QueryRefused, QueryTimeout
 from next2met.graph.settings import Settings
 from next2met.server.app import create_app
+from next2met.server.jobs import QueryJob
+from next2met.server.workers import QueryPool
 
 TIMEOUT = 1.5
 MAX_ROWS = 5
@@ -47,6 +51,7 @@ def server(built_store, tmp_path_factory):
         max_concurrent_queries=2, update_token=TOKEN, service_allowlist=(url + "/sparql",),
     )
     late.app = create_app(settings)
+    assert late.app.extensions["next2met"].extensions["sparql"].wait_ready()  # timings below exclude start-up
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield url, late.app
@@ -131,7 +136,8 @@ def test_service_outside_the_allow_list_is_refused(server):
     url, _ = server
     for query in ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
                   "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
-                  "SELECT * WHERE { \\u0053ERVICE <http://example.org/sparql> { ?s ?p ?o } }"):
+                  "SELECT * WHERE { \\u0053ERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+                  'DEFINE get:soft "replace" SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }'):
         r = requests.get(url + "/sparql", params={"query": query})
         assert r.status_code == 403 and r.json()["type"].endswith("#query-refused"), (query, r.text)
 
@@ -262,28 +268,33 @@ def test_editor_shows_the_truncation_notice(server):
             browser.close()
 
 
-# -- a remote store behind the same endpoint ---------------------------------------------------------------------------
+# -- a remote store behind the same workers ----------------------------------------------------------------------------
 @pytest.mark.virtuoso
-def test_remote_store_behind_the_workers(virtuoso_built, app, tmp_path):
-    settings = Settings(store=str(tmp_path / "unused"), store_url=virtuoso_built.sparql, query_timeout=TIMEOUT,
-                        max_rows=MAX_ROWS)
-    remote = create_app(settings, build_if_empty=False)
+def test_remote_store_behind_the_workers(virtuoso_built, app):
+    """The workers forward to a remote store with the same timeout, row cap and SERVICE refusal.
+
+    The pool is driven directly: an app over Virtuoso would spend its start-up writing the dumps, and the HTTP
+    layer above the pool is the same for both stores.
+    """
+    settings = Settings(store_url=virtuoso_built.sparql, query_timeout=TIMEOUT, max_rows=MAX_ROWS)
+    pool = QueryPool(settings, snapshots=None)
+    assert pool.wait_ready()
     try:
-        client = remote.test_client()
+        def run(sparql: str):
+            return pool.run(QueryJob(sparql=sparql, formats={"select": "json", "ask": "json", "graph": "nt"},
+                                     max_rows=MAX_ROWS), TIMEOUT + 0.5)
+
         count = f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p a <{N2M}GoodPractice> }}"
-        r = client.get("/sparql", query_string={"query": count})
-        assert r.status_code == 200, r.data
         local = app.extensions["next2met"].store.query(count).rows()[0]["n"].value
-        assert r.json["results"]["bindings"][0]["n"]["value"] == local
-        r = client.get("/sparql", query_string={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {4 * MAX_ROWS}"})
-        assert r.status_code == 200, r.data
-        assert len(r.json["results"]["bindings"]) == MAX_ROWS and r.headers["X-Next2Met-Truncated"] == "true"
+        answer = run(count)
+        assert answer.kind == "select" and f'"value":"{local}"'.encode() in answer.body
+        answer = run(f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {4 * MAX_ROWS}")
+        assert answer.truncated and len(json.loads(answer.body)["results"]["bindings"]) == MAX_ROWS
         started = time.monotonic()
-        r = client.get("/sparql", query_string={"query": RUNAWAY})
-        assert r.status_code == 503 and r.json["type"].endswith("#query-timeout"), r.data
+        with pytest.raises(QueryTimeout):
+            run(RUNAWAY)
         assert time.monotonic() - started < TIMEOUT + 1.0
-        r = client.get("/sparql", query_string={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
-        assert r.status_code == 403
+        with pytest.raises(QueryRefused):
+            run("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
     finally:
-        remote.extensions["next2met"].extensions["sparql"].close()
-        remote.extensions["next2met"].close()
+        pool.close()
