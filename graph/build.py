@@ -266,13 +266,32 @@ def compile_dataset(
     return everything, per_graph
 
 
+def harvested_quads(store, base: str) -> list[ox.Quad]:
+    """The graphs that ``next2met harvest`` added, with their provenance: a rebuild from the sources keeps them."""
+    if store is None or store.is_empty():
+        return []
+    prov = f"{base}graph/provenance"
+    rows = store.query(
+        f"SELECT ?g WHERE {{ GRAPH <{prov}> {{ ?g <http://www.w3.org/ns/prov#wasGeneratedBy> <{prov}#harvest> }} }}"
+    ).rows()
+    harvested = {r["g"].value for r in rows}
+    return [
+        q for q in store.quads()
+        if q.graph_name.value in harvested or (q.graph_name.value == prov and q.subject.value in harvested)
+    ]
+
+
 def build_dataset(
     store, settings: Settings, *, sources: list[SourceFile] | None = None, engine: str | None = None,
     progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None, dry_run: bool = False,
 ) -> BuildResult:
-    """Compile, validate and (if it conforms) write the dataset to ``store``; raise ShapesInvalid otherwise."""
+    """Compile, validate and (if it conforms) write the dataset to ``store``; raise ShapesInvalid otherwise.
+
+    Harvested graphs already in the store are kept and validated together with the rebuilt sources.
+    """
     t0 = time.perf_counter()
     quads, per_graph = compile_dataset(settings, sources, progress)
+    quads += harvested_quads(store, settings.base_iri)
     t1 = time.perf_counter()
     report = validate_quads(quads, engine=engine or settings.shacl_engine)
     t2 = time.perf_counter()

@@ -97,6 +97,11 @@ def default_graph(base: str, source: str) -> str:
     return f"{base}graph/harvested/{slug}"
 
 
+def harvest_activity(prov_graph: str) -> str:
+    """The activity that every harvested graph names as its origin (``next2met build`` keeps those graphs)."""
+    return f"{prov_graph}#harvest"
+
+
 def provenance(graph: str, source: str, count: int, prov_graph: str) -> list[ox.Quad]:
     """Where a harvested graph came from, when, and its size."""
     g, name = ox.NamedNode(graph), ox.NamedNode(prov_graph)
@@ -110,6 +115,7 @@ def provenance(graph: str, source: str, count: int, prov_graph: str) -> list[ox.
         (PROV + "generatedAtTime", ox.Literal(now, datatype=ox.NamedNode(XSD + "dateTime"))),
         ("http://rdfs.org/ns/void#triples", ox.Literal(str(count), datatype=ox.NamedNode(XSD + "integer"))),
         (DCT + "description", ox.Literal(f"Harvested from {source}", language="en")),
+        (PROV + "wasGeneratedBy", ox.NamedNode(harvest_activity(prov_graph))),
     ]
     return [ox.Quad(g, ox.NamedNode(p), o, name) for p, o in rows]
 

@@ -170,3 +170,19 @@ def test_default_graph_names():
     base = "https://w3id.org/next2met/"
     assert default_graph(base, "http://example.org:8080/sparql") == base + "graph/harvested/example.org-8080-sparql"
     assert default_graph(base, "/tmp/some dir/Data.ttl") == base + "graph/harvested/data.ttl"
+
+
+def test_rebuild_keeps_harvested_graphs(store_copy, tmp_path, capsys):
+    """``next2met build`` recompiles the curated sources but keeps what was harvested, with its provenance."""
+    good = tmp_path / "extra.nt"
+    good.write_text('<https://example.org/kept> <http://www.w3.org/2000/01/rdf-schema#label> "kept"@en .\n')
+    assert main(["harvest", str(good), "--store", str(store_copy), "--graph", "https://example.org/kept-graph"]) == 0
+    assert main(["build", "--store", str(store_copy), "--quiet"]) == 0
+    store = OxigraphStore(store_copy)
+    try:
+        assert len(list(store.quads("https://example.org/kept-graph"))) == 1
+        assert store.ask("ASK { GRAPH <https://w3id.org/next2met/graph/provenance> { "
+                         "<https://example.org/kept-graph> <http://www.w3.org/ns/prov#wasDerivedFrom> ?source } }")
+    finally:
+        store.close()
+    capsys.readouterr()
