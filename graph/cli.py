@@ -87,7 +87,7 @@ def build(engine, dry_run, quiet, data_dir, **opts) -> None:
             return items
         return _progress(items, len(sources), "Reading sources")
 
-    target = None if dry_run else open_store(settings)
+    target = None if dry_run else open_store(settings, shared=True)
     try:
         result = build_mod.build_dataset(
             target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run

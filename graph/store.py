@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
+import re
 import shutil
 import time
 import uuid
@@ -28,6 +29,9 @@ from .errors import QuerySyntaxError, StoreError
 from .rdfio import FORMATS, RdfFormatInfo
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
+
+# FROM or FROM NAMED followed by an IRI or a prefixed name: the query names its own dataset.
+FROM_CLAUSE = re.compile(r"(?i)\bFROM\s+(?:NAMED\s+)?(?:<[^>\s]*>|[A-Za-z][\w.-]*:[\w.-]*)")
 
 RESULTS_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -133,9 +137,15 @@ class OxigraphStore(Store):
 
     kind = "oxigraph"
 
-    def __init__(self, path: str | Path | None, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path | None, *, read_only: bool = False, shared: bool = False) -> None:
+        """Open the store at ``path`` (in memory when None).
+
+        ``shared``: when another process (a running server) holds the store, open it read-only instead of
+        failing; that is enough to rebuild it into a new generation, which the server then picks up.
+        """
         self.root = Path(path) if path is not None else None
         self.read_only = read_only
+        self.shared = shared
         self._gen = "memory-" + uuid.uuid4().hex[:8]
         self._open()
 
@@ -158,6 +168,11 @@ class OxigraphStore(Store):
         try:
             self.store = ox.Store.read_only(str(target)) if self.read_only else ox.Store(str(target))
         except OSError as e:
+            if "lock" in str(e).lower() and self.shared and not self.read_only:
+                self.read_only = True
+                self.store = ox.Store.read_only(str(target))
+                self._gen = target.name
+                return
             if "lock" in str(e).lower():
                 raise StoreError(
                     f"the store at {self.root} is in use by another process (a running server?); stop it or "
@@ -207,7 +222,8 @@ class OxigraphStore(Store):
         kwargs: dict[str, Any] = {}
         if default_graph is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph]
-        else:
+        elif not FROM_CLAUSE.search(sparql):
+            # pyoxigraph's union flag overrides a query's own FROM / FROM NAMED, so set it only without them
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
@@ -315,10 +331,10 @@ def result_kind(value: object) -> str:
     return "graph"
 
 
-def open_store(settings: Any, *, read_only: bool = False) -> Store:
+def open_store(settings: Any, *, read_only: bool = False, shared: bool = False) -> Store:
     """Open the store the settings name: a remote SPARQL store when ``store_url`` is set, else the embedded one."""
     if settings.store_url:
         from .remote import SparqlStore
 
         return SparqlStore.from_settings(settings)
-    return OxigraphStore(settings.store, read_only=read_only)
+    return OxigraphStore(settings.store, read_only=read_only, shared=shared)

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         if init is not None:
             init(app, kg)
     kg.changed(Change((), "start"))
+    app.before_request(kg.refresh)
     return app
 
 

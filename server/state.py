@@ -38,6 +38,7 @@ class KnowledgeGraph:
         self._cache_lock = threading.Lock()
         self._cache_generation = self.store.generation
         self.modified_at = time.time()
+        self._checked_at = time.monotonic()
         self.extensions: dict[str, Any] = {}  # per-feature state (related graph, dumps, ...), keyed by feature
 
     # -- change notification -------------------------------------------------------------------------
@@ -51,11 +52,19 @@ class KnowledgeGraph:
         for listener in self._listeners:
             listener(self, change)
 
-    def refresh(self) -> None:
-        """Pick up a rebuild made by another process (``next2met build`` while serving)."""
+    def refresh(self, *, every: float = 1.0) -> None:
+        """Pick up a rebuild made by another process (``next2met build`` while serving); cheap, at most once
+        per ``every`` seconds (one readlink of the store's ``current`` link)."""
+        now = time.monotonic()
+        if now - self._checked_at < every:
+            return
+        self._checked_at = now
         refresh = getattr(self.store, "refresh", None)
-        if refresh is not None and refresh():
-            self.changed(Change((), "build"))
+        if refresh is None:
+            return
+        with self.write_lock:
+            if refresh():
+                self.changed(Change((), "build"))
 
     # -- our own (trusted) queries, cached until the data changes --------------------------------------
     def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -128,3 +128,25 @@ def test_validate_json_and_form(client):
     r = client.post("/validate", data={"data": NEW, "format": YAML}, headers={"Accept": "text/html"})
     assert r.status_code == 200 and "Conforms" in r.get_data(as_text=True)
     assert client.get("/validate", headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_build_while_serving_is_picked_up(store_copy, tmp_path, capsys):
+    """``next2met build`` on the store a server holds writes a new generation; the server switches to it."""
+    import shutil
+
+    from next2met.graph.cli import main
+
+    app = create_app(make_settings(store_copy))
+    client = app.test_client()
+    ask = {"query": 'ASK { ?p <http://purl.org/dc/terms/title> "An API test practice"@en }'}
+    accept = {"Accept": "application/sparql-results+json"}
+    try:
+        assert client.get("/sparql", query_string=ask, headers=accept).json["boolean"] is False
+        data = tmp_path / "data"
+        shutil.copytree(paths.DATA_DIR, data)
+        (data / "practices" / "api-test-practice.yaml").write_text(NEW)
+        assert main(["build", "--store", str(store_copy), "--data", str(data), "--quiet"]) == 0, capsys.readouterr()
+        app.extensions["next2met"]._checked_at = 0  # do not wait for the one-second throttle
+        assert client.get("/sparql", query_string=ask, headers=accept).json["boolean"] is True
+    finally:
+        app.extensions["next2met"].close()

@@ -1,0 +1,119 @@
+"""The embedded store: it persists, swaps builds atomically, survives a killed writer, honours FROM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from next2met.graph.store import OxigraphStore
+
+P = ox.NamedNode("http://example.org/p")
+
+
+def quad(i: int, graph: str = "http://example.org/g1") -> ox.Quad:
+    return ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), P, ox.Literal(str(i)), ox.NamedNode(graph))
+
+
+def test_data_persists_across_reopen(tmp_path):
+    store = OxigraphStore(tmp_path / "s")
+    store.replace_dataset([quad(i) for i in range(10)])
+    store.close()
+    again = OxigraphStore(tmp_path / "s")
+    assert again.count() == 10
+    again.close()
+
+
+def test_replace_dataset_switches_generation_and_replaces_everything(tmp_path):
+    store = OxigraphStore(tmp_path / "s")
+    store.replace_dataset([quad(i) for i in range(5)])
+    first = store.generation
+    store.replace_dataset([quad(100)])
+    assert store.generation != first
+    assert store.count() == 1
+    # only the current and the previous generation are kept on disk
+    assert len(list((tmp_path / "s").glob("gen-*"))) <= 2
+    store.close()
+
+
+def test_refresh_sees_a_rebuild_by_another_handle(tmp_path):
+    reader = OxigraphStore(tmp_path / "s")
+    writer_path = tmp_path / "s"
+    reader.close()
+    writer = OxigraphStore(writer_path)
+    writer.replace_dataset([quad(1)])
+    writer.close()
+    reader = OxigraphStore(writer_path)
+    assert reader.count() == 1
+    reader.close()
+
+
+def test_replace_graphs_is_one_step(tmp_path):
+    store = OxigraphStore(tmp_path / "s")
+    store.replace_dataset([quad(1, "http://example.org/a"), quad(2, "http://example.org/b")])
+    gen = store.generation
+    store.replace_graphs({"http://example.org/a": [quad(3, "http://example.org/a")], "http://example.org/b": []})
+    assert store.named_graphs() == ["http://example.org/a"]
+    assert [q.object.value for q in store.quads()] == ["3"]
+    assert store.generation != gen
+    store.close()
+
+
+def test_default_graph_is_the_union_but_from_is_honoured(tmp_path):
+    store = OxigraphStore(tmp_path / "s")
+    store.replace_dataset([quad(1, "http://example.org/a"), quad(2, "http://example.org/b")])
+    assert len(store.query("SELECT * WHERE { ?s ?p ?o }").rows()) == 2
+    assert len(store.query("SELECT * FROM <http://example.org/a> WHERE { ?s ?p ?o }").rows()) == 1
+    named = store.query("SELECT ?g FROM NAMED <http://example.org/b> WHERE { GRAPH ?g { ?s ?p ?o } }").rows()
+    assert [r["g"].value for r in named] == ["http://example.org/b"]
+    assert len(store.query("SELECT * WHERE { ?s ?p ?o }", default_graph=["http://example.org/b"]).rows()) == 1
+    store.close()
+
+
+KILLED_WRITER = """
+import sys, time
+import pyoxigraph as ox
+from next2met.graph.store import OxigraphStore
+
+def quads():
+    for i in range(100000):
+        if i == 50000:
+            open(sys.argv[2], "w").close()  # tell the test we are half-way through the write
+            time.sleep(60)
+        yield ox.Quad(ox.NamedNode(f"http://example.org/new{i}"), ox.NamedNode("http://example.org/p"),
+                      ox.Literal(str(i)), ox.NamedNode("http://example.org/g"))
+
+OxigraphStore(sys.argv[1]).replace_dataset(quads())
+"""
+
+
+def test_a_killed_build_loses_nothing(tmp_path):
+    """Kill a process in the middle of replacing the dataset: the store still holds the previous data."""
+    path = tmp_path / "s"
+    store = OxigraphStore(path)
+    store.replace_dataset([quad(i) for i in range(7)])
+    store.close()
+    marker = tmp_path / "halfway"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(marker)])
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the writer did not reach the middle"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    reopened = OxigraphStore(path)
+    assert reopened.count() == 7
+    assert {q.subject.value for q in reopened.quads()} == {f"http://example.org/s{i}" for i in range(7)}
+    reopened.close()
+
+
+def test_in_memory_store(tmp_path):
+    store = OxigraphStore(None)
+    store.replace_dataset([quad(1)])
+    assert store.count() == 1 and store.path is None
+    assert Path(tmp_path).exists()
