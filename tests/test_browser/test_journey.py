@@ -160,11 +160,15 @@ def test_network_views_are_drawn_and_linked(web):
     page.goto("/regions")
     arrows = page.locator("figure.network path.edge-transfer")
     assert arrows.count() > 0
+    web.screenshot("regions-desktop")
+    page.goto("/network")
+    dots = page.locator("svg.network-svg circle.node")
+    assert dots.count() == min(60, len(practices()))
+    web.screenshot("network-desktop")
     page.goto(f"/practice/{sorted(practices())[0]}")
     svg = page.locator("#related svg.network-svg")
     assert svg.is_visible()
     assert svg.locator("title").first.text_content().startswith("Neighbourhood of")
-    web.screenshot("network-desktop")
     svg.locator("a").nth(1).click()
     assert page.locator("h1").is_visible()
     assert web.errors == [] and web.foreign_requests() == []

@@ -22,6 +22,7 @@ from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
 
 NUMERIC = {f"http://www.w3.org/2001/XMLSchema#{t}" for t in ("integer", "decimal", "double", "float", "int")}
+BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 EX = "https://w3id.org/next2met/graph/test-remote-"
 
@@ -72,6 +73,8 @@ def test_blank_node_clusters_stay_in_one_chunk():
 
 
 def norm(term) -> tuple:
+    if isinstance(term, ox.Literal) and term.datatype.value == BOOLEAN:  # Virtuoso writes true as "1"
+        return ("boolean", term.value in ("1", "true"))
     if isinstance(term, ox.Literal) and term.datatype.value in NUMERIC:
         return ("number", Decimal(term.value))
     if isinstance(term, ox.Literal):
