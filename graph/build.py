@@ -26,7 +26,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 from . import paths
 from .errors import DataFileError, ShapesInvalid
 from .rdfio import guess_format, parse_file
-from .settings import DEFAULT_BASE_IRI, Settings
+from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
 from .validate import ValidationReport, validate_quads
 from .vocab import N2M, SCHEMA, VOID
 
@@ -85,7 +85,7 @@ def load_context(base: str, data_dir: Path | None = None) -> dict:
     own = data_dir / paths.CONTEXT_FILE.name if data_dir else None
     text = (own if own and own.is_file() else paths.CONTEXT_FILE).read_text(encoding="utf-8")
     if base != DEFAULT_BASE_IRI:
-        text = text.replace(DEFAULT_BASE_IRI, base).replace(f"{base}ontology#", ONTOLOGY_NS)
+        text = rebase_text(text, base)
     return json.loads(text)["@context"]
 
 
@@ -184,9 +184,7 @@ def rebase(g: rdflib.Graph, base: str) -> rdflib.Graph:
         return g
 
     def move(t):
-        if isinstance(t, rdflib.URIRef) and t.startswith(DEFAULT_BASE_IRI) and not t.startswith(ONTOLOGY_NS):
-            return rdflib.URIRef(base + t[len(DEFAULT_BASE_IRI):])
-        return t
+        return rdflib.URIRef(rebase_iri(str(t), base)) if isinstance(t, rdflib.URIRef) else t
 
     out = rdflib.Graph()
     for s, p, o in g:
@@ -293,7 +291,7 @@ def build_dataset(
     quads, per_graph = compile_dataset(settings, sources, progress)
     quads += harvested_quads(store, settings.base_iri)
     t1 = time.perf_counter()
-    report = validate_quads(quads, engine=engine or settings.shacl_engine)
+    report = validate_quads(quads, engine=engine or settings.shacl_engine, base=settings.base_iri)
     t2 = time.perf_counter()
     result = BuildResult(
         files=len(per_graph) - 1, quads=len(quads), graphs=sorted(per_graph), report=report,

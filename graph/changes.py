@@ -59,7 +59,7 @@ def replace_checked(store: Store, graphs: dict[str, list[ox.Quad]], *, base: str
     new_prov = old_prov + rdflib_to_quads(prov, prov_name)
     changed = {**graphs, prov_name: new_prov}
     after = [q for q in current if _graph(q) not in changed] + [q for qs in changed.values() for q in qs]
-    report = validate_quads(after, engine=engine)
+    report = validate_quads(after, engine=engine, base=base)
     if not report.conforms:
         raise ShapesInvalid(
             f"the change would leave {report.violation_count} violation(s); nothing was written", report

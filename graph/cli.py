@@ -135,13 +135,13 @@ def validate(paths, out_format, input_format, engine, violations_only, **opts) -
             if not any(isinstance(q.subject, ox.NamedNode) and q.subject.value in focus for q in quads)
             for q in quads
         ]
-        report = validate_quads([*own, *curated, *reference_quads()], engine=engine).only_focus(focus)
+        report = validate_quads([*own, *curated, *reference_quads(settings.base_iri)], engine=engine, base=settings.base_iri).only_focus(focus)
     else:
         st = open_store(settings, read_only=True)
         try:
             if st.is_empty():
                 raise InputError("the store is empty: run `next2met build` first, or name files to validate")
-            report = validate_quads(st.quads(), engine=engine)
+            report = validate_quads(st.quads(), engine=engine, base=settings.base_iri)
         finally:
             st.close()
     if out_format == "turtle":

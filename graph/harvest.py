@@ -73,7 +73,7 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
     target = store if store is not None else open_store(settings)
     try:
         others = [q for q in target.quads() if q.graph_name != ox.NamedNode(graph)]
-        report = validate_quads([*others, *quads], engine=engine or settings.shacl_engine)
+        report = validate_quads([*others, *quads], engine=engine or settings.shacl_engine, base=settings.base_iri)
         if not report.conforms:
             shown = report.text(severities=("Violation",)).splitlines()
             text = "\n".join(shown[:40] + (["…"] if len(shown) > 40 else []))

@@ -20,7 +20,7 @@ from .analyse import PracticeGraph
 
 KIND_ORDER = ["region", "organisation", "sector", "measure", "topic", "stage", "stakeholder", "event", "action",
               "related", "co-related"]
-MAX_LABEL = 34
+MAX_LABEL = 30
 
 
 @dataclass
@@ -107,22 +107,34 @@ def _curve(a: NetNode, b: NetNode, bend: float = 0.18) -> tuple[str, float, floa
     return f"M{x1:.1f},{y1:.1f} Q{cx:.1f},{cy:.1f} {x2:.1f},{y2:.1f}", round(mid_x, 1), round(mid_y, 1)
 
 
+def _most_specific(pg: PracticeGraph, nodes: set[str]) -> set[str]:
+    """Drop the nodes that are broader than another node of the set (Finland when Päijät-Häme is there too)."""
+    inherited = set().union(*(pg.ancestors(n) for n in nodes)) if nodes else set()
+    return nodes - inherited
+
+
 def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int = 8) -> Network:
-    """The practice, what it links to, and the practices most like it with the links they share."""
-    width, height = 1000, 700
+    """The practice, what it links to, and the practices most like it with the most specific things they share.
+
+    Both rings label their nodes along the radius, outwards, and the outer ring lies beyond the end of the
+    inner ring's labels, so no label runs over a node."""
+    width, height = 1200, 1100
     related = pg.related(practice, limit)
     mine = pg.features.get(practice, {})
     kinds: dict[str, str] = {n: k for n, k in mine.items() if n in pg.graph[practice] and k != "related"}
-    for r in related:  # a broader concept two practices share becomes visible as its own node
+    links: dict[str, set[str]] = {}
+    for r in related:  # what each related practice shares, most specific first; broader nodes appear if needed
+        shared = {n for kind, n in r.shared if n != r.iri and kind != "related"}
+        links[r.iri] = _most_specific(pg, shared)
         for kind, n in r.shared:
-            if n != r.iri and kind != "related":
+            if n in links[r.iri]:
                 kinds.setdefault(n, kind)
     inner = sorted(kinds, key=lambda n: (KIND_ORDER.index(kinds[n]) if kinds[n] in KIND_ORDER else 99,
                                          pg.label(n, lang)))
     angle = {n: 2 * math.pi * i / max(len(inner), 1) for i, n in enumerate(inner)}
 
     def mean_angle(r) -> float:
-        angles = [angle[n] for _, n in r.shared if n in angle] or [0.0]
+        angles = [angle[n] for n in links[r.iri] if n in angle] or [0.0]
         return math.atan2(sum(math.sin(a) for a in angles), sum(math.cos(a) for a in angles)) % (2 * math.pi)
 
     outer = [r.iri for r in sorted(related, key=mean_angle)]
@@ -130,9 +142,9 @@ def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int
     sub = nx.Graph()
     sub.add_nodes_from(n for shell in shells for n in shell)
     shell = nx.shell_layout(sub, nlist=shells, rotate=0)
-    for n in inner:  # widen the inner ring (networkx spaces the rings evenly) to give its labels room
-        shell[n] = shell[n] * 1.3
-    pos = _place(shell, width, height, (230, 30))
+    for n in inner:  # pull the inner ring in (networkx spaces rings evenly) so its labels end before the outer
+        shell[n] = shell[n] * 0.9
+    pos = _place(shell, width, height, (240, 240))
     nodes = {practice: NetNode(practice, pg.label(practice, lang), "centre", *pos[practice], r=14)}
     for n in inner:
         nodes[n] = NetNode(n, pg.label(n, lang), kinds[n], *pos[n], r=7)
@@ -140,17 +152,19 @@ def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int
         nodes[r.iri] = NetNode(r.iri, pg.label(r.iri, lang), "practice", *pos[r.iri], r=10)
     cx, cy = pos[practice]
     for node in nodes.values():
-        _label_side(node, cx, cy)
+        if node.id == practice:
+            _label_side(node, cx, cy)
+        else:
+            _label_radial(node, cx, cy)
     edges = [NetEdge(practice, n, kinds[n], _line(nodes[practice], nodes[n])) for n in inner
              if n in pg.graph[practice]]
     for r in related:
-        for kind, n in r.shared:
-            if n == r.iri or kind == "related":
-                edges.append(NetEdge(practice, r.iri, "related", _line(nodes[practice], nodes[r.iri]), 2,
-                                     "named together in the sources"))
-            elif n in nodes:
-                edges.append(NetEdge(r.iri, n, kind, _line(nodes[r.iri], nodes[n]), 1,
-                                     f"{nodes[r.iri].label} — {kind} — {nodes[n].label}"))
+        if any(kind == "related" for kind, _ in r.shared):
+            edges.append(NetEdge(practice, r.iri, "related", _line(nodes[practice], nodes[r.iri]), 2,
+                                 "named together in the sources"))
+        for n in sorted(links[r.iri]):
+            edges.append(NetEdge(r.iri, n, kinds[n], _line(nodes[r.iri], nodes[n]), 1,
+                                 f"{nodes[r.iri].label} — {kinds[n]} — {nodes[n].label}"))
     used = sorted({nodes[n].kind for n in inner}, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99)
     legend = [("centre", "this practice"), ("practice", "practices like it")] + [(k, k) for k in used]
     return Network(width, height, list(nodes.values()), edges, legend)

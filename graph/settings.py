@@ -4,6 +4,7 @@ and command-line options, in that order of precedence (last wins)."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,24 @@ from typing import Any
 import platformdirs
 
 DEFAULT_BASE_IRI = "https://w3id.org/next2met/"
+# IRIs under the default base that name the vocabulary, not data: they stay when the base IRI is changed.
+FIXED_IRI_PREFIXES = (DEFAULT_BASE_IRI + "ontology", DEFAULT_BASE_IRI + "shapes")
+
+
+def rebase_iri(iri: str, base: str) -> str:
+    """Move an IRI under the default base to ``base``; vocabulary IRIs (ontology, shapes) stay as they are."""
+    if base == DEFAULT_BASE_IRI or not iri.startswith(DEFAULT_BASE_IRI) or iri.startswith(FIXED_IRI_PREFIXES):
+        return iri
+    return base + iri[len(DEFAULT_BASE_IRI):]
+
+
+def rebase_text(text: str, base: str) -> str:
+    """Move every IRI under the default base in a text (Turtle, JSON-LD context) to ``base``."""
+    if base == DEFAULT_BASE_IRI:
+        return text
+    parts = re.split("(" + "|".join(re.escape(p) for p in FIXED_IRI_PREFIXES) + ")", text)
+    # odd parts are the fixed prefixes themselves: keep them and replace only in the text between
+    return "".join(p if i % 2 else p.replace(DEFAULT_BASE_IRI, base) for i, p in enumerate(parts))
 
 
 def _default_store() -> str:

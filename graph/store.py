@@ -202,7 +202,8 @@ class OxigraphStore(Store):
 
     def refresh(self) -> bool:
         """Reopen if another process switched the store to a new generation; True when it did."""
-        if self.root is None or not self._link.exists() or self._link.resolve().name == self._gen:
+        # _gen carries a "+..." suffix after in-place updates (_touch); only the folder name says "rebuilt"
+        if self.root is None or not self._link.exists() or self._link.resolve().name == self._gen.split("+", 1)[0]:
             return False
         self.store = None  # type: ignore[assignment]  # close the old database before opening the new one
         self._open()

@@ -24,7 +24,8 @@ import rdflib
 
 from . import paths
 from .errors import ConfigError
-from .rdfio import parse_file
+from .rdfio import FORMATS, parse_bytes
+from .settings import DEFAULT_BASE_IRI, rebase_text
 
 log = logging.getLogger(__name__)
 SH = "http://www.w3.org/ns/shacl#"
@@ -140,25 +141,28 @@ def _node(key: str):
     return ox.BlankNode(key[2:]) if key.startswith("_:") else ox.NamedNode(key)
 
 
-@lru_cache(maxsize=1)
-def shapes_graph() -> rdflib.Graph:
+@lru_cache(maxsize=4)
+def shapes_graph(base: str = DEFAULT_BASE_IRI) -> rdflib.Graph:
+    """The SHACL shapes; the concepts they name follow the base IRI."""
     g = rdflib.Graph()
-    g.parse(paths.SHAPES_FILE, format="turtle")
+    g.parse(data=rebase_text(paths.SHAPES_FILE.read_text(encoding="utf-8"), base), format="turtle")
     return g
 
 
-@lru_cache(maxsize=1)
-def _compiled_turbo_shapes():
+@lru_cache(maxsize=4)
+def _compiled_turbo_shapes(base: str = DEFAULT_BASE_IRI):
     import pyshacl_turbo
 
-    return pyshacl_turbo.compile_shapes(shapes_graph(), advanced=True)
+    return pyshacl_turbo.compile_shapes(shapes_graph(base), advanced=True)
 
 
-@lru_cache(maxsize=1)
-def reference_quads() -> tuple[ox.Quad, ...]:
+@lru_cache(maxsize=4)
+def reference_quads(base: str = DEFAULT_BASE_IRI) -> tuple[ox.Quad, ...]:
     """The ontology and the SKOS schemes: what every data graph is validated together with."""
     files = [paths.ONTOLOGY_FILE, *sorted(paths.SCHEMES_DIR.glob("*.ttl"))]
-    return tuple(q for f in files for q in parse_file(f))
+    text = "\n".join(f.read_text(encoding="utf-8") for f in files)
+    # each file declares its own prefixes; Turtle allows repeating them, so the files parse as one document
+    return tuple(parse_bytes(rebase_text(text, base).encode("utf-8"), FORMATS["turtle"], source="ontology"))
 
 
 def resolve_engine(engine: str) -> str:
@@ -171,8 +175,8 @@ def resolve_engine(engine: str) -> str:
     return engine
 
 
-def validate_quads(quads: Iterable[ox.Quad], *, engine: str = "auto") -> ValidationReport:
-    """Validate quads (graph names ignored: all triples form one data graph)."""
+def validate_quads(quads: Iterable[ox.Quad], *, engine: str = "auto", base: str = DEFAULT_BASE_IRI) -> ValidationReport:
+    """Validate quads (graph names ignored: all triples form one data graph); ``base``: the data's base IRI."""
     engine = resolve_engine(engine)
     triples = (ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
     if engine == "turbo":
@@ -180,28 +184,28 @@ def validate_quads(quads: Iterable[ox.Quad], *, engine: str = "auto") -> Validat
         # graph (plus 7 s to build that graph) and 12 s from N-Triples text.
         data = ox.Store()
         data.bulk_extend(triples)
-        report = _turbo_report(data)
+        report = _turbo_report(data, base)
         return ValidationReport(read_results(report), report, "turbo")
     buf = io.BytesIO()
     ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in triples), buf, ox.RdfFormat.N_TRIPLES)
     graph = rdflib.Graph()
     graph.parse(data=buf.getvalue().decode("utf-8"), format="nt")
-    return validate_graph(graph, engine="pyshacl")
+    return validate_graph(graph, engine="pyshacl", base=base)
 
 
-def validate_graph(data: rdflib.Graph, *, engine: str = "auto") -> ValidationReport:
+def validate_graph(data: rdflib.Graph, *, engine: str = "auto", base: str = DEFAULT_BASE_IRI) -> ValidationReport:
     """Validate an rdflib graph."""
     engine = resolve_engine(engine)
     if engine == "turbo":
         store = ox.Store()
         store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in
                           ox.parse(data.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES))
-        triples = _turbo_report(store)
+        triples = _turbo_report(store, base)
     else:
         import pyshacl
 
         _, report_graph, _ = pyshacl.validate(
-            data, shacl_graph=shapes_graph(), inference="none", advanced=True, allow_warnings=True,
+            data, shacl_graph=shapes_graph(base), inference="none", advanced=True, allow_warnings=True,
             allow_infos=True,
         )
         nt = report_graph.serialize(format="nt", encoding="utf-8")
@@ -209,7 +213,7 @@ def validate_graph(data: rdflib.Graph, *, engine: str = "auto") -> ValidationRep
     return ValidationReport(read_results(triples), triples, engine)
 
 
-def _turbo_report(store: ox.Store) -> list[ox.Triple]:
+def _turbo_report(store: ox.Store, base: str = DEFAULT_BASE_IRI) -> list[ox.Triple]:
     """Run pyshacl-turbo on a pyoxigraph store and return the report's triples.
 
     Its public ``validate`` decodes the report into an rdflib graph, which takes several times longer than the
@@ -218,7 +222,7 @@ def _turbo_report(store: ox.Store) -> list[ox.Triple]:
     """
     import pyshacl_turbo
 
-    compiled = _compiled_turbo_shapes()
+    compiled = _compiled_turbo_shapes(base)
     try:
         data = pyshacl_turbo._input(store, None, direct=True)
         _, report, *_ = compiled._native.validate(

@@ -186,7 +186,8 @@ def validate() -> Response:
         raise UnsupportedMediaType(f"cannot validate {mimetype}; send YAML, JSON or RDF")
     focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     context_quads = [q for q in kg.store.quads() if q.subject.value not in focus]
-    report = validate_quads([*quads, *context_quads, *reference_quads()], engine=kg.settings.shacl_engine)
+    report = validate_quads([*quads, *context_quads, *reference_quads(kg.settings.base_iri)],
+                            engine=kg.settings.shacl_engine, base=kg.settings.base_iri)
     report = report.only_focus(focus)
     if request.accept_mimetypes.best == "text/turtle":
         return Response(report.turtle(), mimetype="text/turtle")

@@ -311,7 +311,8 @@ def update() -> Response:
             new[q.graph_name.value].append(q)
         kept = (q for q in kg.store.quads() if _graph(q) not in new)
         report = validate_quads(
-            [*kept, *(q for quads in new.values() for q in quads)], engine=settings.shacl_engine
+            [*kept, *(q for quads in new.values() for q in quads)], engine=settings.shacl_engine,
+            base=settings.base_iri,
         )
         if not report.conforms:
             raise ShapesInvalid(
