@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pyoxigraph as ox
-from flask import Blueprint, Flask, Response, current_app, request, send_file
+from flask import Blueprint, Flask, Response, current_app, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from next2met.graph import describe, void
@@ -159,7 +159,10 @@ def catalog(suffix: str | None = None) -> Response:
     """The DCAT-AP 3 catalogue: Turtle, JSON-LD, RDF/XML, N-Triples (or TriG/N-Quads) by Accept or suffix."""
     from .app import get_kg
 
-    kg, dumps, fmt = get_kg(), _state().dumps, _graph_format(suffix)
+    kg, dumps = get_kg(), _state().dumps
+    if suffix is None and _browser_wants_html():
+        return _catalogue_page(kg, dumps)
+    fmt = _graph_format(suffix)
     site = _site(kg)
 
     def build() -> bytes:
@@ -168,6 +171,23 @@ def catalog(suffix: str | None = None) -> Response:
 
     written = dumps.written if dumps else 0
     return _rdf_response(kg, kg.cached(("catalog", site.origin, written, fmt.key), build), fmt)
+
+
+def _browser_wants_html() -> bool:
+    """A browser (HTML preferred to every RDF type) gets a page about the catalogue instead of a 406."""
+    accept = request.accept_mimetypes
+    html = accept["text/html"]
+    return html > 0 and html >= max(accept[t] for t in ("text/turtle", "application/ld+json", "application/rdf+xml"))
+
+
+def _catalogue_page(kg: KnowledgeGraph, dumps) -> Response:
+    """The catalogue for people: what the dataset is, where its RDF descriptions, dumps and services are."""
+    body = render_template("catalog.html", dumps=dumps, origin=_origin(), quads=kg.store.count(),
+                           written=_iso(dumps.written) if dumps else "",
+                           formats=[(s, BY_KEY[k].content_type) for s, k in SUFFIXES.items()])
+    response = Response(body, mimetype="text/html")
+    response.vary.add("Accept")
+    return conditional(response, kg)
 
 
 @bp.get("/.well-known/void")

@@ -162,3 +162,16 @@ def test_describe_serialises_sorted():
     a = ox.Triple(ox.NamedNode("http://b"), ox.NamedNode("http://p"), ox.Literal("x"))
     b = ox.Triple(ox.NamedNode("http://a"), ox.NamedNode("http://p"), ox.Literal("y"))
     assert describe.serialize([a, b], FORMATS["nt"]) == describe.serialize([b, a], FORMATS["nt"])
+
+
+def test_browsers_get_a_catalogue_page(client):
+    """A browser following the header link gets a page (not a 406) that links every RDF form and dump."""
+    r = client.get("/catalog", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    for suffix in ("ttl", "jsonld", "rdf"):
+        assert f'href="/catalog.{suffix}"' in html
+    listed = client.get("/dumps", headers={"Accept": "application/json"}).json["files"]
+    for f in listed:
+        assert f'href="/dumps/{f["url"].rsplit("/", 1)[1]}"' in html
+    assert client.get("/catalog", headers={"Accept": "text/turtle"}).mimetype == "text/turtle"
