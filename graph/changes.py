@@ -40,7 +40,8 @@ def describe_written_graph(name: str, quads: list[ox.Quad], how: str) -> list[tu
     modified = [q.object.value for q in quads if q.predicate.value == str(DCTERMS.modified)]
     if modified:
         triples.append((node, DCTERMS.modified, rdflib.Literal(max(modified), datatype=XSD.date)))
-    for s in sorted({q.subject.value for q in quads if q.predicate.value == str(RDF.type) and "#" not in q.subject.value}):
+    typed = {q.subject.value for q in quads if q.predicate.value == str(RDF.type)}
+    for s in sorted(t for t in typed if "#" not in t):
         triples.append((node, DCTERMS.subject, rdflib.URIRef(s)))
     return triples
 

@@ -135,7 +135,8 @@ def validate(paths, out_format, input_format, engine, violations_only, **opts) -
             if not any(isinstance(q.subject, ox.NamedNode) and q.subject.value in focus for q in quads)
             for q in quads
         ]
-        report = validate_quads([*own, *curated, *reference_quads(settings.base_iri)], engine=engine, base=settings.base_iri).only_focus(focus)
+        merged = [*own, *curated, *reference_quads(settings.base_iri)]
+        report = validate_quads(merged, engine=engine, base=settings.base_iri).only_focus(focus)
     else:
         st = open_store(settings, read_only=True)
         try:

@@ -30,7 +30,8 @@ bp = Blueprint("api", __name__)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
-RDF_TYPES = {f.media_type: f for f in FORMATS.values()} | {"text/n3": FORMATS["turtle"], "application/xml": FORMATS["xml"]}
+RDF_TYPES = {f.media_type: f for f in FORMATS.values()} | {
+    "text/n3": FORMATS["turtle"], "application/xml": FORMATS["xml"]}
 GOOD_PRACTICE = "https://w3id.org/next2met/ontology#GoodPractice"
 
 
@@ -92,10 +93,12 @@ def _check_subjects(quads: list[ox.Quad], iri: str) -> None:
         raise InputError(f"the body must describe exactly one GoodPractice with the IRI {iri}; found: {found}")
     strangers = sorted({
         q.subject.value for q in quads
-        if not isinstance(q.subject, ox.BlankNode) and q.subject.value != iri and not q.subject.value.startswith(iri + "#")
+        if not isinstance(q.subject, ox.BlankNode)
+        and q.subject.value != iri and not q.subject.value.startswith(iri + "#")
     })
     if strangers:
-        raise InputError("the body may only describe the practice itself; it also describes " + ", ".join(strangers[:5]))
+        raise InputError("the body may only describe the practice itself; it also describes "
+                         + ", ".join(strangers[:5]))
 
 
 def _exists(iri: str) -> bool:

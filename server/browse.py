@@ -8,7 +8,7 @@ import csv
 import io
 import math
 
-from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from next2met.graph import layout
 from next2met.graph.errors import InputError, NotAcceptable

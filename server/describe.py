@@ -26,6 +26,26 @@ PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX schema: <https://schema.org/>
 """
+# Prefixes for compact names of IRIs on pages (and in Turtle and RDF/XML output).
+NAMESPACES = {
+    "n2m": "https://w3id.org/next2met/ontology#", "dcterms": "http://purl.org/dc/terms/",
+    "skos": "http://www.w3.org/2004/02/skos/core#", "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#", "org": "http://www.w3.org/ns/org#", "foaf": "http://xmlns.com/foaf/0.1/",
+    "schema": "https://schema.org/", "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "nuts": "http://data.europa.eu/nuts/code/", "owl": "http://www.w3.org/2002/07/owl#",
+    "void": "http://rdfs.org/ns/void#", "sd": "http://www.w3.org/ns/sparql-service-description#",
+}
+
+
+def curie(iri: str) -> str:
+    """``dcterms:title`` for http://purl.org/dc/terms/title; the IRI itself when no prefix fits."""
+    for prefix, ns in NAMESPACES.items():
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
 # The order is the preference when a resource has several kinds of name.
 LABELS = ["skos:prefLabel", "dcterms:title", "foaf:name", "rdfs:label", "dcterms:identifier"]
 LABEL_IRIS = {
@@ -114,7 +134,7 @@ class Labels:
                     return names[candidate]
             return names[sorted(names)[0]]
         if not iri.startswith((self.base, NUTS, ONTOLOGY)):
-            return iri  # somebody else's page (a source, a homepage): its address is its best name
+            return curie(iri)  # a term of a known vocabulary, or somebody else's page: its address is its name
         return fallback_label(iri)
 
     def has(self, iri: str) -> bool:

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, render_template
 from next2met.graph.errors import NotFound
 
 from .caching import conditional
-from .describe import PREFIXES, Link, labels, pick
+from .describe import PREFIXES, Link, curie, labels, pick
 from .links import ONTOLOGY, choose_language
 from .resources import OFFERS, SUFFIXES, negotiate, query_link, serialize
 
@@ -61,12 +61,12 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
     names = labels(kg)
 
     def link(iri: str) -> Link:
-        return Link(iri, names.get(iri, lang) if names.has(iri) else _curie(iri))
+        return Link(iri, names.get(iri, lang) if names.has(iri) else curie(iri))
 
     def term(iri: str, props: dict) -> dict:
         label_texts = pick([v for v in props.get(RDFS + "label", []) if isinstance(v, ox.Literal)], lang)
         return {
-            "iri": iri, "anchor": iri.rsplit("#", 1)[-1], "curie": _curie(iri),
+            "iri": iri, "anchor": iri.rsplit("#", 1)[-1], "curie": curie(iri),
             "label": label_texts[0] if label_texts else None,
             "labels": sorted({(v.language or "", v.value) for v in props.get(RDFS + "label", [])
                               if isinstance(v, ox.Literal)}),
@@ -102,12 +102,6 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
     schemes = sorted(({"link": link(r["s"].value), "count": int(r["n"].value)} for r in kg.select(SCHEMES)),
                      key=lambda s: s["link"].label.casefold())
     return {"title": title[0].value if title else "Ontology", "meta": meta, "sections": sections, "schemes": schemes}
-
-
-def _curie(iri: str) -> str:
-    from .resources import curie
-
-    return curie(iri)
 
 
 def show(suffix: str | None = None) -> Response:

@@ -91,7 +91,9 @@ def _serialise(kg: KnowledgeGraph, sparql: str, fmt: negotiation.Format) -> byte
     result = kg.query(sparql)
     if result.kind == "graph":
         triples = list(dict.fromkeys(result.triples()))  # a graph is a set: engines may repeat triples
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples] if fmt.quads else triples
+        items = triples
+        if fmt.quads:
+            items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
         if fmt.writer in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):
             return ox.serialize(items, format=fmt.writer, prefixes=PREFIXES)
         return ox.serialize(items, format=fmt.writer)

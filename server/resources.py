@@ -18,7 +18,7 @@ from next2met.graph.rdfio import FORMATS
 
 from . import entity_pages, practice_page
 from .caching import conditional
-from .describe import Page, construct, labels
+from .describe import NAMESPACES, Page, construct, curie, labels
 from .links import choose_language, iri_to_path, language_name, path_to_iri, url_with
 from .state import KnowledgeGraph
 
@@ -37,15 +37,6 @@ OFFERS: dict[str, str | None] = {
 SUFFIXES = {"html": HTML, "ttl": "text/turtle", "jsonld": "application/ld+json", "rdf": "application/rdf+xml",
             "nt": "application/n-triples"}
 FORMAT_LINKS = [("ttl", "Turtle"), ("jsonld", "JSON-LD"), ("rdf", "RDF/XML"), ("nt", "N-Triples")]
-PREFIXES = {
-    "n2m": "https://w3id.org/next2met/ontology#", "dcterms": "http://purl.org/dc/terms/",
-    "skos": "http://www.w3.org/2004/02/skos/core#", "dcat": "http://www.w3.org/ns/dcat#",
-    "prov": "http://www.w3.org/ns/prov#", "org": "http://www.w3.org/ns/org#", "foaf": "http://xmlns.com/foaf/0.1/",
-    "schema": "https://schema.org/", "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "nuts": "http://data.europa.eu/nuts/code/", "owl": "http://www.w3.org/2002/07/owl#",
-    "void": "http://rdfs.org/ns/void#", "sd": "http://www.w3.org/ns/sparql-service-description#",
-}
 KINDS = ["practice", "organisation", "instrument", "action-plan", "action", "project", "partner", "event"]
 TEMPLATES = {"practice": "practice.html", "scheme": "scheme.html"}
 
@@ -78,7 +69,7 @@ def serialize(triples: list[ox.Triple], media_type: str, first: str = "") -> byt
     fmt = FORMATS[OFFERS[media_type] or "turtle"]
     triples = sorted(triples, key=lambda t: (not t.subject.value.startswith(first) if first else False,
                                               t.subject.value, t.predicate.value, str(t.object)))
-    used = {p: ns for p, ns in PREFIXES.items() if any(t.predicate.value.startswith(ns) for t in triples)}
+    used = {p: ns for p, ns in NAMESPACES.items() if any(t.predicate.value.startswith(ns) for t in triples)}
     kwargs = {"prefixes": used} if fmt.name in ("turtle", "xml") else {}
     return ox.serialize(triples, format=fmt.ox_format, **kwargs)
 
@@ -93,13 +84,6 @@ def rdf_links(iri: str) -> list[dict[str, str]]:
 def query_link(iri: str) -> str:
     """Open the SPARQL editor with a DESCRIBE of the resource."""
     return "/sparql?query=" + quote(f"DESCRIBE <{iri}>", safe="")
-
-
-def curie(iri: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and len(iri) > len(ns):
-            return f"{prefix}:{iri[len(ns):]}"
-    return iri
 
 
 def set_language(kg: KnowledgeGraph) -> str:

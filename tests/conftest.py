@@ -3,6 +3,7 @@ its test client, and a live server on a free loopback port for tests that speak 
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -90,3 +91,35 @@ def live_server(app) -> Iterator[LiveServer]:
 
 def pytest_addoption(parser):
     parser.addoption("--public-endpoints", action="store_true", help="run tests that reach the network")
+
+
+# -- a real headless Chromium --------------------------------------------------------------------------------------
+# One Playwright session for the whole run: Playwright's sync API refuses a second one while the first is open.
+CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
+
+
+def chromium_path() -> str | None:
+    """The browser binary: $CHROMIUM_PATH, else Debian's (the real binary avoids the wrapper's shell noise)."""
+    explicit = os.environ.get("CHROMIUM_PATH")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    return next((p for p in CANDIDATES if Path(p).exists()), shutil.which("chromium"))
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed (pip install playwright pytest-playwright); browser tests skipped")
+    path = chromium_path()
+    if path is None:
+        pytest.skip("no Chromium found (apt-get install chromium, or set CHROMIUM_PATH); browser tests skipped")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--no-first-run"],
+        )
+        yield browser
+        browser.close()

@@ -6,42 +6,12 @@ skipped, with the reason, when Playwright or the browser is missing (CI installs
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
-
-
-def chromium_path() -> str | None:
-    """The browser binary: $CHROMIUM_PATH, else Debian's (the real binary avoids the wrapper's shell noise)."""
-    explicit = os.environ.get("CHROMIUM_PATH")
-    if explicit:
-        return explicit if Path(explicit).exists() else None
-    return next((p for p in CANDIDATES if Path(p).exists()), shutil.which("chromium"))
-
-
-@pytest.fixture(scope="session")
-def chromium_browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install playwright pytest-playwright); browser tests skipped")
-    path = chromium_path()
-    if path is None:
-        pytest.skip("no Chromium found (apt-get install chromium, or set CHROMIUM_PATH); browser tests skipped")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                  "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 class Watched:

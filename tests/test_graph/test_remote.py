@@ -44,13 +44,15 @@ def test_comments_go_but_strings_and_iris_with_hashes_stay():
 
 @pytest.mark.parametrize("query,expected", [
     ("SELECT * WHERE { ?s ?p ?o }", "SELECT * FROM <g> FROM NAMED <g> WHERE { ?s ?p ?o }"),
-    ("SELECT (EXISTS { ?a ?b ?c } AS ?x) { ?s ?p ?o }", "SELECT (EXISTS { ?a ?b ?c } AS ?x) FROM <g> FROM NAMED <g> { ?s ?p ?o }"),
+    ("SELECT (EXISTS { ?a ?b ?c } AS ?x) { ?s ?p ?o }",
+     "SELECT (EXISTS { ?a ?b ?c } AS ?x) FROM <g> FROM NAMED <g> { ?s ?p ?o }"),
     ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "CONSTRUCT { ?s ?p ?o } FROM <g> FROM NAMED <g> WHERE { ?s ?p ?o }"),
     ("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT FROM <g> FROM NAMED <g> WHERE { ?s ?p ?o }"),
     ("ASK {}", "ASK FROM <g> FROM NAMED <g> {}"),
     ("DESCRIBE <http://x>", "DESCRIBE <http://x> FROM <g> FROM NAMED <g>"),
     ("SELECT * FROM <http://mine> { ?s ?p ?o }", "SELECT * FROM <http://mine> { ?s ?p ?o }"),
-    ('# select from\nSELECT ?x WHERE { ?x ?y "FROM" }', '# select from\nSELECT ?x FROM <g> FROM NAMED <g> WHERE { ?x ?y "FROM" }'),
+    ('# select from\nSELECT ?x WHERE { ?x ?y "FROM" }',
+     '# select from\nSELECT ?x FROM <g> FROM NAMED <g> WHERE { ?x ?y "FROM" }'),
 ])
 def test_our_graphs_become_the_dataset_unless_the_query_names_one(query, expected):
     assert with_dataset(query, ["g"]) == expected
@@ -252,7 +254,8 @@ def test_a_runaway_query_is_a_503_and_the_endpoint_recovers(remote_client):
                           headers={"Accept": "application/sparql-results+json"})
     assert r.status_code == 503 and r.mimetype == "application/problem+json", r.get_data(as_text=True)
     assert time.monotonic() - t0 < 10
-    r = remote_client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Accept": "application/sparql-results+json"})
+    r = remote_client.get("/sparql", query_string={"query": "ASK {}"},
+                          headers={"Accept": "application/sparql-results+json"})
     assert r.status_code == 200
 
 

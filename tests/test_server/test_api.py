@@ -92,7 +92,8 @@ def test_body_may_not_describe_other_resources(writable):
     ttl = (
         "<https://w3id.org/next2met/practice/api-test-practice> a "
         "<https://w3id.org/next2met/ontology#GoodPractice> .\n"
-        "<https://w3id.org/next2met/organisation/emra> <http://www.w3.org/2004/02/skos/core#prefLabel> \"Hacked\"@en .\n"
+        "<https://w3id.org/next2met/organisation/emra> "
+        "<http://www.w3.org/2004/02/skos/core#prefLabel> \"Hacked\"@en .\n"
     )
     r = client.put("/api/practices/api-test-practice", data=ttl, content_type="text/turtle", headers=AUTH)
     assert r.status_code == 400

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import re
-import shutil
 from urllib.parse import urlparse
 
 import pyoxigraph as ox
@@ -354,32 +353,27 @@ def test_sparqlwrapper_select_ask_construct(live_server, store):
 
 
 # -- the editor in a real browser -----------------------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
 @pytest.mark.browser
-def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server, store):
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    if not shutil.which("chromium"):
-        pytest.skip("no chromium on this machine (Debian package chromium)")
+def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server, store, chromium_browser):
+    from playwright.sync_api import expect
+
     origin = urlparse(live_server.url).netloc
     requests, errors = [], []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            page.on("request", lambda req: requests.append(req.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(live_server.url + "/sparql")
-            editor = page.locator(".tabPanel.active .CodeMirror")
-            playwright.expect(editor).to_contain_text("PREFIX n2m:")
-            playwright.expect(page.locator(".tabsList .tab")).to_have_count(1 + len(list_queries()))
-            page.evaluate(f"window.n2mYasgui.getTab().getYasqe().setValue({json.dumps(PRACTICES)})")
-            page.click(".tabPanel.active .yasqe_queryButton")
-            first = local_rows(store, PRACTICES)[0][0].strip("<>")
-            playwright.expect(page.locator(".tabPanel.active .yasr")).to_contain_text(first.rsplit("/", 1)[-1])
-        finally:
-            browser.close()
+    context = chromium_browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("request", lambda req: requests.append(req.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(live_server.url + "/sparql")
+        editor = page.locator(".tabPanel.active .CodeMirror")
+        expect(editor).to_contain_text("PREFIX n2m:")
+        expect(page.locator(".tabsList .tab")).to_have_count(1 + len(list_queries()))
+        page.evaluate(f"window.n2mYasgui.getTab().getYasqe().setValue({json.dumps(PRACTICES)})")
+        page.click(".tabPanel.active .yasqe_queryButton")
+        first = local_rows(store, PRACTICES)[0][0].strip("<>")
+        expect(page.locator(".tabPanel.active .yasr")).to_contain_text(first.rsplit("/", 1)[-1])
+    finally:
+        context.close()
     assert errors == []
     assert any(u.endswith("/sparql") for u in requests) and any("vocabulary.json" in u for u in requests)
     assert {urlparse(u).netloc for u in requests if not u.startswith("data:")} == {origin}

@@ -249,23 +249,20 @@ def test_update_endpoint_takes_updates_only(server):
 
 # -- the notice in the editor ------------------------------------------------------------------------------------------
 @pytest.mark.browser
-def test_editor_shows_the_truncation_notice(server):
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.skip("no chromium on this machine (Debian package chromium)")
+def test_editor_shows_the_truncation_notice(server, chromium_browser):
+    from playwright.sync_api import expect
+
     url, _ = server
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            # a shared link: the query is in the page URL's fragment and runs on opening
-            page.goto(url + "/sparql#query=" + requests.utils.quote("SELECT * WHERE { ?s ?p ?o }"))
-            notice = page.locator("#n2m-notice")
-            playwright.expect(notice).to_be_visible()
-            playwright.expect(notice).to_contain_text(f"first {MAX_ROWS} results")
-        finally:
-            browser.close()
+    context = chromium_browser.new_context()
+    try:
+        page = context.new_page()
+        # a shared link: the query is in the page URL's fragment and runs on opening
+        page.goto(url + "/sparql#query=" + requests.utils.quote("SELECT * WHERE { ?s ?p ?o }"))
+        notice = page.locator("#n2m-notice")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text(f"first {MAX_ROWS} results")
+    finally:
+        context.close()
 
 
 # -- a remote store behind the same workers ----------------------------------------------------------------------------

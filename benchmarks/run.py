@@ -1,0 +1,351 @@
+"""Measure the query mix on synthetic data: through our HTTP endpoint, in-process on the store, and on Virtuoso.
+
+For each size (triples), the script generates a data folder with ``benchmarks/generate.py``, builds it into an
+embedded store with ``next2met build --data`` (load time and peak memory of that process), starts
+``next2met serve`` on it, loads the same dataset into a throw-away Virtuoso with Virtuoso's own bulk loader, and
+runs the query mix three ways. Cold runs use a different parameter (and a different query text) each time, so no
+cache can answer; warm runs repeat one query. It prints the median latency per query and channel, in ms.
+
+    python benchmarks/run.py                       # 10k, 100k and 1M triples
+    python benchmarks/run.py --sizes 10k --runs 3  # quick
+    python benchmarks/run.py --sizes 100k --no-virtuoso --json results.json
+
+Not part of the test run. See benchmarks/README.md for the latest figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/virtuoso.py starts Virtuoso for the tests and for us
+
+from next2met.graph.queries import list_queries  # noqa: E402
+from next2met.graph.store import OxigraphStore  # noqa: E402
+from tests.virtuoso import VIRTUOSO, free_port, start_virtuoso, stop_virtuoso  # noqa: E402
+
+BASE = "https://w3id.org/next2met/"
+PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX schema: <https://schema.org/>
+"""
+JSON = "application/sparql-results+json"
+NT = "application/n-triples"
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+
+
+@dataclass
+class Pools:
+    """Parameter values found in the generated data, to vary the cold runs."""
+
+    practices: list[str]
+    regions: list[str]
+    sectors: list[str]
+    measures: list[str]
+    words: list[str] = field(default_factory=lambda: ["hub", "digital", "platform", "care", "smart", "data",
+                                                      "network", "service", "rural", "innovation"])
+
+
+def mix(p: Pools) -> dict[str, Callable[[random.Random], str]]:
+    """The query mix: name -> a function that writes one query with parameters drawn from the pools."""
+    queries: dict[str, Callable[[random.Random], str]] = {
+        "iri-lookup": lambda r: f"SELECT ?p ?o WHERE {{ <{r.choice(p.practices)}> ?p ?o }}",
+        "construct-practice": lambda r: (
+            "CONSTRUCT { ?s ?p ?o } WHERE { "
+            f"VALUES ?root {{ <{r.choice(p.practices)}> }} {{ ?root ?p ?o BIND(?root AS ?s) }} UNION "
+            "{ ?root ?part ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?root), \"#\"))) ?s ?p ?o } }"),
+        "sector-region": lambda r: PREFIXES + (
+            "SELECT DISTINCT ?p WHERE { ?p a n2m:GoodPractice ; n2m:ris3Sector ?s ; dcterms:spatial ?place . "
+            f"?s skos:broader* <{r.choice(p.sectors)}> . ?place skos:broader* <{r.choice(p.regions)}> }}"),
+        "count-by-region": lambda r: PREFIXES + (
+            "SELECT ?region (COUNT(?p) AS ?n) WHERE { ?p a n2m:GoodPractice ; dcterms:spatial ?region } "
+            "GROUP BY ?region ORDER BY DESC(?n)"),
+        "sorted-listing": lambda r: PREFIXES + (
+            "SELECT ?p ?title ?start ?region WHERE { ?p a n2m:GoodPractice . "
+            "OPTIONAL { ?p dcterms:title ?title FILTER(langMatches(lang(?title), \"en\")) } "
+            "OPTIONAL { ?p schema:startDate ?start } OPTIONAL { ?p dcterms:spatial ?region } } "
+            f"ORDER BY ?title ?p LIMIT 20 OFFSET {r.randrange(0, 200) * 20}"),
+        "broader-path": lambda r: PREFIXES + (
+            f"SELECT DISTINCT ?p WHERE {{ ?p n2m:measureType ?m . ?m skos:broader* <{r.choice(p.measures)}> }}"),
+        "text-filter": lambda r: PREFIXES + (
+            "SELECT ?p ?t WHERE { ?p a n2m:GoodPractice ; dcterms:title ?t "
+            f"FILTER(CONTAINS(LCASE(STR(?t)), \"{r.choice(p.words)}\")) }}"),
+        "related-2-hop": lambda r: PREFIXES + (
+            f"SELECT DISTINCT ?other WHERE {{ VALUES ?p {{ <{r.choice(p.practices)}> }} "
+            "{ ?p n2m:mainInstitution ?org } UNION { ?p prov:qualifiedAttribution/prov:agent ?org } "
+            "{ ?other n2m:mainInstitution ?org } UNION { ?other prov:qualifiedAttribution/prov:agent ?org } "
+            "FILTER(?other != ?p) }"),
+    }
+    for q in list_queries():
+        queries[f"rq:{q.name}"] = _canned(q, p)
+    return queries
+
+
+def _canned(q, p: Pools) -> Callable[[random.Random], str]:
+    draw = {"iri": p.practices, "nuts": [r.rsplit("/", 1)[1] for r in p.regions]}
+
+    def write(r: random.Random) -> str:
+        values = {}
+        for param in q.params:
+            pool = draw.get(param.type)
+            if pool and (param.default is None or r.random() < 0.8):
+                values[param.name] = r.choice(pool)
+        return q.bind(values)
+
+    return write
+
+
+# -- the three channels -----------------------------------------------------------------------------------------
+def in_process(store: OxigraphStore) -> Callable[[str], int]:
+    def run(text: str) -> int:
+        result = store.query(text)
+        if result.kind == "select":
+            return len(result.rows())
+        return 1 if result.kind == "ask" else len(list(result.triples()))
+    return run
+
+
+def over_http(url: str) -> Callable[[str], int]:
+    session = requests.Session()
+
+    def run(text: str) -> int:
+        accept = NT if "CONSTRUCT" in text.split("WHERE", 1)[0].upper() else JSON
+        r = session.post(url, data={"query": text}, headers={"Accept": accept}, timeout=120)
+        if r.status_code != 200:
+            raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
+        if r.headers.get("X-SQL-State") == "S1TAT":
+            raise RuntimeError("Virtuoso timeout (partial result)")
+        return len(r.content)
+    return run
+
+
+def measure(run: Callable[[str], int], write: Callable[[random.Random], str], runs: int, seed: int) -> dict:
+    """Median ms of ``runs`` cold calls (new parameters, new text each time) and of ``runs`` warm repeats."""
+    rng = random.Random(seed)
+    cold, warm = [], []
+    try:
+        for i in range(runs):
+            text = write(rng) + f"\n# cold run {seed}-{i}"  # a new text: no cache keyed on the query can answer
+            t0 = time.perf_counter()
+            run(text)
+            cold.append((time.perf_counter() - t0) * 1000)
+        text = write(rng)
+        run(text)  # warm-up
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            run(text)
+            warm.append((time.perf_counter() - t0) * 1000)
+    except Exception as e:  # noqa: BLE001 (a failed query is a figure too)
+        return {"error": str(e)[:120]}
+    return {"cold": statistics.median(cold), "warm": statistics.median(warm)}
+
+
+# -- one size ---------------------------------------------------------------------------------------------------
+def run_size(label: str, triples: int, work: Path, args) -> dict:
+    out: dict = {"size": label, "triples": triples}
+    data, store_dir = work / f"data-{label}", work / f"store-{label}"
+    t0 = time.perf_counter()
+    _check([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--triples", str(triples), "--out", str(data)])
+    out["generate_s"] = time.perf_counter() - t0
+    shutil.rmtree(store_dir, ignore_errors=True)
+    seconds, peak = _timed([sys.executable, "-m", "next2met.graph.cli", "build", "--quiet", "--data", str(data),
+                            "--store", str(store_dir)])
+    out["build_s"], out["build_peak_mb"] = seconds, peak
+    store = OxigraphStore(store_dir, read_only=True)
+    out["quads"] = store.count()
+    pools = _pools(store)
+    queries = mix(pools)
+    channels: dict[str, Callable[[str], int]] = {"in-process": in_process(store)}
+    server = virtuoso = None
+    try:
+        if not args.no_http:
+            server, url = _serve(store_dir)
+            channels["http"] = over_http(url + "/sparql")
+        if not args.no_virtuoso and VIRTUOSO:
+            virtuoso, load_s = _virtuoso(store_dir, triples, work / f"dump-{label}.nq")
+            out["virtuoso_load_s"] = load_s
+            channels["virtuoso"] = over_http(virtuoso.sparql)
+        results: dict[str, dict] = {}
+        for name, write in queries.items():
+            results[name] = {ch: measure(run, write, args.runs, seed=hash((name, ch)) % 10_000)
+                             for ch, run in channels.items()}
+            print(f"  {label} {name}: " + ", ".join(_fmt(v) for v in results[name].values()), file=sys.stderr)
+        out["results"] = results
+        out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if server is not None:
+            out["server_peak_mb"] = _peak_mb(server.pid)
+        if virtuoso is not None:
+            out["virtuoso_peak_mb"] = _peak_mb(virtuoso.proc.pid)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+        if virtuoso is not None:
+            stop_virtuoso(virtuoso)
+        store.close()
+    return out
+
+
+def _pools(store: OxigraphStore) -> Pools:
+    def values(q: str) -> list[str]:
+        return [r["x"].value for r in store.query(PREFIXES + q).rows()]
+
+    return Pools(
+        practices=values("SELECT ?x WHERE { ?x a n2m:GoodPractice } LIMIT 500"),
+        regions=values("SELECT DISTINCT ?x WHERE { ?p dcterms:spatial ?x } LIMIT 100"),
+        sectors=values("SELECT ?x WHERE { ?x skos:topConceptOf ?s . ?y n2m:ris3Sector ?z . ?z skos:broader* ?x } "
+                       "GROUP BY ?x"),
+        measures=values("SELECT DISTINCT ?x WHERE { ?p n2m:measureType ?x }"),
+    )
+
+
+def _serve(store_dir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
+    proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", "--store", str(store_dir),
+                             "--port", str(port), "--query-timeout", "60", "--max-rows", "1000000"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if requests.get(url + "/health", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"next2met serve exited with {proc.returncode}")
+        time.sleep(0.2)
+    proc.kill()
+    raise TimeoutError("next2met serve did not start within 120 s")
+
+
+def _virtuoso(store_dir: Path, triples: int, dump: Path):
+    _check([sys.executable, "-m", "next2met.graph.cli", "export", "--store", str(store_dir), "--format", "nquads",
+            "--output", str(dump)])
+    buffers = 170_000 if triples > 500_000 else 20_000  # 8 KB pages: 1.3 GB of page cache for 1M triples
+    v = start_virtuoso(buffers=buffers, dirty=buffers * 3 // 4, max_rows=1_000_000, max_exec=120)
+    try:
+        seconds = v.bulk_load(dump, BASE + "graph/default")
+    except BaseException:
+        stop_virtuoso(v)
+        raise
+    dump.unlink()
+    return v, seconds
+
+
+def _check(cmd: list[str]) -> None:
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({r.returncode}): {r.stderr[-2000:]}")
+
+
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; its wall time and its own peak memory (MB), from wait4's rusage of that child."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:5])} ... failed: {proc.stderr.read().decode()[-2000:]}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+
+
+def _peak_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+# -- report -----------------------------------------------------------------------------------------------------
+def _fmt(v: dict) -> str:
+    if "error" in v:
+        return "error"
+    return f"{v['cold']:.1f}/{v['warm']:.1f}"
+
+
+def table(out: dict) -> str:
+    """A Markdown table of one size: median cold / warm ms per query and channel."""
+    channels = sorted({ch for r in out["results"].values() for ch in r}, key=["http", "in-process", "virtuoso"].index)
+    lines = [f"### {out['size']} ({out['quads']} quads)", "",
+             "| query | " + " | ".join(f"{c} cold / warm (ms)" for c in channels) + " |",
+             "|---|" + "---|" * len(channels)]
+    for name, r in out["results"].items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(r.get(c, {"error": ""})) for c in channels) + " |")
+    for c in channels:
+        colds = [r[c]["cold"] for r in out["results"].values() if "cold" in r.get(c, {})]
+        if colds:
+            lines.append(f"| **median of the mix, {c}** | {statistics.median(colds):.1f} ms cold |"
+                         + " |" * (len(channels) - 1))
+    loads = ", ".join(f"{k} {out[k]:.1f}" for k in ("generate_s", "build_s", "virtuoso_load_s") if k in out)
+    peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "bench_peak_mb",
+                                                     "virtuoso_peak_mb") if out.get(k) is not None)
+    lines += ["", f"Load: {loads} s; peak memory: {peaks} MB", ""]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    version = subprocess.run([VIRTUOSO, "-?"], capture_output=True, text=True) if VIRTUOSO else None
+    virt = [f"Virtuoso {line.split()[1]}" for line in (version.stdout + version.stderr).splitlines()
+            if line.startswith("Version")][:1] if version else []
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, pyoxigraph {ox.__version__}"
+            + (f", {virt[0].strip()}" if virt else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10k,100k,1m", help="comma-separated: 10k, 100k, 1m (default all)")
+    parser.add_argument("--runs", type=int, default=5, help="cold runs and warm repeats per query (default 5)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for data and stores (default: a temp dir)")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP endpoint")
+    parser.add_argument("--no-virtuoso", action="store_true", help="skip Virtuoso")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        parser.error(f"unknown size {', '.join(unknown)}; use {', '.join(SIZES)}")
+    work = args.work or Path(tempfile.mkdtemp(prefix="n2m-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"Machine: {machine()}\n")
+    results = []
+    try:
+        for label in sizes:
+            out = run_size(label, SIZES[label], work, args)
+            results.append(out)
+            print(table(out), flush=True)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "sizes": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
