@@ -66,6 +66,9 @@ class Settings:
     max_rows: int = setting(
         10000, help="Most result rows (or triples) a user query returns; more are cut, with notice."
     )
+    result_cache_mb: int = setting(
+        64, help="Memory (MB) for answers to repeated user queries, dropped when the data changes; 0 turns it off."
+    )
     max_body: int = setting(1_000_000, help="Largest request body in bytes.")
     query_workers: int = setting(2, help="Worker processes that run user SPARQL queries.")
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")

@@ -8,7 +8,9 @@ source file), and a query's own FROM / FROM NAMED is honoured. The answer's form
 (q-values, wildcards) or a ``format`` parameter. Without a query, a browser gets the query editor and an RDF client
 the SPARQL 1.1 Service Description. Queries run in killable worker processes (``workers.py``) with a timeout,
 a row cap that is announced in ``X-Next2Met-Truncated``, a cap on queries at once, and no SERVICE outside the
-allow-list (``guard.py``).
+allow-list (``guard.py``). A repeated query is answered from a byte-bounded cache until the data changes
+(``X-Next2Met-Cache: hit``; an ``ETag`` lets GET clients revalidate with ``If-None-Match``); queries with RAND,
+NOW, UUID, STRUUID, BNODE() or SERVICE always run, and so does a request with ``Cache-Control: no-cache``.
 
 ``/update`` takes SPARQL 1.1 Update with ``Authorization: Bearer <update_token>`` only; the update is applied to a
 copy first, and the store changes only if the result still conforms to the SHACL shapes. ``using-graph-uri`` and
@@ -20,8 +22,10 @@ graphs (``GRAPH ?g { ... }``, ``INSERT { GRAPH <g> { ... } }``). LOAD and SERVIC
 from __future__ import annotations
 
 import atexit
+import hashlib
 import hmac
 import logging
+import re
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
@@ -53,6 +57,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("sparql", __name__)
 
 TRUNCATED = "X-Next2Met-Truncated"
+CACHE = "X-Next2Met-Cache"
+# Answers that may change between two runs on the same data: never cached. SERVICE reads data we do not version.
+VOLATILE = re.compile(r"\b(RAND|NOW|UUID|STRUUID|BNODE)\s*\(|\bSERVICE\b", re.IGNORECASE)
 MAX_ROWS = "X-Next2Met-Max-Rows"
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
@@ -125,7 +132,8 @@ bp.add_url_rule("/sparql/", "sparql_slash", sparql, methods=["GET", "POST", "OPT
 
 
 def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
-    settings = _kg().settings
+    kg = _kg()
+    settings = kg.settings
     default_graph, named_graphs = _dataset(params, "default-graph-uri", "named-graph-uri")
     if default_graph is not None or named_graphs is not None:  # the protocol's dataset: whatever is not named is empty
         default_graph, named_graphs = default_graph or (), named_graphs or ()
@@ -134,13 +142,27 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
         named_graphs=named_graphs, base_iri=request.base_url, prefixes=prefixes(),
         allowlist=settings.service_allowlist,
     )
-    # A remote store stops the query itself at the timeout (and says so); killing the worker is the backstop.
-    grace = REMOTE_GRACE if settings.store_url else 0.0
-    answer = _pool().run(job, settings.query_timeout + grace)
-    assert isinstance(answer, Answer)
+    # A repeated query is answered from memory until the data changes, unless its answer may differ between runs.
+    key = (query, tuple(sorted(formats.items())), default_graph, named_graphs, request.base_url, settings.max_rows)
+    generation = kg.store.generation
+    cacheable = not VOLATILE.search(query)
+    # Cache-Control: no-cache asks for a fresh run (the answer still refreshes the cache)
+    answer = kg.answers.get(generation, key) if cacheable and not request.cache_control.no_cache else None
+    hit = answer is not None
+    if answer is None:
+        # A remote store stops the query itself at the timeout (and says so); killing the worker is the backstop.
+        grace = REMOTE_GRACE if settings.store_url else 0.0
+        answer = _pool().run(job, settings.query_timeout + grace)
+        assert isinstance(answer, Answer)
+        if cacheable:
+            kg.answers.put(generation, key, answer, len(answer.body))
     fmt = negotiation.BY_KEY[answer.format]
     response = Response(answer.body, content_type=fmt.content_type)
     response.vary.add("Accept")
+    response.headers[CACHE] = "hit" if hit else "miss"
+    if cacheable:
+        response.set_etag(hashlib.sha256(repr((generation, key)).encode()).hexdigest()[:32])
+        response.make_conditional(request)
     response.headers[MAX_ROWS] = str(settings.max_rows)
     if answer.truncated:
         response.headers[TRUNCATED] = "true"
@@ -220,7 +242,7 @@ def _cors(response: Response) -> Response:
     """Open reads to every origin (the data is public); updates stay same-origin."""
     if request.endpoint != "sparql.update":
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = f"{TRUNCATED}, {MAX_ROWS}, Content-Type"
+        response.headers["Access-Control-Expose-Headers"] = f"{TRUNCATED}, {MAX_ROWS}, {CACHE}, ETag, Content-Type"
     return response
 
 

@@ -1,5 +1,6 @@
 """The server's one handle on the knowledge graph: settings, the store, a write lock, a result cache for our own
-queries, and the listeners that must hear of every data change (related-practices graph, dumps, change feed)."""
+queries, a byte-bounded cache of answers to user queries,
+and the listeners that must hear of every data change (related-practices graph, dumps, change feed)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,55 @@ class Change:
     at: float = field(default_factory=time.time)
 
 
+class AnswerCache:
+    """Answers to user SPARQL queries, kept until the data changes and bounded in bytes (least recently used
+    goes first). An answer larger than a tenth of the budget is not kept: it would push out many small ones."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._answers: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._generation: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self, generation: str, key: tuple) -> Any | None:
+        with self._lock:
+            if generation != self._generation:
+                return None
+            hit = self._answers.get(key)
+            if hit is None:
+                return None
+            self._answers.move_to_end(key)
+            return hit[0]
+
+    def put(self, generation: str, key: tuple, answer: Any, size: int) -> None:
+        if size > self.budget // 10:
+            return
+        with self._lock:
+            if generation != self._generation:
+                self._clear()
+                self._generation = generation
+            old = self._answers.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._answers[key] = (answer, size)
+            self._bytes += size
+            while self._bytes > self.budget:
+                _, (_, dropped) = self._answers.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        self._answers.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 class KnowledgeGraph:
     """Shared by all requests of one app. Reads are concurrent; writes are serialised by ``write_lock``."""
 
@@ -37,6 +87,7 @@ class KnowledgeGraph:
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_generation = self.store.generation
+        self.answers = AnswerCache(settings.result_cache_mb * 2**20)
         self.modified_at = time.time()
         self._checked_at = time.monotonic()
         self.extensions: dict[str, Any] = {}  # per-feature state (related graph, dumps, ...), keyed by feature
@@ -94,6 +145,7 @@ class KnowledgeGraph:
         with self._cache_lock:
             self._cache.clear()
             self._cache_generation = self.store.generation
+        self.answers.clear()
 
     # -- HTTP caching validators -----------------------------------------------------------------------
     @property

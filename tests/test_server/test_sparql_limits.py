@@ -61,8 +61,13 @@ def server(built_store, tmp_path_factory):
     kg.close()
 
 
+# The worker tests ask for a fresh run each time: a repeated query is otherwise answered from the answer cache.
+FRESH = {"Cache-Control": "no-cache"}
+
+
 def ask(url: str, sparql: str) -> bool:
-    r = requests.get(url + "/sparql", params={"query": sparql}, headers={"Accept": "application/sparql-results+json"})
+    r = requests.get(url + "/sparql", params={"query": sparql},
+                     headers={"Accept": "application/sparql-results+json", **FRESH})
     assert r.status_code == 200, r.text
     return r.json()["boolean"]
 
@@ -76,7 +81,7 @@ def test_runaway_query_is_stopped_and_a_small_query_meanwhile_is_answered_at_onc
     def timed(query: str, delay: float = 0.0):
         time.sleep(delay)
         started = time.monotonic()
-        r = requests.get(url + "/sparql", params={"query": query})
+        r = requests.get(url + "/sparql", params={"query": query}, headers=FRESH)
         return r, time.monotonic() - started
 
     with ThreadPoolExecutor(2) as ex:
@@ -102,9 +107,45 @@ def test_too_many_queries_at_once_get_overloaded(server):
     with ThreadPoolExecutor(2) as ex:
         busy = [ex.submit(requests.get, url + "/sparql", params={"query": RUNAWAY}) for _ in range(2)]
         time.sleep(0.3)
-        r = requests.get(url + "/sparql", params={"query": SMALL})
+        r = requests.get(url + "/sparql", params={"query": SMALL}, headers=FRESH)
         assert r.status_code == 503 and r.json()["type"].endswith("#overloaded")
+        # an answer the cache holds costs no worker: it is served even now
+        r = requests.get(url + "/sparql", params={"query": SMALL},
+                         headers={"Accept": "application/sparql-results+json"})
+        assert r.status_code == 200 and r.headers["X-Next2Met-Cache"] == "hit" and r.json()["boolean"] is True
         assert [f.result().status_code for f in busy] == [503, 503]
+
+
+# -- answer cache ----------------------------------------------------------------------------------------------------
+def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(server):
+    url, _ = server
+    graph = "https://example.org/graph/cache-test"
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    json_ = {"Accept": "application/sparql-results+json"}
+
+    def run(sparql: str, **headers):
+        r = requests.get(url + "/sparql", params={"query": sparql}, headers={**json_, **headers})
+        assert r.status_code in (200, 304), r.text
+        return r
+
+    first, second = run(count), run(count)
+    assert (first.headers["X-Next2Met-Cache"], second.headers["X-Next2Met-Cache"]) == ("miss", "hit")
+    assert second.content == first.content and first.json()["results"]["bindings"][0]["n"]["value"] == "0"
+    assert run(count, **{"If-None-Match": second.headers["ETag"]}).status_code == 304
+    assert run(count, **FRESH).headers["X-Next2Met-Cache"] == "miss"
+    # another format is another answer
+    csv = requests.get(url + "/sparql", params={"query": count}, headers={"Accept": "text/csv"})
+    assert csv.headers["X-Next2Met-Cache"] == "miss" and csv.text.split()[-1] == "0"
+    # a data change empties the cache: the same query now counts the new triple
+    note = '<https://example.org/notes/cached> <http://www.w3.org/2000/01/rdf-schema#comment> "cached"@en'
+    assert update(url, f"INSERT DATA {{ GRAPH <{graph}> {{ {note} }} }}").status_code == 200
+    after = run(count)
+    assert after.headers["X-Next2Met-Cache"] == "miss" and after.headers["ETag"] != second.headers["ETag"]
+    assert after.json()["results"]["bindings"][0]["n"]["value"] == "1"
+    assert run(count, **{"If-None-Match": second.headers["ETag"]}).status_code == 200
+    # answers that may differ between runs are never kept
+    rand = "SELECT (RAND() AS ?r) WHERE {}"
+    assert [run(rand).headers["X-Next2Met-Cache"] for _ in range(2)] == ["miss", "miss"]
 
 
 # -- row cap -------------------------------------------------------------------------------------------------------
