@@ -1,6 +1,6 @@
 """The server's one handle on the knowledge graph: settings, the store, a write lock, a result cache for our own
-queries, a byte-bounded cache of answers to user queries,
-and the listeners that must hear of every data change (related-practices graph, dumps, change feed)."""
+queries, a byte-bounded cache of answers to user queries, and the listeners that must hear of every data change
+(related-practices graph, dumps, change feed)."""
 
 from __future__ import annotations
 
