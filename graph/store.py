@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -272,12 +272,22 @@ class OxigraphStore(Store):
             self.store.bulk_extend(quads)
             self._touch()
             return
+        self._switch_to_new_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True)
+
+    def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
+        """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
+        assert self.root is not None
+        self._switch_to_new_generation(lambda fresh: fresh.bulk_load(path=str(path), format=fmt.ox_format))
+
+    def _switch_to_new_generation(self, fill: Callable[[ox.Store], object], *, optimize: bool = False) -> None:
+        """Fill a new generation folder, then point ``current`` at it; on any failure the store is unchanged."""
         target = self._new_generation_dir()
         try:
             fresh = ox.Store(str(target))
-            fresh.bulk_extend(quads)
+            fill(fresh)
             fresh.flush()
-            fresh.optimize()
+            if optimize:
+                fresh.optimize()
             del fresh
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
@@ -287,24 +297,6 @@ class OxigraphStore(Store):
         self._switch_to(target)
         self._open()
         # keep the previous generation one round: a server that still has it open can finish its requests
-        self._remove_old_generations(keep={target.name, previous})
-
-    def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
-        """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
-        assert self.root is not None
-        target = self._new_generation_dir()
-        try:
-            fresh = ox.Store(str(target))
-            fresh.bulk_load(path=str(path), format=fmt.ox_format)
-            fresh.flush()
-            del fresh
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        previous = self._gen
-        self.store = None  # type: ignore[assignment]
-        self._switch_to(target)
-        self._open()
         self._remove_old_generations(keep={target.name, previous})
 
     def snapshot(self, target: Path) -> None:

@@ -7,26 +7,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from pathlib import Path
 
 import pytest
-import yaml
+
+from tests.sources import as_list, records
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
 QUERY = "digital"
-
-
-def records(pattern: str) -> list[dict]:
-    out = []
-    for path in sorted(ROOT.glob(pattern)):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out.extend(doc if isinstance(doc, list) else [doc])
-    return out
-
-
-def as_list(value) -> list[str]:
-    return [] if value is None else [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
 @cache

@@ -4,30 +4,16 @@ network between regions, and the layouts of the network views. Expectations come
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
 from next2met.graph import analyse, layout
 from next2met.graph.analyse import PracticeGraph
 from next2met.graph.store import OxigraphStore
+from tests.sources import as_list, records
 
-ROOT = Path(__file__).resolve().parents[2]
 BASE = "https://w3id.org/next2met/"
 NUTS = "http://data.europa.eu/nuts/code/"
-
-
-def records(pattern: str) -> list[dict]:
-    out = []
-    for path in sorted(ROOT.glob(pattern)):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out.extend(doc if isinstance(doc, list) else [doc])
-    return out
-
-
-def as_list(value) -> list[str]:
-    return [] if value is None else [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
 def organisations_of(record: dict) -> set[str]:

@@ -16,19 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import rdflib
-import yaml
 from rdflib.namespace import SKOS
+
+from tests.sources import records
 
 ROOT = Path(__file__).resolve().parents[2]
 CONCEPT = "https://w3id.org/next2met/concept/"
-
-
-def records(pattern: str) -> list[dict]:
-    out = []
-    for path in sorted(ROOT.glob(pattern)):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out.extend(doc if isinstance(doc, list) else [doc])
-    return out
 
 
 def as_list(value) -> list:
