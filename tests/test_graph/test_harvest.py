@@ -16,16 +16,10 @@ from next2met.graph.harvest import default_graph, harvest
 from next2met.graph.http import gunzip
 from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
+from tests.compare import canonical
 
 PROV = "http://www.w3.org/ns/prov#"
 N2M = "https://w3id.org/next2met/ontology#"
-
-
-def canonical(triples) -> set[str]:
-    """Triples with blank nodes relabelled canonically (RDFC-1.0), to compare two copies of the same data."""
-    ds = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
-    ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return {str(q) for q in ds}
 
 
 def triples_of(quads) -> set[ox.Triple]:

@@ -20,19 +20,13 @@ from next2met.graph.ldes_reader import read_ldes
 from next2met.graph.settings import Settings
 from next2met.server.app import create_app
 from next2met.server.state import Change
+from tests.compare import canonical
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "ldes_client"
 GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
 VERSION_OF = "http://purl.org/dc/terms/isVersionOf"
 DCT = "http://purl.org/dc/terms/"
 N2M = "https://w3id.org/next2met/ontology#"
-
-
-def canonical(triples) -> set[str]:
-    """Triples with blank nodes relabelled canonically (RDFC-1.0), to compare two copies of the same data."""
-    ds = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
-    ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return {str(q) for q in ds}
 
 
 def store_triples(kg) -> set[ox.Triple]:

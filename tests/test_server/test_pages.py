@@ -12,20 +12,13 @@ from pathlib import Path
 
 import pytest
 import rdflib
-import yaml
 from rdflib.namespace import DCTERMS, SKOS
+
+from tests.sources import records
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSING = "not stated in the sources"
 HTML = {"Accept": "text/html"}
-
-
-def records(pattern: str) -> list[dict]:
-    out = []
-    for path in sorted(ROOT.glob(pattern)):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out.extend(doc if isinstance(doc, list) else [doc])
-    return out
 
 
 def as_list(value) -> list:
