@@ -58,8 +58,6 @@ bp = Blueprint("sparql", __name__)
 
 TRUNCATED = "X-Next2Met-Truncated"
 CACHE = "X-Next2Met-Cache"
-# Answers that may change between two runs on the same data: never cached. SERVICE reads data we do not version.
-VOLATILE = re.compile(r"\b(RAND|NOW|UUID|STRUUID|BNODE)\s*\(|\bSERVICE\b", re.IGNORECASE)
 MAX_ROWS = "X-Next2Met-Max-Rows"
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
@@ -71,6 +69,17 @@ STANDARD_PREFIXES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "owl": "http://www.w3.org/2002/07/owl#",
 }
+# Answers that may change between two runs on the same data are never cached: the functions below, and SERVICE,
+# which reads data we do not version. Strings, IRIs and comments are blanked first, so "e-service" does not count;
+# parentheses are kept out of IRIs so that "?x<RAND()>" still counts (when in doubt, do not cache).
+_OPAQUE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
+                     r'|<[^<>"{}|^`\\\s()]*>|#[^\n]*')
+_VOLATILE = re.compile(r"(?<![\w:.-])(?:(?:RAND|NOW|UUID|STRUUID|BNODE)\s*\(|SERVICE(?![\w-]))", re.IGNORECASE)
+
+
+def is_volatile(query: str) -> bool:
+    """Whether the query's answer may differ between two runs on the same data."""
+    return bool(_VOLATILE.search(_OPAQUE.sub(" ", query)))
 
 
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:
@@ -145,7 +154,7 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     # A repeated query is answered from memory until the data changes, unless its answer may differ between runs.
     key = (query, tuple(sorted(formats.items())), default_graph, named_graphs, request.base_url, settings.max_rows)
     generation = kg.store.generation
-    cacheable = not VOLATILE.search(query)
+    cacheable = not is_volatile(query)
     # Cache-Control: no-cache asks for a fresh run (the answer still refreshes the cache)
     answer = kg.answers.get(generation, key) if cacheable and not request.cache_control.no_cache else None
     hit = answer is not None

@@ -20,6 +20,7 @@ from werkzeug.http import parse_accept_header
 from next2met.graph.errors import NotAcceptable
 from next2met.graph.queries import list_queries
 from next2met.server import negotiation
+from next2met.server.sparql import is_volatile
 
 N2M = "https://w3id.org/next2met/ontology#"
 PRACTICES = f"SELECT ?p WHERE {{ ?p a <{N2M}GoodPractice> }} ORDER BY ?p"
@@ -377,3 +378,21 @@ def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server
     assert errors == []
     assert any(u.endswith("/sparql") for u in requests) and any("vocabulary.json" in u for u in requests)
     assert {urlparse(u).netloc for u in requests if not u.startswith("data:")} == {origin}
+
+
+# -- which answers the cache may keep ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("query", "volatile"), [
+    ("SELECT (RAND() AS ?r) {}", True),
+    ("SELECT (now() AS ?n) {}", True),
+    ("SELECT (STRUUID() AS ?u) {}", True),
+    ("CONSTRUCT { ?b ?p ?o } WHERE { ?s ?p ?o BIND (BNODE() AS ?b) }", True),
+    ("SELECT * { ?x ?p ?y FILTER (?y<RAND()) }", True),
+    ("select * { service <http://example.org/sparql> { ?s ?p ?o } }", True),
+    ("SELECT * { ?p ?m <https://w3id.org/next2met/concept/measure/e-service> }", False),
+    ("SELECT * { ?p ?m concept:e-service }", False),
+    ('SELECT * { ?p ?q "SERVICE and rand()" } # SERVICE NOW()', False),
+    ('SELECT * { ?p ?q """two\nlines with SERVICE""" }', False),
+    ("SELECT ?brand_new { ?brand_new ?p ?o }", False),
+])
+def test_only_answers_that_cannot_change_between_runs_are_cached(query, volatile):
+    assert is_volatile(query) is volatile

@@ -146,6 +146,9 @@ def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(server
     # answers that may differ between runs are never kept
     rand = "SELECT (RAND() AS ?r) WHERE {}"
     assert [run(rand).headers["X-Next2Met-Cache"] for _ in range(2)] == ["miss", "miss"]
+    # ... while a query that only names something like "e-service" is kept
+    measure = "SELECT ?p WHERE { ?p ?m <https://w3id.org/next2met/concept/measure/e-service> } # e-service"
+    assert [run(measure).headers["X-Next2Met-Cache"] for _ in range(2)] == ["miss", "hit"]
 
 
 # -- row cap -------------------------------------------------------------------------------------------------------
