@@ -25,7 +25,6 @@ import atexit
 import hashlib
 import hmac
 import logging
-import re
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
@@ -47,7 +46,7 @@ from next2met.graph.rdfio import FORMATS, parse_bytes
 from next2met.graph.store import OxigraphStore
 from next2met.graph.validate import validate_quads
 
-from . import negotiation
+from . import guard, negotiation
 from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
 from .service_description import describe_service
 from .state import Change, KnowledgeGraph
@@ -69,17 +68,26 @@ STANDARD_PREFIXES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "owl": "http://www.w3.org/2002/07/owl#",
 }
-# Answers that may change between two runs on the same data are never cached: the functions below, and SERVICE,
-# which reads data we do not version. Strings, IRIs and comments are blanked first, so "e-service" does not count;
-# parentheses are kept out of IRIs so that "?x<RAND()>" still counts (when in doubt, do not cache).
-_OPAQUE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
-                     r'|<[^<>"{}|^`\\\s()]*>|#[^\n]*')
-_VOLATILE = re.compile(r"(?<![\w:.-])(?:(?:RAND|NOW|UUID|STRUUID|BNODE)\s*\(|SERVICE(?![\w-]))", re.IGNORECASE)
+# Answers that may change between two runs on the same data are never cached: those of the functions below, and
+# those of SERVICE, which reads data we do not version.
+VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 
 
 def is_volatile(query: str) -> bool:
-    """Whether the query's answer may differ between two runs on the same data."""
-    return bool(_VOLATILE.search(_OPAQUE.sub(" ", query)))
+    """Whether the query's answer may differ between two runs on the same data.
+
+    Only keywords count (read with the guard's tokeniser, after SPARQL's escapes), so the concept "e-service" in an
+    IRI, a string or a comment does not; an IRI token with a parenthesis in it is taken as a misread and counts.
+    """
+    found = [(kind, value.upper()) for kind, value, _, _ in guard.tokens(guard.unescape(query))]
+    for i, (kind, value) in enumerate(found):
+        if kind == "word" and value == "SERVICE":
+            return True
+        if kind == "word" and value in VOLATILE_FUNCTIONS and found[i + 1:i + 2] == [("other", "(")]:
+            return True
+        if kind == "iri" and "(" in value:
+            return True
+    return False
 
 
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:

@@ -393,6 +393,8 @@ def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server
     ('SELECT * { ?p ?q "SERVICE and rand()" } # SERVICE NOW()', False),
     ('SELECT * { ?p ?q """two\nlines with SERVICE""" }', False),
     ("SELECT ?brand_new { ?brand_new ?p ?o }", False),
+    ("SELECT * { \\u0053ERVICE <http://example.org/sparql> { ?s ?p ?o } }", True),
+    ("SELECT * { ?s ?p ?o FILTER (?o<RAND()>0.5) }", True),
 ])
 def test_only_answers_that_cannot_change_between_runs_are_cached(query, volatile):
     assert is_volatile(query) is volatile
