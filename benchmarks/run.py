@@ -4,7 +4,9 @@ For each size (triples), the script generates a data folder with ``benchmarks/ge
 embedded store with ``next2met build --data`` (load time and peak memory of that process), starts
 ``next2met serve`` on it, loads the same dataset into a throw-away Virtuoso with Virtuoso's own bulk loader, and
 runs the query mix three ways. Cold runs use a different parameter (and a different query text) each time, so no
-cache can answer; warm runs repeat one query. It prints the median latency per query and channel, in ms.
+cache can answer; warm runs repeat one query. It prints the median latency per query and channel, in ms. Then
+four clients at once send cold queries of the lighter part of the mix to the server with one and with two query
+workers: answers per second, errors and latency.
 
     python benchmarks/run.py                       # 10k, 100k and 1M triples
     python benchmarks/run.py --sizes 10k --runs 3  # quick
@@ -27,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,6 +194,17 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
                              for ch, run in channels.items()}
             print(f"  {label} {name}: " + ", ".join(_fmt(v) for v in results[name].values()), file=sys.stderr)
         out["results"] = results
+        if server is not None and args.concurrency_seconds > 0:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+            server = None
+            light = {name: queries[name] for name, r in results.items()
+                     if r.get("in-process", {}).get("cold", 1e9) < LIGHT_MS}
+            out["concurrency"] = {
+                workers: concurrency(store_dir, light, workers, CLIENTS, args.concurrency_seconds)
+                for workers in (1, 2)
+            }
+            print(f"  {label} concurrency: {out['concurrency']}", file=sys.stderr)
         out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if server is not None:
             out["server_peak_mb"] = _peak_mb(server.pid)
@@ -206,6 +220,56 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     return out
 
 
+LIGHT_MS = 200.0  # the concurrency run uses the queries of the mix that take less than this in-process
+CLIENTS = 4
+
+
+def concurrency(store_dir: Path, queries: dict[str, Callable[[random.Random], str]], workers: int, clients: int,
+                seconds: float) -> dict:
+    """``clients`` threads send cold queries of the mix for ``seconds`` to a server with ``workers`` query workers:
+    answers per second, errors, and the median and 95th percentile latency."""
+    server, url = _serve(store_dir, workers=workers)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng, run, writers = random.Random(seed), over_http(url + "/sparql"), list(queries.values())
+        i = 0
+        while time.monotonic() < deadline:
+            text = rng.choice(writers)(rng) + f"\n# client {seed} run {i}"
+            i += 1
+            t0 = time.perf_counter()
+            try:
+                run(text)
+            except Exception as e:  # noqa: BLE001 (an error is a figure)
+                with lock:
+                    errors.append(str(e)[:80])
+                continue
+            with lock:
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+    try:
+        threads = [threading.Thread(target=client, args=(seed,)) for seed in range(clients)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    latencies.sort()
+    return {
+        "clients": clients, "answers_per_s": round(len(latencies) / elapsed, 1), "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
+    }
+
+
 def _pools(store: OxigraphStore) -> Pools:
     def values(q: str) -> list[str]:
         return [r["x"].value for r in store.query(PREFIXES + q).rows()]
@@ -219,9 +283,10 @@ def _pools(store: OxigraphStore) -> Pools:
     )
 
 
-def _serve(store_dir: Path) -> tuple[subprocess.Popen, str]:
+def _serve(store_dir: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
+    env["NEXT2MET_QUERY_WORKERS"] = str(workers)
     proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", "--store", str(store_dir),
                              "--port", str(port), "--query-timeout", "60", "--max-rows", "1000000"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -304,6 +369,11 @@ def table(out: dict) -> str:
     peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "bench_peak_mb",
                                                      "virtuoso_peak_mb") if out.get(k) is not None)
     lines += ["", f"Load: {loads} s; peak memory: {peaks} MB", ""]
+    for workers, c in out.get("concurrency", {}).items():
+        lines.append(f"Concurrency, {c['clients']} clients, {workers} query worker(s): {c['answers_per_s']} answers/s, "
+                     f"{c['errors']} errors, median {c['median_ms']} ms, p95 {c['p95_ms']} ms")
+    if out.get("concurrency"):
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -324,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for data and stores (default: a temp dir)")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP endpoint")
     parser.add_argument("--no-virtuoso", action="store_true", help="skip Virtuoso")
+    parser.add_argument("--concurrency-seconds", type=float, default=10.0,
+                        help=f"seconds of {CLIENTS} concurrent clients against 1 and then 2 query workers (0: skip)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
