@@ -40,3 +40,38 @@ def test_report_turtle_is_a_validation_report(real_quads):
     assert len(results) == len(report.results)
     practices = {r.focus for r in report.results if r.path == "n2m:standing"}
     assert len(practices) == len(list((paths.DATA_DIR / "practices").glob("*.yaml")))
+
+
+@pytest.mark.parametrize("engine", ["turbo", "pyshacl"])
+def test_a_triple_in_two_graphs_counts_once(real_quads, engine):
+    """The data graph is the set of all triples: a practice stated again in another named graph is no second
+    title, summary or standing (each with sh:maxCount 1)."""
+    practice = next(q.graph_name for q in real_quads if "/graph/practices/" in q.graph_name.value)
+    copy = ox.NamedNode("https://example.org/graph/copy")
+    again = [ox.Quad(q.subject, q.predicate, q.object, copy) for q in real_quads if q.graph_name == practice]
+    assert again
+    once, twice = validate_quads(real_quads, engine=engine), validate_quads([*real_quads, *again], engine=engine)
+    assert twice.conforms and twice.warning_count == once.warning_count
+
+
+def test_turbo_public_api_fallback_gives_the_same_report(real_quads, monkeypatch):
+    """If pyshacl-turbo's native entry point changes, the public API answers instead, with the same results."""
+    from next2met.graph import validate
+
+    real = validate._compiled_turbo_shapes()
+
+    class PublicOnly:
+        _native = None  # the native call raises AttributeError
+
+        def validate(self, *args, **kwargs):
+            return real.validate(*args, **kwargs)
+
+    broken = [q for q in real_quads if q.predicate.value != "https://w3id.org/next2met/ontology#standing"]
+    native = validate_quads(broken, engine="turbo")
+    monkeypatch.setattr(validate, "_compiled_turbo_shapes", lambda base=None: PublicOnly())
+    public = validate_quads(broken, engine="turbo")
+    assert not public.conforms and public.violation_count == native.violation_count > 0
+    def rows(report):
+        return [(r.focus, r.path, r.message) for r in report.results]
+
+    assert rows(public) == rows(native)
