@@ -10,7 +10,10 @@ Each file starts with a header of ``#`` lines::
 
 A parameter is a ``$name`` variable in the query. Without a value the variable stays free (the query covers
 everything, and the file runs as it is in any SPARQL editor); with a value, ``VALUES $name { value }`` is put at
-the start of the WHERE block, so the value is checked and typed by us, never pasted into the query text.
+the start of the WHERE block, so the value is checked and typed by us, never pasted into the query text. A
+subquery that uses the parameter gets the same VALUES row: a parameter is a constant of the whole query, and the
+subquery then works on the matching rows only instead of on all of them (at 1M triples 20–50 ms instead of
+1.5 s for one side of ``smes-and-universities``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from . import paths
 from .errors import QueryNotFound, QueryParameterError
 from .settings import DEFAULT_BASE_IRI
+from .sparqltext import tokens
 
 PARAM_TYPES = {
     "iri": "an IRI",
@@ -86,12 +90,36 @@ class CannedQuery:
             bindings.append((f"${p.name}", sparql_term(p, raw, base)))
         if not bindings:
             return self.text
-        match = re.search(r"(?i)\bWHERE\s*\{", self.text)
-        if not match:
+        groups = where_groups(self.text)
+        if not groups:
             raise QueryParameterError(f"query {self.name!r} has no WHERE block to bind parameters in")
-        # one VALUES row for all parameters: Virtuoso's planner misjudges several VALUES blocks (refuses the query)
-        block = f"VALUES ({' '.join(n for n, _ in bindings)}) {{ ({' '.join(t for _, t in bindings)}) }}"
-        return self.text[: match.end()] + "\n  " + block + self.text[match.end():]
+        text = self.text
+        # the first WHERE is the query's own and gets every parameter; a subquery's only those it mentions
+        for i, (start, words) in reversed(list(enumerate(groups))):
+            chosen = bindings if i == 0 else [(n, t) for n, t in bindings if {n, "?" + n[1:]} & words]
+            if chosen:
+                # one VALUES row for all parameters: Virtuoso's planner misjudges several VALUES blocks in one group
+                block = f"VALUES ({' '.join(n for n, _ in chosen)}) {{ ({' '.join(t for _, t in chosen)}) }}"
+                after = "" if text[start:start + 1] == "\n" else "\n"
+                text = text[:start] + "\n  " + block + after + text[start:]
+        return text
+
+
+def where_groups(text: str) -> list[tuple[int, set[str]]]:
+    """Each ``WHERE {`` group of a query, in text order: the offset just inside its brace and the words in it."""
+    found = list(tokens(text))
+    groups = []
+    for i, (kind, value, _, _depth) in enumerate(found[:-1]):
+        if kind == "word" and value.upper() == "WHERE" and found[i + 1][0] == "open":
+            inside = found[i + 1][3] + 1
+            words = set()
+            for kind2, value2, _, depth2 in found[i + 2:]:
+                if kind2 == "close" and depth2 < inside:
+                    break
+                if kind2 == "word":
+                    words.add(value2)
+            groups.append((found[i + 1][2] + 1, words))
+    return groups
 
 
 def sparql_term(param: Param, raw: str, base: str = DEFAULT_BASE_IRI) -> str:

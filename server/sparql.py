@@ -43,10 +43,11 @@ from next2met.graph.errors import (
 )
 from next2met.graph.queries import list_queries
 from next2met.graph.rdfio import FORMATS, parse_bytes
+from next2met.graph.sparqltext import tokens, unescape
 from next2met.graph.store import OxigraphStore
 from next2met.graph.validate import validate_quads
 
-from . import guard, negotiation
+from . import negotiation
 from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
 from .service_description import describe_service
 from .state import Change, KnowledgeGraph
@@ -76,10 +77,11 @@ VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 def is_volatile(query: str) -> bool:
     """Whether the query's answer may differ between two runs on the same data.
 
-    Only keywords count (read with the guard's tokeniser, after SPARQL's escapes), so the concept "e-service" in an
-    IRI, a string or a comment does not; an IRI token with a parenthesis in it is taken as a misread and counts.
+    Only keywords count (read with the SPARQL lexer the guard uses, after SPARQL's escapes), so the concept
+    "e-service" in an IRI, a string or a comment does not; an IRI token with a parenthesis in it is taken as a
+    misread and counts.
     """
-    found = [(kind, value.upper()) for kind, value, _, _ in guard.tokens(guard.unescape(query))]
+    found = [(kind, value.upper()) for kind, value, _, _ in tokens(unescape(query))]
     for i, (kind, value) in enumerate(found):
         if kind == "word" and value == "SERVICE":
             return True

@@ -21,7 +21,7 @@ from rdflib.plugins.sparql import prepareQuery
 
 from next2met.graph import paths
 from next2met.graph.errors import QueryNotFound, QueryParameterError
-from next2met.graph.queries import PARAM_TYPES, get_query, list_queries, sparql_term
+from next2met.graph.queries import PARAM_TYPES, get_query, list_queries, parse_query_file, sparql_term
 from next2met.graph.store import OxigraphStore
 
 BASE = "https://w3id.org/next2met/"
@@ -185,6 +185,24 @@ def test_bad_parameters_are_refused():
         get_query("organisations-in-several-practices").bind({"min": "two"})
     with pytest.raises(QueryNotFound):
         get_query("no-such-query")
+
+
+def test_a_parameter_binds_in_every_subquery_that_uses_it(tmp_path):
+    path = tmp_path / "two-sides.rq"
+    path.write_text(
+        "# title: Two sides\n# description: A test query.\n"
+        "# param: a string default=x -- one side\n# param: b string default=y -- the other side\n"
+        "SELECT ?s WHERE {\n"
+        "  { SELECT ?s $a WHERE { ?s ?p $a } }\n"
+        "  { SELECT ?s WHERE { ?s ?q ?o FILTER(?o != $b) } }\n"
+        "  { SELECT ?s WHERE { ?s ?r ?z  # $a only in a comment\n  } }\n"
+        "}\n", encoding="utf-8")
+    bound = parse_query_file(path).bind({"a": "one"})
+    rows = [line.strip() for line in bound.splitlines() if line.strip().startswith("VALUES")]
+    assert rows == ['VALUES ($a $b) { ("one" "y") }', 'VALUES ($a) { ("one") }', 'VALUES ($b) { ("y") }']
+    # the bound text is still one valid query, with the subqueries intact
+    assert prepareQuery(bound).algebra is not None
+    assert list(OxigraphStore(None).query(bound).rows()) == []
 
 
 def test_a_string_parameter_cannot_break_out_of_its_literal(store):

@@ -1,0 +1,42 @@
+"""A lexer for SPARQL text, enough to tell keywords from IRIs, strings and comments and to follow the braces.
+
+Used where a whole parser is not needed: the server's checks on user queries (``server/guard.py``), its answer
+cache, and the binding of canned-query parameters (``queries.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# One lexical token of SPARQL, enough to tell keywords from IRIs, strings and comments and to count braces.
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      | (?P<comment>\#[^\n]*)
+      | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+      | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+                  |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+      | (?P<open>\{) | (?P<close>\})
+      | (?P<word>[^\s{}()\[\]<>"',;\#]+)
+      | (?P<other>.)""",
+    re.X | re.S,
+)
+
+
+def unescape(text: str) -> str:
+    """Apply SPARQL's codepoint escapes (``\\u0053`` is ``S``), which a parser may process before tokenising."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
+
+
+def tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """Yield (kind, text, offset, brace depth) for each token that is not white space or a comment."""
+    depth = 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "other"
+        if kind == "close":
+            depth = max(0, depth - 1)
+        if kind not in ("ws", "comment"):
+            yield kind, m.group(), m.start(), depth
+        if kind == "open":
+            depth += 1
