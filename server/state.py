@@ -72,9 +72,6 @@ class AnswerCache:
         self._answers.clear()
         self._bytes = 0
 
-    def __len__(self) -> int:
-        return len(self._answers)
-
 
 class KnowledgeGraph:
     """Shared by all requests of one app. Reads are concurrent; writes are serialised by ``write_lock``."""
