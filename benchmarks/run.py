@@ -194,6 +194,11 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
                              for ch, run in channels.items()}
             print(f"  {label} {name}: " + ", ".join(_fmt(v) for v in results[name].values()), file=sys.stderr)
         out["results"] = results
+        out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if server is not None:
+            out["server_peak_mb"] = _peak_mb(server.pid)
+        if virtuoso is not None:
+            out["virtuoso_peak_mb"] = _peak_mb(virtuoso.proc.pid)
         if server is not None and args.concurrency_seconds > 0:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
@@ -205,11 +210,6 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
                 for workers in (1, 2)
             }
             print(f"  {label} concurrency: {out['concurrency']}", file=sys.stderr)
-        out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        if server is not None:
-            out["server_peak_mb"] = _peak_mb(server.pid)
-        if virtuoso is not None:
-            out["virtuoso_peak_mb"] = _peak_mb(virtuoso.proc.pid)
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
