@@ -74,6 +74,23 @@ class Result:
         return iter(self.value)  # type: ignore[arg-type]
 
 
+class Staged:
+    """A dataset written aside by :meth:`Store.stage_dataset`: ``commit()`` makes it the store's content,
+    ``discard()`` drops it; until then the store answers with what it had."""
+
+    def __init__(self, commit: Callable[[], None], discard: Callable[[], None] = lambda: None) -> None:
+        self._commit, self._discard, self.done = commit, discard, False
+
+    def commit(self) -> None:
+        self._commit()
+        self.done = True
+
+    def discard(self) -> None:
+        if not self.done:
+            self._discard()
+            self.done = True
+
+
 class Store(abc.ABC):
     """What the rest of the code may ask of a store."""
 
@@ -93,6 +110,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def replace_dataset(self, quads: Iterable[ox.Quad]) -> None:
         """Replace the whole dataset atomically: afterwards the store holds exactly ``quads``."""
+
+    def stage_dataset(self, quads: Iterable[ox.Quad]) -> Staged:
+        """Prepare :meth:`replace_dataset` so that the caller may drop ``quads`` before deciding (the embedded
+        store writes them to disk aside; this default keeps them in memory until ``commit()``)."""
+        kept = list(quads)
+        return Staged(lambda: self.replace_dataset(kept))
 
     @abc.abstractmethod
     def replace_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
@@ -272,15 +295,22 @@ class OxigraphStore(Store):
             self.store.bulk_extend(quads)
             self._touch()
             return
-        self._switch_to_new_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True)
+        self._commit_generation(self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True))
+
+    def stage_dataset(self, quads):
+        if self.root is None:
+            return super().stage_dataset(quads)
+        target = self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True)
+        return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
 
     def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
         """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
         assert self.root is not None
-        self._switch_to_new_generation(lambda fresh: fresh.bulk_load(path=str(path), format=fmt.ox_format))
+        self._commit_generation(self._fill_generation(lambda fresh: fresh.bulk_load(path=str(path),
+                                                                                    format=fmt.ox_format)))
 
-    def _switch_to_new_generation(self, fill: Callable[[ox.Store], object], *, optimize: bool = False) -> None:
-        """Fill a new generation folder, then point ``current`` at it; on any failure the store is unchanged."""
+    def _fill_generation(self, fill: Callable[[ox.Store], object], *, optimize: bool = False) -> Path:
+        """Fill a new generation folder that nothing points at yet; on any failure it is removed."""
         target = self._new_generation_dir()
         try:
             fresh = ox.Store(str(target))
@@ -292,6 +322,10 @@ class OxigraphStore(Store):
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
+        return target
+
+    def _commit_generation(self, target: Path) -> None:
+        """Point ``current`` at a filled generation folder and reopen."""
         previous = self._gen
         self.store = None  # type: ignore[assignment]
         self._switch_to(target)

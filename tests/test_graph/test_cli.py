@@ -86,6 +86,7 @@ def test_build_refuses_invalid_data_and_keeps_store(capsys, built_store, tmp_pat
     before = OxigraphStore(store, read_only=True)
     count, generation = before.count(), before.generation
     before.close()
+    folders = sorted(p.name for p in store.iterdir())
     data = tmp_path / "data"
     shutil.copytree(paths.DATA_DIR, data)
     broken = data / "practices" / "digital-consultations-longford.yaml"
@@ -97,6 +98,8 @@ def test_build_refuses_invalid_data_and_keeps_store(capsys, built_store, tmp_pat
     after = OxigraphStore(store, read_only=True)
     assert (after.count(), after.generation) == (count, generation)
     after.close()
+    # the refused data was written aside while it was checked; nothing of it is left behind
+    assert sorted(p.name for p in store.iterdir()) == folders
 
 
 def test_build_reports_yaml_error_with_line(capsys, tmp_path):
