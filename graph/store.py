@@ -82,8 +82,8 @@ class Staged:
         self._commit, self._discard, self.done = commit, discard, False
 
     def commit(self) -> None:
+        self.done = True  # from here on the staged data may be the store's content: never discard it
         self._commit()
-        self.done = True
 
     def discard(self) -> None:
         if not self.done:
@@ -295,7 +295,7 @@ class OxigraphStore(Store):
             self.store.bulk_extend(quads)
             self._touch()
             return
-        self._commit_generation(self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True))
+        self.stage_dataset(quads).commit()
 
     def stage_dataset(self, quads):
         if self.root is None:
