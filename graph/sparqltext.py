@@ -40,3 +40,8 @@ def tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
             yield kind, m.group(), m.start(), depth
         if kind == "open":
             depth += 1
+
+
+def has_dataset_clause(sparql: str) -> bool:
+    """True when the query names its own dataset (FROM / FROM NAMED, only possible outside any braces)."""
+    return any(kind == "word" and depth == 0 and value.upper() == "FROM" for kind, value, _, depth in tokens(sparql))

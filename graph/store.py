@@ -14,7 +14,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
-import re
 import shutil
 import time
 import uuid
@@ -27,11 +26,10 @@ import pyoxigraph as ox
 
 from .errors import QuerySyntaxError, StoreError
 from .rdfio import FORMATS, RdfFormatInfo
+from .sparqltext import has_dataset_clause
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
 
-# FROM or FROM NAMED followed by an IRI or a prefixed name: the query names its own dataset.
-FROM_CLAUSE = re.compile(r"(?i)\bFROM\s+(?:NAMED\s+)?(?:<[^>\s]*>|[A-Za-z][\w.-]*:[\w.-]*)")
 
 RESULTS_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -246,7 +244,7 @@ class OxigraphStore(Store):
         kwargs: dict[str, Any] = {}
         if default_graph is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph]
-        elif not FROM_CLAUSE.search(sparql):
+        elif not has_dataset_clause(sparql):
             # pyoxigraph's union flag overrides a query's own FROM / FROM NAMED, so set it only without them
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:

@@ -20,11 +20,6 @@ from next2met.graph.sparqltext import tokens, unescape
 _SERVICE = re.compile(r"(?i)service")
 
 
-def has_dataset_clause(sparql: str) -> bool:
-    """True when the query names its own dataset (FROM / FROM NAMED, only possible outside any braces)."""
-    return any(kind == "word" and depth == 0 and value.upper() == "FROM" for kind, value, _, depth in tokens(sparql))
-
-
 def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
     """Refuse a query whose SERVICE calls are not all to allow-listed endpoints, and store-specific pragmas."""
     if any(kind == "word" and depth == 0 and value.upper() == "DEFINE" for kind, value, _, depth in tokens(sparql)):

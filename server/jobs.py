@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from next2met.graph import errors
 from next2met.graph.errors import KGError, NotAcceptable, QuerySyntaxError
+from next2met.graph.sparqltext import has_dataset_clause
 from next2met.graph.store import OxigraphStore, Result, Store, result_kind
 
 from . import guard
@@ -76,7 +77,7 @@ def shorten(e: KGError) -> str:
 def run_query(store: Store, job: QueryJob) -> Answer:
     """Check, run and serialise one query, keeping at most ``max_rows`` rows or triples."""
     guard.check_query(job.sparql, job.allowlist)
-    if job.default_graph is None and job.named_graphs is None and guard.has_dataset_clause(job.sparql):
+    if job.default_graph is None and job.named_graphs is None and has_dataset_clause(job.sparql):
         result = _query_own_dataset(store, job)
     else:
         result = store.query(

@@ -72,6 +72,9 @@ def test_default_graph_is_the_union_but_from_is_honoured(tmp_path):
     named = store.query("SELECT ?g FROM NAMED <http://example.org/b> WHERE { GRAPH ?g { ?s ?p ?o } }").rows()
     assert [r["g"].value for r in named] == ["http://example.org/b"]
     assert len(store.query("SELECT * WHERE { ?s ?p ?o }", default_graph=["http://example.org/b"]).rows()) == 1
+    # FROM only counts as a keyword: in a comment or a string it names no dataset
+    assert len(store.query("# rows FROM <http://example.org/a> only?\nSELECT * WHERE { ?s ?p ?o }").rows()) == 2
+    assert len(store.query('SELECT * WHERE { ?s ?p ?o FILTER(?o != "FROM <http://example.org/a>") }').rows()) == 2
     store.close()
 
 
