@@ -23,7 +23,7 @@ from .rdfio import FORMATS, format_info, guess_format, parse_file
 from .settings import Settings
 from .stats import statistics
 from .store import RESULTS_FORMATS, open_store
-from .validate import reference_quads, validate_quads
+from .validate import reference_quads, validate_quads, validate_text
 
 PREFIXES = {
     "https://w3id.org/next2met/ontology#": "n2m:",
@@ -142,7 +142,7 @@ def validate(paths, out_format, input_format, engine, violations_only, **opts) -
         try:
             if st.is_empty():
                 raise InputError("the store is empty: run `next2met build` first, or name files to validate")
-            report = validate_quads(st.quads(), engine=engine, base=settings.base_iri)
+            report = validate_text(st.triples_text(), engine=engine, base=settings.base_iri)
         finally:
             st.close()
     if out_format == "turtle":

@@ -120,3 +120,15 @@ def test_in_memory_store(tmp_path):
     store.replace_dataset([quad(1)])
     assert store.count() == 1 and store.path is None
     assert Path(tmp_path).exists()
+
+
+def test_triples_text_holds_every_triple_of_every_graph(tmp_path):
+    """What `next2met validate` reads from a built store: the triples of the named graphs and of the real default
+    graph (where a SPARQL update without GRAPH writes), as N-Triples."""
+    store = OxigraphStore(tmp_path / "s")
+    store.replace_dataset([quad(1), quad(2, "http://example.org/g2"), quad(1, "http://example.org/g2")])
+    store.update('INSERT DATA { <http://example.org/s9> <http://example.org/p> "9" }')
+    text = store.triples_text()
+    got = [(q.subject.value, q.predicate.value, q.object.value) for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
+    assert sorted(set(got)) == [(f"http://example.org/s{i}", P.value, str(i)) for i in (1, 2, 9)]
+    store.close()
