@@ -3,7 +3,8 @@
 For each size (triples), the script generates a data folder with ``benchmarks/generate.py``, builds it into an
 embedded store with ``next2met build --data`` (load time and peak memory of that process), starts
 ``next2met serve`` on it, loads the same dataset into a throw-away Virtuoso with Virtuoso's own bulk loader, and
-runs the query mix three ways. Cold runs use a different parameter (and a different query text) each time, so no
+runs the query mix three ways, and a fourth: our endpoint with that Virtuoso behind it (``next2met serve
+--store-url``). Cold runs use a different parameter (and a different query text) each time, so no
 cache can answer; warm runs repeat one query. It prints the median latency per query and channel, in ms. Then
 four clients at once send cold queries of the lighter part of the mix to the server with one and with two query
 workers: answers per second, errors and latency.
@@ -179,7 +180,7 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     pools = _pools(store)
     queries = mix(pools)
     channels: dict[str, Callable[[str], int]] = {"in-process": in_process(store)}
-    server = virtuoso = None
+    server = virtuoso = remote_server = None
     try:
         if not args.no_http:
             server, url = _serve(store_dir)
@@ -188,6 +189,9 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
             virtuoso, load_s = _virtuoso(store_dir, triples, work / f"dump-{label}.nq")
             out["virtuoso_load_s"] = load_s
             channels["virtuoso"] = over_http(virtuoso.sparql)
+            if not args.no_http:  # our endpoint with Virtuoso behind it (`next2met serve --store-url`)
+                remote_server, url = _serve(None, store_url=virtuoso.sparql)
+                channels["http→virtuoso"] = over_http(url + "/sparql")
         results: dict[str, dict] = {}
         for name, write in queries.items():
             results[name] = {ch: measure(run, write, args.runs, seed=hash((name, ch)) % 10_000)
@@ -211,9 +215,10 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
             }
             print(f"  {label} concurrency: {out['concurrency']}", file=sys.stderr)
     finally:
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+        for proc in (server, remote_server):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
         if virtuoso is not None:
             stop_virtuoso(virtuoso)
         store.close()
@@ -283,11 +288,13 @@ def _pools(store: OxigraphStore) -> Pools:
     )
 
 
-def _serve(store_dir: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
+def _serve(store_dir: Path | None, workers: int = 2, store_url: str = "") -> tuple[subprocess.Popen, str]:
+    """``next2met serve`` on the embedded store in ``store_dir``, or on the remote store at ``store_url``."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
     env["NEXT2MET_QUERY_WORKERS"] = str(workers)
-    proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", "--store", str(store_dir),
+    store = ["--store-url", store_url] if store_url else ["--store", str(store_dir)]
+    proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", *store,
                              "--port", str(port), "--query-timeout", "60", "--max-rows", "1000000"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -354,7 +361,8 @@ def _fmt(v: dict) -> str:
 
 def table(out: dict) -> str:
     """A Markdown table of one size: median cold / warm ms per query and channel."""
-    channels = sorted({ch for r in out["results"].values() for ch in r}, key=["http", "in-process", "virtuoso"].index)
+    order = ["http", "in-process", "virtuoso", "http→virtuoso"]
+    channels = sorted({ch for r in out["results"].values() for ch in r}, key=order.index)
     lines = [f"### {out['size']} ({out['quads']} quads)", "",
              "| query | " + " | ".join(f"{c} cold / warm (ms)" for c in channels) + " |",
              "|---|" + "---|" * len(channels)]
