@@ -94,9 +94,11 @@ class CannedQuery:
         if not groups:
             raise QueryParameterError(f"query {self.name!r} has no WHERE block to bind parameters in")
         text = self.text
-        # the first WHERE is the query's own and gets every parameter; a subquery's only those it mentions
-        for i, (start, words) in reversed(list(enumerate(groups))):
-            chosen = bindings if i == 0 else [(n, t) for n, t in bindings if {n, "?" + n[1:]} & words]
+        # the first WHERE is the query's own and gets every parameter; a subquery's only those it mentions and does
+        # not compute itself (a VALUES row for a variable that a BIND or a projection assigns is a syntax error)
+        for i, (start, words, assigned) in reversed(list(enumerate(groups))):
+            chosen = bindings if i == 0 else [
+                (n, t) for n, t in bindings if {n, "?" + n[1:]} & words and not {n[1:]} & assigned]
             if chosen:
                 # one VALUES row for all parameters: Virtuoso's planner misjudges several VALUES blocks in one group
                 block = f"VALUES ({' '.join(n for n, _ in chosen)}) {{ ({' '.join(t for _, t in chosen)}) }}"
@@ -105,20 +107,32 @@ class CannedQuery:
         return text
 
 
-def where_groups(text: str) -> list[tuple[int, set[str]]]:
-    """Each ``WHERE {`` group of a query, in text order: the offset just inside its brace and the words in it."""
+def where_groups(text: str) -> list[tuple[int, set[str], set[str]]]:
+    """Each ``WHERE {`` group of a query, in text order: the offset just inside its brace, the words in it, and the
+    names of the variables it assigns with ``AS`` (in a BIND inside, or in the projection of its SELECT)."""
     found = list(tokens(text))
     groups = []
-    for i, (kind, value, _, _depth) in enumerate(found[:-1]):
+    for i, (kind, value, _, depth) in enumerate(found[:-1]):
         if kind == "word" and value.upper() == "WHERE" and found[i + 1][0] == "open":
             inside = found[i + 1][3] + 1
-            words = set()
-            for kind2, value2, _, depth2 in found[i + 2:]:
+            words: set[str] = set()
+            end = len(found)
+            for j in range(i + 2, len(found)):
+                kind2, value2, _, depth2 = found[j]
                 if kind2 == "close" and depth2 < inside:
+                    end = j
                     break
                 if kind2 == "word":
                     words.add(value2)
-            groups.append((found[i + 1][2] + 1, words))
+            begin = i  # back to this group's SELECT, for the projection
+            while begin > 0 and not (found[begin][0] == "word" and found[begin][1].upper() == "SELECT"
+                                     and found[begin][3] == depth):
+                begin -= 1
+            span = found[begin:end]
+            assigned = {span[k + 1][1][1:] for k in range(len(span) - 1)
+                        if span[k][0] == "word" and span[k][1].upper() == "AS" and span[k + 1][0] == "word"
+                        and span[k + 1][1][:1] in "?$"}
+            groups.append((found[i + 1][2] + 1, words, assigned))
     return groups
 
 

@@ -205,6 +205,42 @@ def test_a_parameter_binds_in_every_subquery_that_uses_it(tmp_path):
     assert list(OxigraphStore(None).query(bound).rows()) == []
 
 
+def test_a_parameter_that_a_subquery_computes_is_bound_outside_it_only(tmp_path):
+    path = tmp_path / "computed.rq"
+    path.write_text(
+        "# title: Computed\n# description: A test query.\n"
+        "# param: a string -- bound where it is a pattern variable\n# param: n integer -- a computed count\n"
+        "SELECT ?s WHERE {\n"
+        "  { SELECT ?s ?a WHERE { ?s ?p ?o BIND(STR(?o) AS ?a) } }\n"
+        "  { SELECT ?s (COUNT(?o) AS ?n) WHERE { ?s ?q ?o } GROUP BY ?s }\n"
+        "}\n", encoding="utf-8")
+    bound = parse_query_file(path).bind({"a": "x", "n": "2"})
+    rows = [line.strip() for line in bound.splitlines() if line.strip().startswith("VALUES")]
+    assert rows == ['VALUES ($a $n) { ("x" 2) }']
+    assert prepareQuery(bound).algebra is not None
+    assert list(OxigraphStore(None).query(bound).rows()) == []
+
+
+SAMPLE = {"iri": "https://w3id.org/next2met/practice/longford-digital-hub-consultations", "nuts": "ES511",
+          "integer": "2", "decimal": "1.5", "string": "hub", "year": "2020", "lang": "en"}
+
+
+@pytest.mark.parametrize("q", [q for q in QUERIES if q.params], ids=lambda q: q.name)
+def test_every_parameter_binds_into_a_valid_query(store, q):
+    """Each parameter alone and all of them together (an example value of its type, or its default) give a query
+    that parses and runs."""
+    def value(p):  # its default, else an example of its type, else the example its description gives
+        example = re.search(r"e\.g\. ([^\s)]+)", p.help)
+        return p.default or SAMPLE.get(p.type) or (example.group(1) if example else None)
+
+    choices = {p.name: value(p) for p in q.params if value(p) is not None}
+    assert choices, "no example value for any parameter"
+    for values in [{k: v} for k, v in choices.items()] + [choices]:
+        bound = q.bind(values)
+        assert prepareQuery(bound).algebra is not None
+        store.query(bound)
+
+
 def test_a_string_parameter_cannot_break_out_of_its_literal(store):
     hostile = '" } } SELECT * WHERE { ?s ?p ?o } #'
     assert run(store, "keyword-search", text=hostile) == []
@@ -296,6 +332,9 @@ def test_which_regions_learned_from_which(store, facts):
     assert {(r["learnerCode"], r["sourceCode"], r["channel"], r["via"]) for r in rows} == expected
     assert {(r["learnerCode"], r["sourceCode"]) for r in run(store, "regions-learning", learner="PL84")} \
         == {(e[0], e[1]) for e in expected if e[0] == "PL84"}
+    # `source` is computed inside the query's subquery (BIND ... AS ?source): it is bound outside it only
+    assert {(r["learnerCode"], r["sourceCode"]) for r in run(store, "regions-learning", source="IE06")} \
+        == {(e[0], e[1]) for e in expected if e[1] == "IE06"} != set()
 
 
 def _budgets(doc: dict) -> list[tuple[Decimal, str]]:
