@@ -17,7 +17,7 @@ import pytest
 
 from next2met.graph.errors import QuerySyntaxError, QueryTimeout, StoreError
 from next2met.graph.queries import list_queries
-from next2met.graph.remote import SparqlStore, _chunks, query_form, strip_comments, with_dataset
+from next2met.graph.remote import SparqlStore, _chunks, query_form, strip_comments, with_dataset, without_graphs
 from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
 
@@ -139,6 +139,31 @@ def test_the_dataset_arrived_whole(remote, embedded):
     assert len(got) == embedded.count()
     assert {(q.subject, q.predicate, norm(q.object), q.graph_name) for q in got
             if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)} == plain
+
+
+def test_virtuoso_exclusions_come_first_and_yield_to_the_query_s_own_dataset():
+    text = "# a comment\nPREFIX n2m: <https://w3id.org/next2met/ontology#>\nSELECT * WHERE { ?s ?p ?o }"
+    bound = without_graphs(text, ["urn:x:a", "urn:x:b"])
+    assert bound.startswith("define input:default-graph-exclude <urn:x:a> define input:named-graph-exclude <urn:x:a>")
+    assert bound.endswith(text) and bound.count("\n") == text.count("\n")  # error lines hold
+    assert query_form(bound) == "SELECT"
+    own = "SELECT * FROM <urn:x:mine> WHERE { ?s ?p ?o }"
+    assert without_graphs(own, ["urn:x:a"]) == own
+
+
+@pytest.mark.virtuoso
+def test_virtuoso_s_own_graphs_stay_out_of_the_dataset(remote, embedded):
+    """Virtuoso holds system graphs (virtrdf, DAV, owl...): they are excluded from the default graph and the named
+    graphs, and the answers are those of FROM clauses naming our graphs."""
+    remote.query("ASK { ?s ?p ?o }")  # the first answer tells the store that it talks to Virtuoso
+    assert remote._foreign and "http://www.openlinksw.com/schemas/virtrdf#" in remote._foreign
+    assert not remote.query("ASK { ?s a <http://www.openlinksw.com/schemas/virtrdf#QuadStorage> }").value
+    named = {r["g"].value for r in remote.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows()}
+    assert named == set(embedded.named_graphs())
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    by_exclusion = remote.query(count).rows()[0]["n"].value
+    by_from = remote._run(with_dataset(count, remote.named_graphs()), "SELECT", []).rows()[0]["n"].value
+    assert by_exclusion == by_from and int(by_from) > 0
 
 
 @pytest.mark.virtuoso
