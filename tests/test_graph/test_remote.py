@@ -193,6 +193,30 @@ def test_writes_replace_graphs_and_change_the_generation(remote, embedded):
 
 
 @pytest.mark.virtuoso
+def test_another_writer_s_change_is_seen_without_making_queries_wait(virtuoso_built, remote, monkeypatch):
+    """The state (our graphs, their sizes, the generation token) is asked again in the background once it is older
+    than the TTL; a query meanwhile is answered with the old state, and the change shows soon after."""
+    from next2met.graph import remote as remote_mod
+
+    v = virtuoso_built
+    monkeypatch.setattr(remote_mod, "GENERATION_TTL", 0.2)
+    reader = SparqlStore(v.sparql, timeout=10)
+    before, size = reader.generation, reader.count()
+    g = reader.named_graphs()[0]
+    triple = f"<{EX}other-writer#s> <{EX}other-writer#p> \"x\""
+    try:
+        remote.update(f"INSERT DATA {{ GRAPH <{g}> {{ {triple} }} }}")
+        time.sleep(0.3)
+        assert reader.generation == before  # stale, and not waited for: the refresh runs in the background
+        deadline = time.monotonic() + 10
+        while reader.generation == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert reader.generation != before and reader.count() == size + 1
+    finally:
+        remote.update(f"DELETE DATA {{ GRAPH <{g}> {{ {triple} }} }}")
+
+
+@pytest.mark.virtuoso
 def test_wrong_credentials_write_nothing(virtuoso_built, remote):
     v = virtuoso_built
     intruder = SparqlStore(v.sparql, v.sparql_auth, user=v.user, password="wrong")
