@@ -52,7 +52,7 @@ from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPA
 
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
 from .settings import DEFAULT_BASE_IRI
-from .sparqltext import has_dataset_clause
+from .sparqltext import has_dataset_clause, strip_comments, tokens
 from .store import Result, Store
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,6 @@ XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
 DCT_MODIFIED = "http://purl.org/dc/terms/modified"
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
-# Strings and IRIs are matched first so that a '#' inside them is not taken for a comment.
-_TOKEN = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*'
-)
 _PROLOGUE = re.compile(  # Virtuoso's pragmas (define name value) may come first, then PREFIX and BASE
     r"(?is)^\s*(?:define\s+[\w:-]+\s+(?:<[^>]*>|\"[^\"]*\"|\S+)\s*)*"
     r"(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*")
@@ -76,12 +72,6 @@ MAX_EXCLUDED = 500  # more foreign graphs than this in a Virtuoso: name ours wit
 GRAPH_LIST_TTL = 10.0  # seconds between two listings of all of a Virtuoso's graphs
 
 
-def strip_comments(sparql: str) -> str:
-    """The query without its ``#`` comments (strings and IRIs kept as they are)."""
-    return _TOKEN.sub(lambda m: "" if m.group(0).startswith("#") else m.group(0), sparql)
-
-
-_SCAN = re.compile(_TOKEN.pattern + r"|[A-Za-z]+|[{}()]")
 _MODIFIERS = ("GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES")
 
 
@@ -91,30 +81,28 @@ def with_dataset(sparql: str, graphs: list[str]) -> str:
     Dataset clauses in the text rather than as ``default-graph-uri`` parameters: Virtuoso echoes each of those
     parameters as a response header, and Python's HTTP client refuses responses with more than 100 headers.
     """
+    if has_dataset_clause(sparql):
+        return sparql
     clauses = " ".join(f"FROM <{g}>" for g in graphs) + " " + " ".join(f"FROM NAMED <{g}>" for g in graphs)
-    tokens = list(_SCAN.finditer(sparql))
+    found = list(tokens(sparql))
     i, form = 0, ""
-    while i < len(tokens) and not form:  # skip the prologue
-        if tokens[i].group(0).upper() in QUERY_FORMS:
-            form = tokens[i].group(0).upper()
+    while i < len(found) and not form:  # skip the prologue
+        if found[i][0] == "word" and found[i][1].upper() in QUERY_FORMS:
+            form = found[i][1].upper()
         i += 1
-    if form == "CONSTRUCT" and i < len(tokens) and tokens[i].group(0) == "{":  # step over the template
-        depth = 0
-        while i < len(tokens):
-            depth += {"{": 1, "}": -1}.get(tokens[i].group(0), 0)
+    if form == "CONSTRUCT" and i < len(found) and found[i][0] == "open":  # step over the template
+        depth = found[i][3]
+        i += 1
+        while i < len(found) and not (found[i][0] == "close" and found[i][3] == depth):
             i += 1
-            if depth == 0:
-                break
+        i += 1
     parens = 0
-    for m in tokens[i:]:
-        word = m.group(0)
-        parens += {"(": 1, ")": -1}.get(word, 0)
+    for kind, value, offset, _ in found[i:]:
+        parens += {"(": 1, ")": -1}.get(value, 0) if kind == "other" else 0
         if parens:
             continue
-        if word.upper() == "FROM":
-            return sparql
-        if word.upper() == "WHERE" or word == "{" or word.upper() in _MODIFIERS:
-            return f"{sparql[:m.start()]}{clauses} {sparql[m.start():]}"  # same line: error positions hold
+        if kind == "open" or (kind == "word" and value.upper() in ("WHERE", *_MODIFIERS)):
+            return f"{sparql[:offset]}{clauses} {sparql[offset:]}"  # same line: error positions hold
     return f"{sparql} {clauses}"
 
 

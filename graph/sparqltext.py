@@ -1,7 +1,8 @@
 """A lexer for SPARQL text, enough to tell keywords from IRIs, strings and comments and to follow the braces.
 
 Used where a whole parser is not needed: the server's checks on user queries (``server/guard.py``), its answer
-cache, and the binding of canned-query parameters (``queries.py``).
+cache, the binding of canned-query parameters (``queries.py``) and the remote store's rewriting of queries
+(``remote.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
             yield kind, m.group(), m.start(), depth
         if kind == "open":
             depth += 1
+
+
+def strip_comments(text: str) -> str:
+    """The text without its ``#`` comments; a ``#`` inside an IRI or a string stays."""
+    return "".join(m.group() for m in _TOKEN.finditer(text) if m.lastgroup != "comment")
 
 
 def has_dataset_clause(sparql: str) -> bool:
