@@ -301,6 +301,7 @@ def _serve(store_dir: Path | None, workers: int = 2, store_url: str = "") -> tup
     for _ in range(600):
         try:
             if requests.get(url + "/health", timeout=2).status_code == 200:
+                _warm_up(url, workers)
                 return proc, url
         except requests.ConnectionError:
             pass
@@ -309,6 +310,20 @@ def _serve(store_dir: Path | None, workers: int = 2, store_url: str = "") -> tup
         time.sleep(0.2)
     proc.kill()
     raise TimeoutError("next2met serve did not start within 120 s")
+
+
+def _warm_up(url: str, workers: int) -> None:
+    """Let every query worker open the store once (a worker opens its snapshot on its first query; on the remote
+    store the first query also asks for the store's state), so that the first cold runs measure queries, not that.
+    Distinct queries sent at once, so that they reach different workers and none comes from the answer cache."""
+    def ask(i: int) -> None:
+        requests.post(url + "/sparql", data={"query": f"ASK {{ ?s ?p ?o }} # warm-up {i}"}, timeout=300)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2 * workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def _virtuoso(store_dir: Path, triples: int, dump: Path):
