@@ -339,3 +339,33 @@ def test_remote_store_behind_the_workers(virtuoso_built, app):
             run("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("query,parsed", [
+    ("SELECT * WHERE { ?p <https://w3id.org/next2met/ontology#measureType> "
+     "<https://w3id.org/next2met/concept/measure/e-service> }", False),
+    ('SELECT * WHERE { ?p ?q "a SERVICE in a string" } # and SERVICE in a comment', False),
+    ("SELECT * WHERE { ?p ?q ?o .SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", True),
+    ("SELECT * WHERE { SERVICE?x { ?s ?p ?o } }", True),
+    ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", True),
+    # an escaped quote in an IRI: read with the escape applied, the text would hide SERVICE in a string
+    ('SELECT * WHERE { <http://x\\u0022> ?p ?o . SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } FILTER(?o != "x") }',
+     True),
+])
+def test_the_service_check_parses_only_texts_that_may_hold_the_keyword(monkeypatch, query, parsed):
+    """The slow parser (50-70 ms) runs only when SERVICE may be a keyword of the text; when it runs, a SERVICE
+    outside the allow-list is refused."""
+    import rdflib.plugins.sparql.parser as parser
+
+    from next2met.graph.errors import QueryRefused
+    from next2met.server.guard import check_query
+
+    calls = []
+    real = parser.parseQuery
+    monkeypatch.setattr(parser, "parseQuery", lambda text: calls.append(text) or real(text))
+    if parsed:
+        with pytest.raises(QueryRefused):
+            check_query(query, ())
+    else:
+        check_query(query, ())
+    assert bool(calls) == parsed
