@@ -143,6 +143,34 @@ def over_http(url: str) -> Callable[[str], int]:
     return run
 
 
+SERVED: dict[int, str] = {}  # server pid -> its URL
+
+
+def url_of(server: subprocess.Popen) -> str:
+    return SERVED[server.pid]
+
+
+def overhead(local: Callable[[str], int], url: str, write: Callable[[random.Random], str], n: int = 40) -> dict:
+    """Where the time of a cheap query goes: in-process, through HTTP at the client, and inside the server as its
+    Server-Timing header tells (the whole request, the worker round trip, the store's own work). Medians, ms."""
+    session, rng = requests.Session(), random.Random(11)
+    rows: dict[str, list[float]] = {"in-process": [], "http client": [], "server total": [], "worker": [],
+                                    "store query": []}
+    for i in range(n):
+        text = write(rng) + f"\n# overhead {i}"
+        t0 = time.perf_counter()
+        local(text)
+        rows["in-process"].append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        r = session.post(url + "/sparql", data={"query": text + " http"}, headers={"Accept": JSON}, timeout=60)
+        rows["http client"].append((time.perf_counter() - t0) * 1000)
+        timing = dict(part.strip().split(";dur=") for part in r.headers["Server-Timing"].split(",") if "dur=" in part)
+        rows["server total"].append(float(timing["total"]))
+        rows["worker"].append(float(timing["worker"]))
+        rows["store query"].append(float(timing["query"]))
+    return {k: round(statistics.median(v), 2) for k, v in rows.items()}
+
+
 def measure(run: Callable[[str], int], write: Callable[[random.Random], str], runs: int, seed: int) -> dict:
     """Median ms of ``runs`` cold calls (new parameters, new text each time) and of ``runs`` warm repeats."""
     rng = random.Random(seed)
@@ -184,6 +212,7 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     try:
         if not args.no_http:
             server, url = _serve(store_dir)
+            SERVED[server.pid] = url
             channels["http"] = over_http(url + "/sparql")
         if not args.no_virtuoso and VIRTUOSO:
             virtuoso, load_s = _virtuoso(store_dir, triples, work / f"dump-{label}.nq")
@@ -192,6 +221,9 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
             if not args.no_http:  # our endpoint with Virtuoso behind it (`next2met serve --store-url`)
                 remote_server, url = _serve(None, store_url=virtuoso.sparql)
                 channels["http→virtuoso"] = over_http(url + "/sparql")
+        if server is not None:
+            out["overhead"] = overhead(in_process(store), url_of(server), queries["iri-lookup"])
+            print(f"  {label} overhead: {out['overhead']}", file=sys.stderr)
         results: dict[str, dict] = {}
         for name, write in queries.items():
             results[name] = {ch: measure(run, write, args.runs, seed=hash((name, ch)) % 10_000)
@@ -392,6 +424,11 @@ def table(out: dict) -> str:
     peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "bench_peak_mb",
                                                      "virtuoso_peak_mb") if out.get(k) is not None)
     lines += ["", f"Load: {loads} s; peak memory: {peaks} MB", ""]
+    if out.get("overhead"):
+        o = out["overhead"]
+        lines += [f"Overhead on one-practice lookups (median of 40): in-process {o['in-process']} ms; through HTTP "
+                  f"{o['http client']} ms at the client, of which {o['server total']} ms in the server (worker round "
+                  f"trip {o['worker']} ms, the store's own work {o['store query']} ms)", ""]
     for workers, c in out.get("concurrency", {}).items():
         lines.append(f"Concurrency, {c['clients']} clients, {workers} query worker(s): {c['answers_per_s']} answers/s, "
                      f"{c['errors']} errors, median {c['median_ms']} ms, p95 {c['p95_ms']} ms")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -54,6 +55,7 @@ class Answer:
     format: str  # key in negotiation.BY_KEY
     body: bytes
     truncated: bool = False
+    timings: tuple[tuple[str, float], ...] = ()  # (step, ms) inside the worker, for the Server-Timing header
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ def shorten(e: KGError) -> str:
 
 def run_query(store: Store, job: QueryJob) -> Answer:
     """Check, run and serialise one query, keeping at most ``max_rows`` rows or triples."""
+    t0 = time.perf_counter()
     guard.check_query(job.sparql, job.allowlist)
+    t1 = time.perf_counter()
     if job.default_graph is None and job.named_graphs is None and has_dataset_clause(job.sparql):
         result = _query_own_dataset(store, job)
     else:
@@ -92,21 +96,28 @@ def run_query(store: Store, job: QueryJob) -> Answer:
             + ", ".join(offered(kind)), offered=offered(kind),
         )
     fmt = BY_KEY[job.formats[kind]]
+    truncated = False
     if kind == "ask":
-        return Answer(kind, fmt.key, _bytes(result.value.serialize(format=fmt.writer)))
-    if kind == "select":
+        t2 = time.perf_counter()
+        body = result.value.serialize(format=fmt.writer)
+    elif kind == "select":
         names = result.variables
-        rows = list(itertools.islice(result.value, job.max_rows + 1))
+        rows = list(itertools.islice(result.value, job.max_rows + 1))  # the store does its work here
+        t2 = time.perf_counter()
         truncated = len(rows) > job.max_rows or result.truncated
         body = _solutions(names, rows[: job.max_rows]).serialize(format=fmt.writer)
-        return Answer(kind, fmt.key, _bytes(body), truncated)
-    triples = list(itertools.islice(result.triples(), job.max_rows + 1))
-    truncated = len(triples) > job.max_rows or result.truncated
-    items: list = triples[: job.max_rows]
-    if fmt.quads:
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
-    body = ox.serialize(items, format=fmt.writer, prefixes=job.prefixes or None)  # formats without prefixes ignore them
-    return Answer(kind, fmt.key, _bytes(body), truncated)
+    else:
+        triples = list(itertools.islice(result.triples(), job.max_rows + 1))
+        t2 = time.perf_counter()
+        truncated = len(triples) > job.max_rows or result.truncated
+        items: list = triples[: job.max_rows]
+        if fmt.quads:
+            items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
+        # formats without prefixes ignore them
+        body = ox.serialize(items, format=fmt.writer, prefixes=job.prefixes or None)
+    t3 = time.perf_counter()
+    timings = (("check", (t1 - t0) * 1000), ("query", (t2 - t1) * 1000), ("serialise", (t3 - t2) * 1000))
+    return Answer(kind, fmt.key, _bytes(body), truncated, timings)
 
 
 def _bytes(body: bytes | None) -> bytes:

@@ -117,6 +117,31 @@ def test_too_many_queries_at_once_get_overloaded(server):
 
 
 # -- answer cache ----------------------------------------------------------------------------------------------------
+def test_server_timing_says_where_the_time_went(server):
+    """Server-Timing (W3C): on a miss the worker's steps, the worker round trip and the whole request; on a cache
+    hit only the total. CORS clients may read it."""
+    url, _ = server
+    query = f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p a <{N2M}GoodPractice> }} # timing"
+
+    def timings(r) -> dict[str, str]:
+        out = {}
+        for part in r.headers["Server-Timing"].split(","):
+            name, *fields = (f.strip() for f in part.split(";"))
+            out[name] = next((f.split("=", 1)[1] for f in fields if f.startswith(("dur=", "desc="))), "")
+        return out
+
+    miss = requests.get(url + "/sparql", params={"query": query}, headers={**FRESH, "Origin": "https://example.org"})
+    t = timings(miss)
+    assert list(t) == ["check", "query", "serialise", "worker", "total"], t
+    ms = {k: float(v) for k, v in t.items()}
+    assert all(v >= 0 for v in ms.values())
+    assert ms["check"] + ms["query"] + ms["serialise"] <= ms["worker"] <= ms["total"]
+    assert "Server-Timing" in miss.headers["Access-Control-Expose-Headers"] and miss.headers["Timing-Allow-Origin"]
+    hit = requests.get(url + "/sparql", params={"query": query})
+    assert hit.headers["X-Next2Met-Cache"] == "hit" and list(timings(hit)) == ["cache", "total"]
+    assert timings(hit)["cache"] == '"hit"'
+
+
 def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(server):
     url, _ = server
     graph = "https://example.org/graph/cache-test"
