@@ -143,13 +143,6 @@ def over_http(url: str) -> Callable[[str], int]:
     return run
 
 
-SERVED: dict[int, str] = {}  # server pid -> its URL
-
-
-def url_of(server: subprocess.Popen) -> str:
-    return SERVED[server.pid]
-
-
 def overhead(local: Callable[[str], int], url: str, write: Callable[[random.Random], str], n: int = 40) -> dict:
     """Where the time of a cheap query goes: in-process, through HTTP at the client, and inside the server as its
     Server-Timing header tells (the whole request, the worker round trip, the store's own work). Medians, ms."""
@@ -212,17 +205,16 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     try:
         if not args.no_http:
             server, url = _serve(store_dir)
-            SERVED[server.pid] = url
             channels["http"] = over_http(url + "/sparql")
         if not args.no_virtuoso and VIRTUOSO:
             virtuoso, load_s = _virtuoso(store_dir, triples, work / f"dump-{label}.nq")
             out["virtuoso_load_s"] = load_s
             channels["virtuoso"] = over_http(virtuoso.sparql)
             if not args.no_http:  # our endpoint with Virtuoso behind it (`next2met serve --store-url`)
-                remote_server, url = _serve(None, store_url=virtuoso.sparql)
-                channels["http→virtuoso"] = over_http(url + "/sparql")
+                remote_server, remote_url = _serve(None, store_url=virtuoso.sparql)
+                channels["http→virtuoso"] = over_http(remote_url + "/sparql")
         if server is not None:
-            out["overhead"] = overhead(in_process(store), url_of(server), queries["iri-lookup"])
+            out["overhead"] = overhead(channels["in-process"], url, queries["iri-lookup"])
             print(f"  {label} overhead: {out['overhead']}", file=sys.stderr)
         results: dict[str, dict] = {}
         for name, write in queries.items():
