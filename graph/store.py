@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
-from .errors import QuerySyntaxError, StoreError
+from .errors import QuerySyntaxError, RDFSyntaxError, StoreError
 from .rdfio import FORMATS, RdfFormatInfo
 from .sparqltext import has_dataset_clause
 
@@ -114,6 +115,18 @@ class Store(abc.ABC):
         store writes them to disk aside; this default keeps them in memory until ``commit()``)."""
         kept = list(quads)
         return Staged(lambda: self.replace_dataset(kept))
+
+    def stage_text(self, text: str, parts: Iterable) -> Staged:
+        """:meth:`stage_dataset` from N-Triples text, each part (``graph``, ``start``, ``end``, ``source``) into its
+        named graph (what ``DatasetStream.compile_text`` makes). A syntax error names the part's source."""
+        from .rdfio import parse_bytes
+
+        def quads() -> Iterator[ox.Quad]:
+            for part in parts:
+                yield from parse_bytes(text[part.start:part.end], FORMATS["nt"], source=part.source,
+                                       graph=part.graph)
+
+        return self.stage_dataset(quads())
 
     @abc.abstractmethod
     def replace_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
@@ -313,6 +326,22 @@ class OxigraphStore(Store):
         target = self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True)
         return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
 
+    def stage_text(self, text, parts):
+        if self.root is None:
+            return super().stage_text(text, parts)
+
+        def fill(fresh: ox.Store) -> None:
+            # Oxigraph's own parser and bulk loader, a part at a time: no Python object per triple
+            for part in parts:
+                try:
+                    fresh.bulk_load(text[part.start:part.end], format=ox.RdfFormat.N_TRIPLES,
+                                    to_graph=ox.NamedNode(part.graph))
+                except SyntaxError as e:
+                    raise RDFSyntaxError(f"{part.source}: N-Triples syntax error: {e}") from None
+
+        target = self._fill_generation(fill, optimize=True)
+        return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
+
     def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
         """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
         assert self.root is not None
@@ -322,6 +351,7 @@ class OxigraphStore(Store):
     def _fill_generation(self, fill: Callable[[ox.Store], object], *, optimize: bool = False) -> Path:
         """Fill a new generation folder that nothing points at yet; on any failure it is removed."""
         target = self._new_generation_dir()
+        fresh = None
         try:
             fresh = ox.Store(str(target))
             fill(fresh)
@@ -329,7 +359,11 @@ class OxigraphStore(Store):
             if optimize:
                 fresh.optimize()
             del fresh
-        except BaseException:
+        except BaseException as e:
+            # close the database before its folder goes: the traceback's frames would keep it open, and RocksDB
+            # would write into the folder again when it closes later
+            fresh = None  # noqa: F841 (drops the last reference to the database)
+            traceback.clear_frames(e.__traceback__)
             shutil.rmtree(target, ignore_errors=True)
             raise
         return target

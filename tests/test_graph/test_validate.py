@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 
@@ -97,4 +99,80 @@ def test_the_streamed_build_writes_and_validates_what_compile_dataset_reads(real
 
     again = validate_text(store.triples_text(), engine="turbo")
     assert again.warning_count == whole.warning_count > 0 and again.conforms
+    store.close()
+
+
+# comments, blank lines, escapes, a comment after a triple and no newline at the end
+NT_EXTRA = (Path(__file__).resolve().parents[1] / "data" / "build" / "notes.nt").read_text(encoding="utf-8")
+
+
+def test_an_ntriples_source_is_built_as_it_is(tmp_path):
+    """A ``.nt`` file goes to the store and to the SHACL engine without being read into Python: the store must
+    still hold exactly what compiling the same files gives (its provenance, counted from the text, included), and
+    the engine must have read it (a copy of a practice as N-Triples gets that practice's warnings)."""
+    import shutil
+
+    from next2met.graph.build import build_dataset
+    from next2met.graph.store import OxigraphStore
+
+    data = tmp_path / "data"
+    shutil.copytree(paths.DATA_DIR, data)
+    (data / "bulk").mkdir()
+    (data / "bulk" / "notes.nt").write_text(NT_EXTRA, encoding="utf-8")
+    practice = "https://w3id.org/next2met/practice/digital-consultations-longford"
+    _, per_graph = compile_dataset(Settings())
+    copied = [q for quads in per_graph.values() for q in quads if q.subject.value.startswith(practice)]
+    renamed = ox.serialize((ox.Triple(ox.NamedNode(q.subject.value.replace(practice, practice + "-copy")),
+                                      q.predicate, q.object) for q in copied), format=ox.RdfFormat.N_TRIPLES)
+    (data / "bulk" / "copy.nt").write_bytes(renamed)
+    (data / "bulk" / "with-blank-node.nt").write_text(  # blank nodes: read through the parser
+        '<https://w3id.org/next2met/note/bulk-2> <http://purl.org/dc/terms/relation> _:b .\n'
+        '_:b <http://www.w3.org/2000/01/rdf-schema#label> "b" .\n', encoding="utf-8")
+
+    settings = Settings(store=tmp_path / "store", data_dir=str(data))
+    from next2met.graph.build import DatasetStream
+
+    _, parts = DatasetStream(settings).compile_text()
+    assert {p.source for p in parts if p.raw} == {"data/bulk/notes.nt", "data/bulk/copy.nt"}
+    expected, _ = compile_dataset(settings)
+    store = OxigraphStore(tmp_path / "store")
+    result = build_dataset(store, settings)
+    assert result.written and result.quads == len(expected) == store.count()
+
+    def ground(quads):
+        return {q for q in quads if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)}
+
+    assert ground(store.quads()) == ground(expected)
+    provenance = {(q.subject.value, q.predicate.value, q.object.value) for q in store.quads(
+        "https://w3id.org/next2met/graph/provenance")}
+    notes = "https://w3id.org/next2met/graph/bulk/notes"
+    assert (notes, "http://rdfs.org/ns/void#triples", "7") in provenance
+    assert (notes, "http://purl.org/dc/terms/modified", "2026-01-02") in provenance
+    assert (notes, "http://purl.org/dc/terms/source", "https://example.org/a-source") in provenance
+    assert (notes, "http://purl.org/dc/terms/subject", "https://w3id.org/next2met/note/bulk-1") in provenance
+    assert (notes, "http://purl.org/dc/terms/subject", "https://w3id.org/next2met/note/bulk-1#part") not in provenance
+    assert len(list(store.quads("https://w3id.org/next2met/graph/bulk/with-blank-node"))) == 2
+    original = {(r.path, r.message) for r in result.report.results if r.focus == practice}
+    copy = {(r.path, r.message) for r in result.report.results if r.focus == practice + "-copy"}
+    assert copy == original and copy
+    store.close()
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_broken_ntriples_source_is_named_and_nothing_is_written(tmp_path, dry_run):
+    import shutil
+
+    from next2met.graph.build import build_dataset
+    from next2met.graph.errors import RDFSyntaxError
+    from next2met.graph.store import OxigraphStore
+
+    data = tmp_path / "data"
+    shutil.copytree(paths.DATA_DIR, data)
+    (data / "bulk").mkdir()
+    (data / "bulk" / "broken.nt").write_text(NT_EXTRA + "\n<https://w3id.org/next2met/x> <no-scheme> 3 .\n")
+    store = OxigraphStore(tmp_path / "store")
+    with pytest.raises(RDFSyntaxError, match=r"data/bulk/broken\.nt: N-Triples syntax error"):
+        build_dataset(store, Settings(store=tmp_path / "store", data_dir=str(data)), dry_run=dry_run)
+    assert store.is_empty()
+    assert [p.name for p in (tmp_path / "store").glob("gen-*")] == [store.generation]
     store.close()
