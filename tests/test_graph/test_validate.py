@@ -103,7 +103,7 @@ def test_the_streamed_build_writes_and_validates_what_compile_dataset_reads(real
 
 
 # comments, blank lines, escapes, a comment after a triple and no newline at the end
-NT_EXTRA = (Path(__file__).resolve().parents[1] / "data" / "build" / "notes.nt").read_text(encoding="utf-8")
+NT_EXTRA = (Path(__file__).resolve().parents[1] / "data" / "ntriples" / "notes.nt").read_text(encoding="utf-8")
 
 
 def test_an_ntriples_source_is_built_as_it_is(tmp_path):
