@@ -28,7 +28,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 
 from . import paths
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
-from .rdfio import guess_format, parse_file
+from .rdfio import ascii_ntriples, guess_format, parse_file
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
 from .validate import ValidationReport, validate_text
 from .vocab import N2M, SCHEMA, VOID
@@ -394,6 +394,7 @@ class DatasetStream:
 
         def add(graph: str, text: str, source: str, raw: bool = False) -> None:
             nonlocal at
+            text = ascii_ntriples(text)
             if text and not text.endswith("\n"):
                 text += "\n"
             chunks.append(text)
@@ -443,7 +444,7 @@ def _plain_ntriples(src: SourceFile, base: str) -> bytes | None:
 
 def _decode(data: bytes, src: SourceFile) -> str:
     try:
-        return data.decode("utf-8")
+        return ascii_ntriples(data)
     except UnicodeDecodeError as e:
         raise RDFSyntaxError(f"{src.relative}: N-Triples must be UTF-8: {e}") from None
 

@@ -4,6 +4,7 @@ fallback for the few formats pyoxigraph does not read."""
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -140,3 +141,29 @@ def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> rdf
             return rdflib.Literal(term.value, lang=term.language)
         return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
     raise TypeError(f"cannot convert {term!r}")
+
+
+def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
+    chars = error.object[error.start:error.end]
+    return "".join(f"\\u{ord(c):04X}" if ord(c) < 0x10000 else f"\\U{ord(c):08X}" for c in chars), error.end
+
+
+codecs.register_error("next2met-ntriples-escape", _escape)
+
+
+def ascii_ntriples(text: str | bytes, chunk: int = 1 << 24) -> str:
+    """N-Triples (or N-Quads) with every character outside ASCII written as its \\u escape, which the format allows
+    in IRIs and literals (and in comments nothing reads). Python then keeps the text in one byte a character and
+    hands it to native code without another copy: at 1M triples 180 MB instead of 360 MB plus a 180 MB UTF-8 copy.
+    UTF-8 bytes are converted a few megabytes at a time, cut at line ends."""
+    if isinstance(text, str):
+        return text if text.isascii() else text.encode("ascii", "next2met-ntriples-escape").decode("ascii")
+    if text.isascii():
+        return text.decode("ascii")
+    pieces, at = [], 0
+    while at < len(text):
+        end = text.find(b"\n", min(at + chunk, len(text)))
+        end = len(text) if end < 0 else end + 1
+        pieces.append(ascii_ntriples(text[at:end].decode("utf-8")))
+        at = end
+    return "".join(pieces)

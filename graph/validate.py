@@ -24,7 +24,7 @@ import rdflib
 
 from . import paths
 from .errors import ConfigError
-from .rdfio import FORMATS, parse_bytes
+from .rdfio import FORMATS, ascii_ntriples, parse_bytes
 from .settings import DEFAULT_BASE_IRI, rebase_text
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def nquads_text(quads: Iterable[ox.Quad]) -> str:
     Making this text first lets a caller free the quads before the validation itself (``build_dataset`` does).
     """
     data = ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_QUADS)
-    return data.decode("utf-8")
+    return ascii_ntriples(data)
 
 
 def validate_text(text: str, *, engine: str = "auto", base: str = DEFAULT_BASE_IRI) -> ValidationReport:

@@ -176,3 +176,15 @@ def test_a_broken_ntriples_source_is_named_and_nothing_is_written(tmp_path, dry_
     assert store.is_empty()
     assert [p.name for p in (tmp_path / "store").glob("gen-*")] == [store.generation]
     store.close()
+
+
+def test_the_shacl_text_is_ascii_and_means_the_same():
+    """Characters outside ASCII are written as N-Triples escapes in the text for the store and the engine."""
+    from next2met.graph.rdfio import ascii_ntriples
+
+    text = ('<https://w3id.org/next2met/x/ä> <http://www.w3.org/2000/01/rdf-schema#label> '
+            '"Päijät-Häme, Łódź ✓ 𝄞 \\\\ä \\" end"@fi . # ł in a comment\n')
+    escaped = ascii_ntriples(text)
+    assert escaped.isascii() and "\\u00E4" in escaped and "\\U0001D11E" in escaped
+    assert ascii_ntriples((text * 50).encode("utf-8"), chunk=100) == escaped * 50  # bytes, cut at line ends
+    assert list(ox.parse(escaped, format=ox.RdfFormat.N_TRIPLES)) == list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
