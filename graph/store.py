@@ -172,6 +172,13 @@ class Store(abc.ABC):
         return self.count() == 0
 
 
+SMALL_PART = 1 << 20  # characters of N-Triples below which stage_text gathers parts into one bulk load
+
+
+def _scoped(term, part: int):
+    return ox.BlankNode(f"p{part}x{term.value}") if isinstance(term, ox.BlankNode) else term
+
+
 class OxigraphStore(Store):
     """The embedded store: pyoxigraph on disk (``path``) or in memory (``path=None``)."""
 
@@ -331,13 +338,25 @@ class OxigraphStore(Store):
             return super().stage_text(text, parts)
 
         def fill(fresh: ox.Store) -> None:
-            # Oxigraph's own parser and bulk loader, a part at a time: no Python object per triple
-            for part in parts:
+            # A big part goes through Oxigraph's own parser and bulk loader (no Python object per triple); small
+            # ones are gathered into one bulk load, since each bulk load has a fixed cost (about 7 ms: at 10k
+            # triples, 67 of them took 0.5 s against 0.1 s for one)
+            small: list[ox.Quad] = []
+            for i, part in enumerate(parts):
                 try:
-                    fresh.bulk_load(text[part.start:part.end], format=ox.RdfFormat.N_TRIPLES,
-                                    to_graph=ox.NamedNode(part.graph))
+                    if part.end - part.start < SMALL_PART:
+                        graph, chunk = ox.NamedNode(part.graph), text[part.start:part.end]
+                        triples = ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)
+                        if "_:" in chunk:  # a blank node label belongs to its part, as in a bulk load of its own
+                            triples = (ox.Triple(_scoped(t.subject, i), t.predicate, _scoped(t.object, i))
+                                       for t in triples)
+                        small += (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+                    else:
+                        fresh.bulk_load(text[part.start:part.end], format=ox.RdfFormat.N_TRIPLES,
+                                        to_graph=ox.NamedNode(part.graph))
                 except SyntaxError as e:
                     raise RDFSyntaxError(f"{part.source}: N-Triples syntax error: {e}") from None
+            fresh.bulk_extend(small)
 
         target = self._fill_generation(fill, optimize=True)
         return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))

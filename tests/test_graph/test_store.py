@@ -132,3 +132,23 @@ def test_triples_text_holds_every_triple_of_every_graph(tmp_path):
     got = [(q.subject.value, q.predicate.value, q.object.value) for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
     assert sorted(set(got)) == [(f"http://example.org/s{i}", P.value, str(i)) for i in (1, 2, 9)]
     store.close()
+
+
+def test_staged_text_keeps_blank_nodes_apart_by_part(tmp_path):
+    """A blank node label of N-Triples belongs to its document: two parts that both say _:b mean two nodes, in a
+    small part gathered with others as in a big part bulk-loaded on its own."""
+    from next2met.graph.build import TextPart
+    from next2met.graph.store import SMALL_PART
+
+    line = '_:b <http://www.w3.org/2000/01/rdf-schema#label> "{}" .\n'
+    big = line.format("x" * SMALL_PART)
+    text = line.format("one") + line.format("two") + big + big
+    parts, at = [], 0
+    for i, chunk in enumerate([line.format("one"), line.format("two"), big, big]):
+        parts.append(TextPart(f"https://example.org/g{i}", at, at + len(chunk), f"part {i}"))
+        at += len(chunk)
+    store = OxigraphStore(tmp_path / "s")
+    store.stage_text(text, parts).commit()
+    subjects = {q.subject for q in store.quads()}
+    assert store.count() == 4 and len(subjects) == 4
+    store.close()
