@@ -251,9 +251,12 @@ def test_update_that_keeps_the_shapes_is_applied_and_announced(server):
     heard = []
     kg.on_change(lambda _kg, change: heard.append(change))
     before = kg.store.generation
+    size = requests.get(url + "/health").json()["store"]["quads"]
+    assert size == kg.store.count()
     note = "<https://example.org/notes/n1> <http://www.w3.org/2000/01/rdf-schema#comment> \"checked\"@en"
     r = update(url, f"INSERT DATA {{ GRAPH <https://example.org/graph/notes> {{ {note} }} }}")
     assert r.status_code == 200, r.text
+    assert requests.get(url + "/health").json()["store"]["quads"] == size + 1  # the count follows the data
     assert r.json() == {"status": "updated", "changedGraphs": ["https://example.org/graph/notes"]}
     assert kg.store.generation != before
     assert [(c.graphs, c.reason) for c in heard] == [(("https://example.org/graph/notes",), "update")]
