@@ -28,7 +28,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 
 from . import paths
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
-from .rdfio import ascii_ntriples, guess_format, parse_file
+from .rdfio import ascii_ntriples, guess_format, parse_file, scope_blank_nodes
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
 from .validate import ValidationReport, validate_text
 from .vocab import N2M, SCHEMA, VOID
@@ -412,7 +412,8 @@ class DatasetStream:
             quads = read_source(src, self.settings, context)
             self.facts[name] = GraphFacts.of(quads)
             self.quads += len(quads)
-            add(name, _ntriples(quads), src.relative)
+            # a blank node label belongs to its file: in the one text of all files, make it the file's own
+            add(name, _ntriples(scope_blank_nodes(quads, f"f{len(parts)}")), src.relative)
         by_graph: dict[str, list[ox.Quad]] = collections.defaultdict(list)
         for q in self.extra:
             by_graph[q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""].append(q)

@@ -167,3 +167,19 @@ def ascii_ntriples(text: str | bytes, chunk: int = 1 << 24) -> str:
         pieces.append(ascii_ntriples(text[at:end].decode("utf-8")))
         at = end
     return "".join(pieces)
+
+
+def scope_blank_nodes(triples: Iterable, prefix: str) -> list:
+    """The triples (or quads) with every blank node label prefixed: what keeps the blank nodes of one document apart
+    from those of another when their statements are put together."""
+    def scoped(term):
+        return ox.BlankNode(f"{prefix}x{term.value}") if isinstance(term, ox.BlankNode) else term
+
+    out = []
+    for t in triples:
+        s, o = t.subject, t.object
+        if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
+            t = (ox.Quad(scoped(s), t.predicate, scoped(o), t.graph_name) if isinstance(t, ox.Quad)
+                 else ox.Triple(scoped(s), t.predicate, scoped(o)))
+        out.append(t)
+    return out

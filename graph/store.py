@@ -26,7 +26,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from .errors import QuerySyntaxError, RDFSyntaxError, StoreError
-from .rdfio import FORMATS, RdfFormatInfo, ascii_ntriples
+from .rdfio import FORMATS, RdfFormatInfo, ascii_ntriples, scope_blank_nodes
 from .sparqltext import has_dataset_clause
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
@@ -173,10 +173,6 @@ class Store(abc.ABC):
 
 
 SMALL_PART = 1 << 20  # characters of N-Triples below which stage_text gathers parts into one bulk load
-
-
-def _scoped(term, part: int):
-    return ox.BlankNode(f"p{part}x{term.value}") if isinstance(term, ox.BlankNode) else term
 
 
 class OxigraphStore(Store):
@@ -348,8 +344,7 @@ class OxigraphStore(Store):
                         graph, chunk = ox.NamedNode(part.graph), text[part.start:part.end]
                         triples = ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)
                         if "_:" in chunk:  # a blank node label belongs to its part, as in a bulk load of its own
-                            triples = (ox.Triple(_scoped(t.subject, i), t.predicate, _scoped(t.object, i))
-                                       for t in triples)
+                            triples = scope_blank_nodes(triples, f"p{i}")
                         small += (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
                     else:
                         fresh.bulk_load(text[part.start:part.end], format=ox.RdfFormat.N_TRIPLES,

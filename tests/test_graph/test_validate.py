@@ -188,3 +188,29 @@ def test_the_shacl_text_is_ascii_and_means_the_same():
     assert escaped.isascii() and "\\u00E4" in escaped and "\\U0001D11E" in escaped
     assert ascii_ntriples((text * 50).encode("utf-8"), chunk=100) == escaped * 50  # bytes, cut at line ends
     assert list(ox.parse(escaped, format=ox.RdfFormat.N_TRIPLES)) == list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
+
+
+def test_blank_nodes_of_two_files_stay_two_nodes(tmp_path):
+    """Blank node labels belong to their file: two files that both say _:b describe two nodes, in the store and in
+    the text the SHACL engine reads."""
+    import shutil
+
+    from next2met.graph.build import DatasetStream, build_dataset
+    from next2met.graph.store import OxigraphStore
+
+    data = tmp_path / "data"
+    shutil.copytree(paths.DATA_DIR, data)
+    (data / "bulk").mkdir()
+    for name in ("one", "two"):
+        (data / "bulk" / f"{name}.nt").write_text(
+            '_:b <http://www.w3.org/2000/01/rdf-schema#label> "the same" .\n', encoding="utf-8")
+    settings = Settings(store=tmp_path / "store", data_dir=str(data))
+    text, _ = DatasetStream(settings).compile_text()
+    labelled = {t.subject for t in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)
+                if t.predicate.value.endswith("#label") and isinstance(t.subject, ox.BlankNode)}
+    assert len(labelled) == 2
+    store = OxigraphStore(tmp_path / "store")
+    build_dataset(store, settings)
+    found = store.query('SELECT DISTINCT ?b WHERE { ?b <http://www.w3.org/2000/01/rdf-schema#label> "the same" }')
+    assert len(found.rows()) == 2
+    store.close()
