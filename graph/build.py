@@ -331,23 +331,20 @@ def compile_dataset(
 class DatasetStream:
     """The dataset compiled one source file at a time, so that no more than one file's quads live in memory.
 
-    Iterating yields every quad (each file's named graph, then ``extra`` quads such as harvested graphs, then the
-    provenance graph); meanwhile the stream keeps what the build needs afterwards: the facts of each graph and,
-    with ``text=True``, the N-Quads text of the triples that the SHACL engine reads. At 1M triples this keeps the
-    build's memory to the text (180 MB) instead of the quads as Python objects (630 MB).
+    :meth:`graphs` yields each file's named graph with its quads (then ``extra`` quads such as harvested graphs, then
+    the provenance graph); :meth:`compile_text` makes the N-Triples text that the build validates and stores. Both
+    keep the facts of each graph, which the provenance graph needs.
     """
 
     def __init__(self, settings: Settings, sources: list[SourceFile] | None = None,
                  progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None,
-                 extra: Iterable[ox.Quad] = (), *, text: bool = False) -> None:
+                 extra: Iterable[ox.Quad] = ()) -> None:
         self.settings = settings
         self.sources = discover_sources(settings.data_path) if sources is None else sources
         self.progress = progress
         self.extra = extra
         self.facts: dict[str, GraphFacts] = {}
         self.quads = 0
-        self._text = text
-        self._chunks: list[bytes] = []
 
     def graphs(self) -> Iterator[tuple[str, list[ox.Quad]]]:
         """(graph name, its quads) for each source file, then the provenance graph."""
@@ -357,27 +354,15 @@ class DatasetStream:
             name = src.graph_iri(base)
             quads = read_source(src, self.settings, context)
             self.facts[name] = GraphFacts.of(quads)
-            yield name, self._seen(quads)
+            self.quads += len(quads)
+            yield name, quads
         extra = list(self.extra)
         if extra:
-            yield "", self._seen(extra)
-        yield f"{base}graph/provenance", self._seen(provenance(self.sources, self.facts, base))
-
-    def _seen(self, quads: list[ox.Quad]) -> list[ox.Quad]:
-        self.quads += len(quads)
-        if self._text:
-            self._chunks.append(ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads),
-                                             format=ox.RdfFormat.N_QUADS))
-        return quads
-
-    def __iter__(self) -> Iterator[ox.Quad]:
-        for _, quads in self.graphs():
-            yield from quads
-
-    def text(self) -> str:
-        """The N-Quads text of every triple streamed so far (default graph), handed over once."""
-        data, self._chunks = b"".join(self._chunks), []
-        return data.decode("utf-8")
+            self.quads += len(extra)
+            yield "", extra
+        own = provenance(self.sources, self.facts, base)
+        self.quads += len(own)
+        yield f"{base}graph/provenance", own
 
     def compile_text(self) -> tuple[str, list[TextPart]]:
         """Every source file as N-Triples (graph names left out) in one text, and where each graph lies in it.
