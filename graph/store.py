@@ -26,7 +26,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from .errors import QuerySyntaxError, RDFSyntaxError, StoreError
-from .rdfio import FORMATS, RdfFormatInfo, ascii_ntriples, scope_blank_nodes
+from .rdfio import FORMATS, RdfFormatInfo, ascii_ntriples, parse_bytes, scope_blank_nodes
 from .sparqltext import has_dataset_clause
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
@@ -119,8 +119,6 @@ class Store(abc.ABC):
     def stage_text(self, text: str, parts: Iterable) -> Staged:
         """:meth:`stage_dataset` from N-Triples text, each part (``graph``, ``start``, ``end``, ``source``) into its
         named graph (what ``DatasetStream.compile_text`` makes). A syntax error names the part's source."""
-        from .rdfio import parse_bytes
-
         def quads() -> Iterator[ox.Quad]:
             for part in parts:
                 yield from parse_bytes(text[part.start:part.end], FORMATS["nt"], source=part.source,
@@ -326,8 +324,7 @@ class OxigraphStore(Store):
     def stage_dataset(self, quads):
         if self.root is None:
             return super().stage_dataset(quads)
-        target = self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True)
-        return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
+        return self._staged(self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True))
 
     def stage_text(self, text, parts):
         if self.root is None:
@@ -353,7 +350,10 @@ class OxigraphStore(Store):
                     raise RDFSyntaxError(f"{part.source}: N-Triples syntax error: {e}") from None
             fresh.bulk_extend(small)
 
-        target = self._fill_generation(fill, optimize=True)
+        return self._staged(self._fill_generation(fill, optimize=True))
+
+    def _staged(self, target: Path) -> Staged:
+        """A filled generation that ``commit()`` makes current and ``discard()`` removes."""
         return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
 
     def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
