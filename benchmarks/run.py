@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/virtuoso.py starts Virtuoso for the tests and for us
 
 from next2met.graph.queries import list_queries  # noqa: E402
+from next2met.graph.settings import Settings  # noqa: E402
 from next2met.graph.store import OxigraphStore  # noqa: E402
 from tests.virtuoso import VIRTUOSO, free_port, start_virtuoso, stop_virtuoso  # noqa: E402
 
@@ -210,7 +212,14 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     out["quads"] = store.count()
     pools = _pools(store)
     queries = mix(pools)
-    channels: dict[str, Callable[[str], int]] = {"in-process": in_process(store)}
+    # in-process on what the server's workers read: a copy in memory up to query_memory_quads, else the disk
+    reader: OxigraphStore = store
+    if out["quads"] <= Settings().query_memory_quads:
+        t0 = time.perf_counter()
+        reader = store.memory_copy(Path(tempfile.mkdtemp(prefix="n2m-bench-")))
+        out["memory_copy_s"] = time.perf_counter() - t0
+    out["in_process_store"] = "memory" if reader is not store else "disk"
+    channels: dict[str, Callable[[str], int]] = {"in-process": in_process(reader)}
     server = virtuoso = remote_server = None
     try:
         if not args.no_http:
@@ -235,6 +244,8 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
         out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if server is not None:
             out["server_peak_mb"] = _peak_mb(server.pid)
+            workers = [_peak_mb(int(c)) for c in _children(server.pid)]
+            out["worker_peak_mb"] = max((w for w in workers if w is not None), default=None)
         if virtuoso is not None:
             out["virtuoso_peak_mb"] = _peak_mb(virtuoso.proc.pid)
         if server is not None and args.concurrency_seconds > 0:
@@ -336,6 +347,10 @@ def _serve(store_dir: Path | None, workers: int = 2, store_url: str = "") -> tup
         try:
             if requests.get(url + "/health", timeout=2).status_code == 200:
                 _warm_up(url, workers)
+                if not store_url:
+                    ready = _wait_for_memory(url, workers)
+                    print(f"  workers answer from memory after {ready:.1f} s" if ready is not None
+                          else "  workers answer from the store on disk", file=sys.stderr)
                 return proc, url
         except requests.ConnectionError:
             pass
@@ -358,6 +373,29 @@ def _warm_up(url: str, workers: int) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+def _wait_for_memory(url: str, workers: int, limit: float = 300.0) -> float | None:
+    """Seconds until every query worker answers from its copy of the data in memory (``Server-Timing`` says
+    ``store;desc="memory"``), or None if they do not within ``limit`` (a store above ``query_memory_quads``)."""
+    started = time.monotonic()
+    n = itertools.count()
+    while time.monotonic() - started < limit:
+        where: list[str] = []
+
+        def ask(into: list[str]) -> None:
+            r = requests.post(url + "/sparql", data={"query": f"ASK {{ ?s ?p ?o }} # memory {next(n)}"}, timeout=300)
+            into.append(r.headers.get("Server-Timing", ""))
+
+        threads = [threading.Thread(target=ask, args=(where,)) for _ in range(2 * workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if all('store;desc="memory"' in w for w in where):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    return None
 
 
 def _virtuoso(store_dir: Path, triples: int, dump: Path):
@@ -391,6 +429,14 @@ def _timed(cmd: list[str]) -> tuple[float, float]:
     return time.perf_counter() - t0, usage.ru_maxrss / 1024
 
 
+def _children(pid: int) -> list[str]:
+    """The process ids of ``pid``'s children (the query workers of a server)."""
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
 def _peak_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -422,10 +468,12 @@ def table(out: dict) -> str:
         if colds:
             lines.append(f"| **median of the mix, {c}** | {statistics.median(colds):.1f} ms cold |"
                          + " |" * (len(channels) - 1))
-    loads = ", ".join(f"{k} {out[k]:.1f}" for k in ("generate_s", "build_s", "virtuoso_load_s") if k in out)
-    peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "bench_peak_mb",
-                                                     "virtuoso_peak_mb") if out.get(k) is not None)
-    lines += ["", f"Load: {loads} s; peak memory: {peaks} MB", ""]
+    loads = ", ".join(f"{k} {out[k]:.1f}" for k in ("generate_s", "build_s", "memory_copy_s", "virtuoso_load_s")
+                      if k in out)
+    peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "worker_peak_mb",
+                                                     "bench_peak_mb", "virtuoso_peak_mb") if out.get(k) is not None)
+    lines += ["", f"Load: {loads} s; peak memory: {peaks} MB; in-process and the server's workers read the "
+              f"store {'in memory' if out.get('in_process_store') == 'memory' else 'on disk'}", ""]
     if out.get("overhead"):
         o = out["overhead"]
         lines += [f"Overhead on one-practice lookups (median of 40): in-process {o['in-process']} ms; through HTTP "

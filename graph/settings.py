@@ -71,6 +71,10 @@ class Settings:
     )
     max_body: int = setting(1_000_000, help="Largest request body in bytes.")
     query_workers: int = setting(2, help="Worker processes that run user SPARQL queries.")
+    query_memory_quads: int = setting(
+        2_000_000, help="Workers copy the data into memory (faster joins; ~0.5 GB a worker per million quads) when "
+        "it holds at most this many quads; 0 keeps them on disk.",
+    )
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
     service_allowlist: tuple[str, ...] = setting(
         factory=tuple, help="SPARQL endpoints that SERVICE may call (comma-separated); empty refuses SERVICE."

@@ -15,6 +15,7 @@ import abc
 import contextlib
 import os
 import shutil
+import tempfile
 import time
 import traceback
 import uuid
@@ -400,6 +401,22 @@ class OxigraphStore(Store):
         """Give in-place changes a new generation token (the link does not move)."""
         base = self._gen.split("+", 1)[0]
         self._gen = f"{base}+{uuid.uuid4().hex[:8]}"
+
+    def memory_copy(self, scratch: Path) -> OxigraphStore:
+        """A copy of the data in memory, for reading: Oxigraph's joins look each row up in an index, and in memory
+        a lookup costs a third to a fifth of one on disk (1M quads: 0.5 GB, 14 s to make on 2 cores).
+
+        The data goes through an N-Quads file in ``scratch``, streamed out and in, so that the copy is all this
+        holds in memory (a dump held as bytes would add its size while loading). Blank nodes keep their labels."""
+        copy = OxigraphStore(None)
+        fd, name = tempfile.mkstemp(prefix="memory-copy-", suffix=".nq", dir=scratch)
+        os.close(fd)
+        try:
+            self.store.dump(name, format=ox.RdfFormat.N_QUADS)
+            copy.store.bulk_load(path=name, format=ox.RdfFormat.N_QUADS)
+        finally:
+            os.unlink(name)
+        return copy
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -56,6 +56,7 @@ class Answer:
     body: bytes
     truncated: bool = False
     timings: tuple[tuple[str, float], ...] = ()  # (step, ms) inside the worker, for the Server-Timing header
+    store: str = ""  # what answered: "memory" (the worker's copy of the data), "disk" or "remote"
 
 
 @dataclass(frozen=True)

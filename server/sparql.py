@@ -191,7 +191,8 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
         response.headers[TRUNCATED] = "true"
     # Where the time went (W3C Server Timing; browsers' developer tools draw it): the steps in the worker, the
     # worker round trip (steps plus the hand-off), and the whole request in the server up to here.
-    steps = [] if hit else [f"{name};dur={ms:.2f}" for name, ms in answer.timings] + [f"worker;dur={worker_ms:.2f}"]
+    steps = [] if hit else [f"{name};dur={ms:.2f}" for name, ms in answer.timings] + [
+        f"worker;dur={worker_ms:.2f}", *([f'store;desc="{answer.store}"'] if answer.store else [])]
     total = (time.perf_counter() - started) * 1000
     response.headers["Server-Timing"] = ", ".join([*steps, *(['cache;desc="hit"'] if hit else []),
                                                    f"total;dur={total:.2f}"])

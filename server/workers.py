@@ -7,9 +7,10 @@ answers 503. Workers serialise the answer themselves (cut at the row cap), so th
 
 Workers of the embedded store read a consistent snapshot: a RocksDB checkpoint (hard links, a few ms) opened
 read-only, made again whenever the store's generation changes. Opening the live database read-only while the
-server writes to it is not safe (measured: corruption errors), and an in-memory copy per worker costs seconds
-of loading and memory per worker at 1M triples for a modest gain in query speed. Workers of a remote store
-open it themselves and forward the query.
+server writes to it is not safe (measured: corruption errors). Each worker also copies its snapshot into memory
+in the background (``MemoryCopy``) and answers from the copy once it is made: at 1M quads joins run 2-5x faster
+there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and 14 s of loading after each data change,
+while the snapshot on disk answers. Workers of a remote store open it themselves and forward the query.
 
 Workers are fresh interpreters (``python -c``), not forks: forking the threaded server could copy a held lock,
 and multiprocessing's spawn and forkserver methods re-run the caller's main script in every child. What a worker
@@ -73,10 +74,49 @@ def serve(fd: int) -> None:
     worker_main(conn, settings)
 
 
+class MemoryCopy:
+    """A worker's copy in memory of the snapshot it reads, made in a background thread while the snapshot on disk
+    answers, and dropped the moment a job names another snapshot (the data changed): no answer ever comes from a
+    copy of other data than the job's. Stores of more than ``max_quads`` quads stay on disk."""
+
+    def __init__(self, max_quads: int) -> None:
+        self.max_quads = max_quads
+        self._lock = threading.Lock()
+        self._snapshot: str | None = None
+        self._copy: OxigraphStore | None = None
+
+    def want(self, snapshot: str, disk: OxigraphStore) -> None:
+        """Start copying ``disk`` (the snapshot ``snapshot``), unless that copy is made or under way."""
+        with self._lock:
+            if self._snapshot == snapshot:
+                return
+            self._snapshot, self._copy = snapshot, None
+        if self.max_quads > 0:
+            threading.Thread(target=self._make, args=(snapshot, disk), daemon=True, name="memory-copy").start()
+
+    def _make(self, snapshot: str, disk: OxigraphStore) -> None:
+        try:
+            if disk.count() > self.max_quads:
+                return
+            copy = disk.memory_copy(Path(snapshot).parent)
+        except Exception as e:  # the snapshot was closed or removed meanwhile (newer data), or the disk is full
+            log.info("no memory copy of %s: %s", snapshot, e)
+            return
+        with self._lock:
+            if self._snapshot == snapshot:
+                self._copy = copy
+
+    def get(self, snapshot: str | None) -> OxigraphStore | None:
+        """The copy of ``snapshot`` if it is ready."""
+        with self._lock:
+            return self._copy if snapshot is not None and snapshot == self._snapshot else None
+
+
 def worker_main(conn, settings: Settings) -> None:
     """Serve jobs from ``conn`` until it closes."""
     store: Store | None = None
     opened: str | None = None
+    memory = MemoryCopy(settings.query_memory_quads)
     while True:
         try:
             job = conn.recv()
@@ -91,8 +131,14 @@ def worker_main(conn, settings: Settings) -> None:
                 if store is not None:
                     store.close()
                 store, opened = OxigraphStore(job.snapshot, read_only=True), job.snapshot
+                memory.want(job.snapshot, store)
             assert store is not None
-            answer = run_update(store, job) if isinstance(job, UpdateJob) else run_query(store, job)
+            if isinstance(job, UpdateJob):
+                answer = run_update(store, job)
+            else:
+                copy = memory.get(job.snapshot)
+                where = "memory" if copy else "remote" if settings.store_url else "disk"
+                answer = replace(run_query(copy or store, job), store=where)
             conn.send(("ok", answer))
         except KGError as e:
             conn.send(("error", type(e).__name__, shorten(e), {**position(e), **e.extra}))

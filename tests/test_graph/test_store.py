@@ -152,3 +152,31 @@ def test_staged_text_keeps_blank_nodes_apart_by_part(tmp_path):
     subjects = {q.subject for q in store.quads()}
     assert store.count() == 4 and len(subjects) == 4
     store.close()
+
+
+def test_memory_copy_holds_the_same_quads_and_leaves_no_file(tmp_path):
+    """What the query workers read once it is made: every quad of every graph (the real default graph too), with
+    its literal's datatype or language and its blank nodes still shared between quads; the N-Quads file it went
+    through is gone."""
+    store = OxigraphStore(tmp_path / "s")
+    node = ox.BlankNode()
+    store.replace_dataset([
+        quad(1), quad(2, "http://example.org/g2"),
+        ox.Quad(ox.NamedNode("http://example.org/s3"), P, node, ox.NamedNode("http://example.org/g1")),
+        ox.Quad(node, P, ox.Literal("drei", language="de"), ox.NamedNode("http://example.org/g1")),
+        ox.Quad(node, P, ox.Literal("1.50", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")),
+                ox.NamedNode("http://example.org/g2")),
+    ])
+    store.update('INSERT DATA { <http://example.org/s9> <http://example.org/p> "9" }')
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    copy = store.memory_copy(scratch)
+    assert copy.path is None and copy.count() == store.count() == 6
+    plain = {q for q in store.quads() if not isinstance(q.subject, ox.BlankNode) and
+             not isinstance(q.object, ox.BlankNode)}
+    assert plain <= set(copy.quads())
+    shared = "SELECT ?o WHERE { <http://example.org/s3> ?p ?b . ?b ?q ?o }"
+    answers = [sorted(str(r["o"]) for r in s.query(shared).rows()) for s in (store, copy)]
+    assert answers[0] == answers[1] and len(answers[1]) == 2 and '"drei"@de' in answers[1]
+    assert list(scratch.iterdir()) == []
+    store.close()

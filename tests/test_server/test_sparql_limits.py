@@ -17,9 +17,10 @@ from werkzeug.serving import make_server
 
 from next2met.graph.errors import QueryRefused, QueryTimeout
 from next2met.graph.settings import Settings
+from next2met.graph.store import OxigraphStore
 from next2met.server.app import create_app
 from next2met.server.jobs import QueryJob
-from next2met.server.workers import QueryPool
+from next2met.server.workers import QueryPool, Snapshots
 
 TIMEOUT = 1.5
 MAX_ROWS = 5
@@ -132,7 +133,8 @@ def test_server_timing_says_where_the_time_went(server):
 
     miss = requests.get(url + "/sparql", params={"query": query}, headers={**FRESH, "Origin": "https://example.org"})
     t = timings(miss)
-    assert list(t) == ["check", "query", "serialise", "worker", "total"], t
+    assert list(t) == ["check", "query", "serialise", "worker", "store", "total"], t
+    assert t.pop("store") in ('"disk"', '"memory"')  # memory once the worker's copy of the data is made
     ms = {k: float(v) for k, v in t.items()}
     assert all(v >= 0 for v in ms.values())
     assert ms["check"] + ms["query"] + ms["serialise"] <= ms["worker"] <= ms["total"]
@@ -174,6 +176,59 @@ def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(server
     # ... while a query that only names something like "e-service" is kept
     measure = "SELECT ?p WHERE { ?p ?m <https://w3id.org/next2met/concept/measure/e-service> } # e-service"
     assert [run(measure).headers["X-Next2Met-Cache"] for _ in range(2)] == ["miss", "hit"]
+
+
+def _where_answered(r) -> str:
+    found = [p.split("desc=", 1)[1].strip('"') for p in r.headers["Server-Timing"].split(",") if "store;" in p]
+    assert len(found) == 1, r.headers["Server-Timing"]
+    return found[0]
+
+
+def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
+    """A worker copies the data into memory in the background and answers from the copy once it is made. After a
+    data change no answer comes from the copy of the old data: the new snapshot on disk answers until the new copy
+    is made."""
+    url, _ = server
+    graph = "https://example.org/graph/memory-test"
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+
+    def run() -> tuple[int, str]:
+        r = requests.get(url + "/sparql", params={"query": count},
+                         headers={"Accept": "application/sparql-results+json", **FRESH})
+        assert r.status_code == 200, r.text
+        return int(r.json()["results"]["bindings"][0]["n"]["value"]), _where_answered(r)
+
+    def answers_until_memory() -> list[tuple[int, str]]:
+        seen = [run()]
+        deadline = time.monotonic() + 60
+        while seen[-1][1] != "memory" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            seen.append(run())
+        assert seen[-1][1] == "memory", seen[-5:]
+        return seen
+
+    assert {n for n, _ in answers_until_memory()} == {0}
+    note = '<https://example.org/notes/memory> <http://www.w3.org/2000/01/rdf-schema#comment> "in memory"@en'
+    assert update(url, f"INSERT DATA {{ GRAPH <{graph}> {{ {note} }} }}").status_code == 200
+    after = answers_until_memory()
+    assert {n for n, _ in after} == {1}, after
+
+
+def test_workers_stay_on_disk_when_the_copy_is_turned_off(store_copy):
+    store = OxigraphStore(store_copy)
+    settings = Settings(store=str(store_copy), query_memory_quads=0, query_workers=1)
+    pool = QueryPool(settings, Snapshots(store, threading.RLock()))
+    assert pool.wait_ready()
+    try:
+        job = QueryJob(sparql=SMALL, formats={"ask": "json"}, max_rows=MAX_ROWS)
+        answers = []
+        for _ in range(20):
+            answers.append(pool.run(job, TIMEOUT))
+            time.sleep(0.05)
+        assert {a.store for a in answers} == {"disk"} and b'"boolean":true' in answers[-1].body
+    finally:
+        pool.close()
+        store.close()
 
 
 # -- row cap -------------------------------------------------------------------------------------------------------
