@@ -77,34 +77,44 @@ def serve(fd: int) -> None:
 class MemoryCopy:
     """A worker's copy in memory of the snapshot it reads, made in a background thread while the snapshot on disk
     answers, and dropped the moment a job names another snapshot (the data changed): no answer ever comes from a
-    copy of other data than the job's. Stores of more than ``max_quads`` quads stay on disk."""
+    copy of other data than the job's. One copy is made at a time: data that changes again meanwhile is copied
+    when the copy under way is done (and that one thrown away). Stores of more than ``max_quads`` quads stay on
+    disk."""
 
     def __init__(self, max_quads: int) -> None:
         self.max_quads = max_quads
         self._lock = threading.Lock()
         self._snapshot: str | None = None
+        self._disk: OxigraphStore | None = None
         self._copy: OxigraphStore | None = None
+        self._copying = False
 
     def want(self, snapshot: str, disk: OxigraphStore) -> None:
-        """Start copying ``disk`` (the snapshot ``snapshot``), unless that copy is made or under way."""
+        """Copy ``disk`` (the snapshot ``snapshot``) unless that copy is made or under way."""
         with self._lock:
             if self._snapshot == snapshot:
                 return
-            self._snapshot, self._copy = snapshot, None
-        if self.max_quads > 0:
-            threading.Thread(target=self._make, args=(snapshot, disk), daemon=True, name="memory-copy").start()
+            self._snapshot, self._disk, self._copy = snapshot, disk, None
+            if self._copying or self.max_quads <= 0:
+                return
+            self._copying = True
+        threading.Thread(target=self._make, daemon=True, name="memory-copy").start()
 
-    def _make(self, snapshot: str, disk: OxigraphStore) -> None:
-        try:
-            if disk.count() > self.max_quads:
-                return
-            copy = disk.memory_copy(Path(snapshot).parent)
-        except Exception as e:  # the snapshot was closed or removed meanwhile (newer data), or the disk is full
-            log.info("no memory copy of %s: %s", snapshot, e)
-            return
-        with self._lock:
-            if self._snapshot == snapshot:
-                self._copy = copy
+    def _make(self) -> None:
+        while True:
+            with self._lock:
+                snapshot, disk = self._snapshot, self._disk
+            assert snapshot is not None and disk is not None
+            copy = None
+            try:
+                if disk.count() <= self.max_quads:
+                    copy = disk.memory_copy(Path(snapshot).parent)
+            except Exception as e:  # the snapshot was closed or removed meanwhile (newer data), or the disk is full
+                log.info("no memory copy of %s: %s", snapshot, e)
+            with self._lock:
+                if self._snapshot == snapshot:
+                    self._copy, self._copying = copy, False
+                    return
 
     def get(self, snapshot: str | None) -> OxigraphStore | None:
         """The copy of ``snapshot`` if it is ready."""

@@ -214,6 +214,35 @@ def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
     assert {n for n, _ in after} == {1}, after
 
 
+def test_memory_copy_follows_the_newest_data(tmp_path):
+    """Data that changes while a copy is being made is copied next; the copy of the older data is never handed
+    out for the newer."""
+    from next2met.server.workers import MemoryCopy
+
+    stores = []
+    for n in (1, 2):
+        folder = tmp_path / f"snap-{n}"
+        store = OxigraphStore(folder / "store")
+        store.replace_dataset([ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), ox.NamedNode(N2M + "p"),
+                                       ox.Literal(str(i)), ox.NamedNode("https://example.org/g"))
+                               for i in range(200 * n)])
+        stores.append((str(folder / "store"), store))
+    memory = MemoryCopy(max_quads=10_000)
+    memory.want(*stores[0])
+    memory.want(*stores[1])
+    deadline = time.monotonic() + 30
+    while memory.get(stores[1][0]) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    copy = memory.get(stores[1][0])
+    assert copy is not None and copy.count() == 400 and memory.get(stores[0][0]) is None
+    small = MemoryCopy(max_quads=100)
+    small.want(*stores[0])
+    time.sleep(0.5)
+    assert small.get(stores[0][0]) is None  # more quads than allowed: the disk answers
+    for _, store in stores:
+        store.close()
+
+
 def test_workers_stay_on_disk_when_the_copy_is_turned_off(store_copy):
     store = OxigraphStore(store_copy)
     settings = Settings(store=str(store_copy), query_memory_quads=0, query_workers=1)
