@@ -8,12 +8,14 @@ SPARQL XML for a SELECT (rdflib-endpoint PR #24; zazuko/vscode-sparql-notebook#5
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from next2met.graph.errors import NotAcceptable
 
@@ -101,6 +103,13 @@ def choose(
     if best == HTML:
         return None
     return next(f for f in table if best in (f.media_type, *f.synonyms, *f.fallbacks))
+
+
+@functools.lru_cache(maxsize=512)
+def formats_for(accept_header: str, format_param: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``choose_all`` for a raw Accept header and ``format`` values, remembered: clients send the same few headers,
+    and matching one against every type on offer costs more than the rest of a small query's request handling."""
+    return tuple(choose_all(parse_accept_header(accept_header, MIMEAccept), list(format_param)).items())
 
 
 def choose_all(accept: MIMEAccept, format_param: str | list[str] | None = None) -> dict[str, str]:

@@ -138,7 +138,7 @@ def sparql() -> Response:
     form = negotiation.guess_form(query)
     if request.method != "POST" and not format_param and _prefers_html(form or "select"):
         return _editor()  # a shared link opened in a browser: the editor runs the query from the URL
-    formats = negotiation.choose_all(request.accept_mimetypes, format_param)
+    formats = dict(negotiation.formats_for(request.headers.get("Accept", ""), tuple(format_param)))
     if form is not None and form not in formats:
         negotiation.choose(form, request.accept_mimetypes, format_param)  # raises 406 with the right message
     if not formats:
@@ -158,13 +158,14 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     default_graph, named_graphs = _dataset(params, "default-graph-uri", "named-graph-uri")
     if default_graph is not None or named_graphs is not None:  # the protocol's dataset: whatever is not named is empty
         default_graph, named_graphs = default_graph or (), named_graphs or ()
+    base = request.base_url
     job = QueryJob(
         sparql=query, formats=formats, max_rows=settings.max_rows, default_graph=default_graph,
-        named_graphs=named_graphs, base_iri=request.base_url, prefixes=prefixes(),
+        named_graphs=named_graphs, base_iri=base, prefixes=prefixes(),
         allowlist=settings.service_allowlist,
     )
     # A repeated query is answered from memory until the data changes, unless its answer may differ between runs.
-    key = (query, tuple(sorted(formats.items())), default_graph, named_graphs, request.base_url, settings.max_rows)
+    key = (query, tuple(sorted(formats.items())), default_graph, named_graphs, base, settings.max_rows)
     generation = kg.store.generation
     cacheable = not is_volatile(query)
     # Cache-Control: no-cache asks for a fresh run (the answer still refreshes the cache)
