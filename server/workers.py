@@ -107,7 +107,8 @@ class MemoryCopy:
             assert snapshot is not None and disk is not None
             copy = None
             try:
-                if disk.count() <= self.max_quads:
+                quads = disk.count()
+                if quads <= self.max_quads and _fits_in_memory(quads):
                     copy = disk.memory_copy(Path(snapshot).parent)
             except Exception as e:  # the snapshot was closed or removed meanwhile (newer data), or the disk is full
                 log.info("no memory copy of %s: %s", snapshot, e)
@@ -120,6 +121,24 @@ class MemoryCopy:
         """The copy of ``snapshot`` if it is ready."""
         with self._lock:
             return self._copy if snapshot is not None and snapshot == self._snapshot else None
+
+
+BYTES_PER_QUAD = 520  # a copy in memory, measured: 511 MB for 1.02M quads
+
+
+def _fits_in_memory(quads: int, meminfo: str = "/proc/meminfo") -> bool:
+    """Whether a copy of ``quads`` quads takes at most half the memory the system has available: a worker killed
+    for want of memory would be replaced, copy again and be killed again. True where the system does not say."""
+    try:
+        with open(meminfo) as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return True
+    if quads * BYTES_PER_QUAD > available / 2:
+        log.warning("the data (%d quads) is not copied into memory: about %d MB needed, %d MB available", quads,
+                    quads * BYTES_PER_QUAD >> 20, available >> 20)
+        return False
+    return True
 
 
 def worker_main(conn, settings: Settings) -> None:

@@ -243,6 +243,18 @@ def test_memory_copy_follows_the_newest_data(tmp_path):
         store.close()
 
 
+def test_memory_copy_needs_room(tmp_path):
+    """No copy that would take more than half the memory the system has available (a worker killed for want of
+    memory would copy again and be killed again)."""
+    from next2met.server.workers import BYTES_PER_QUAD, _fits_in_memory
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:        8000000 kB\nMemAvailable:    1000000 kB\n")
+    room = 1_000_000 * 1024 // 2 // BYTES_PER_QUAD
+    assert _fits_in_memory(room, str(meminfo)) and not _fits_in_memory(room + 1000, str(meminfo))
+    assert _fits_in_memory(10**12, str(tmp_path / "absent"))  # a system that does not say: the setting decides
+
+
 def test_workers_stay_on_disk_when_the_copy_is_turned_off(store_copy):
     store = OxigraphStore(store_copy)
     settings = Settings(store=str(store_copy), query_memory_quads=0, query_workers=1)
