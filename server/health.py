@@ -38,6 +38,9 @@ def health() -> Response:
         "store": {"kind": kg.store.kind, "quads": quads, "generation": kg.store.generation},
         "uptime_seconds": round(time.time() - STARTED, 1),
     }
+    pool = kg.extensions.get("sparql")
+    if pool is not None:  # the query workers, and whether they read the data from their copies in memory yet
+        body["query_workers"] = pool.status()
     if not ok:
         body["store"]["error"] = detail
     return jsonify(body), (200 if ok else 503)

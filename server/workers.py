@@ -249,6 +249,7 @@ class _Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.conn.send(settings)
+        self.reads = ""  # where its last answer was read: memory, disk or remote ("" before the first)
 
     def kill(self) -> None:
         self.process.kill()
@@ -349,6 +350,7 @@ class QueryPool:
         self._idle.put(worker)
         log.debug("query answered by a worker in %.3f s", time.monotonic() - started)
         if message[0] == "ok":
+            worker.reads = getattr(message[1], "store", "") or worker.reads
             return message[1]
         if message[0] == "error":
             _, name, detail, extra = message
@@ -361,6 +363,16 @@ class QueryPool:
     def size(self) -> int:
         with self._lock:
             return len(self._all)
+
+    def status(self) -> dict[str, int]:
+        """How many workers there are, and where each read its last answer (memory, disk, remote; "starting"
+        before its first)."""
+        with self._lock:
+            workers = list(self._all)
+        counts: dict[str, int] = {"workers": len(workers)}
+        for w in workers:
+            counts[w.reads or "starting"] = counts.get(w.reads or "starting", 0) + 1
+        return counts
 
     def close(self) -> None:
         self._closed = True

@@ -212,6 +212,8 @@ def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
     assert update(url, f"INSERT DATA {{ GRAPH <{graph}> {{ {note} }} }}").status_code == 200
     after = answers_until_memory()
     assert {n for n, _ in after} == {1}, after
+    workers = requests.get(url + "/health").json()["query_workers"]  # what an operator sees
+    assert workers["workers"] == 2 and workers.get("memory", 0) >= 1, workers
 
 
 def test_memory_copy_follows_the_newest_data(tmp_path):
