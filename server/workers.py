@@ -8,7 +8,8 @@ answers 503. Workers serialise the answer themselves (cut at the row cap), so th
 Workers of the embedded store read a consistent snapshot: a RocksDB checkpoint (hard links, a few ms) opened
 read-only, made again whenever the store's generation changes. Opening the live database read-only while the
 server writes to it is not safe (measured: corruption errors). Each worker also copies its snapshot into memory
-in the background (``MemoryCopy``) and answers from the copy once it is made: at 1M quads joins run 2-5x faster
+in the background (``MemoryCopy``; a new worker opens the data with a query of its own, so the copy begins at
+start-up) and answers from the copy once it is made: at 1M quads joins run 2-5x faster
 there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and 14 s of loading after each data change,
 while the snapshot on disk answers. Workers of a remote store open it themselves and forward the query.
 
@@ -288,6 +289,8 @@ class QueryPool:
                 self._all.add(worker)
             try:
                 ready = worker.conn.poll(STARTUP_TIMEOUT) and worker.conn.recv() == "ready"
+                if ready and self.snapshots is not None and not self._closed:
+                    ready = self._open_data(worker)
             except (EOFError, OSError):
                 ready = False
             if ready and not self._closed:
@@ -303,6 +306,28 @@ class QueryPool:
             worker.kill()
 
         threading.Thread(target=start, daemon=True, name="next2met-worker-start").start()
+
+    def _open_data(self, worker: _Worker) -> bool:
+        """Have a new worker open the current data with a query of its own, so that its copy in memory is under
+        way before the first user query comes. False only if the worker itself failed; when the data cannot be
+        opened now (the store is closing, say), the worker serves anyway and tries again on its first query."""
+        assert self.snapshots is not None
+        try:
+            folder = self.snapshots.acquire()
+        except Exception as e:
+            if not self._closed:
+                log.warning("a new query worker could not open the data yet: %s", e)
+            return True
+        try:
+            worker.conn.send(QueryJob(sparql="ASK {}", formats={"ask": "json"}, max_rows=1, snapshot=folder))
+            if not worker.conn.poll(STARTUP_TIMEOUT):
+                return False
+            message = worker.conn.recv()
+            if message[0] == "ok":
+                worker.reads = message[1].store
+            return True
+        finally:
+            self.snapshots.release(folder)
 
     def _replace(self, worker: _Worker) -> None:
         """Kill a worker and start a fresh one in its place (in the background: the client is not kept waiting)."""

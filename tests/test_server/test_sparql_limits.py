@@ -184,6 +184,24 @@ def _where_answered(r) -> str:
     return found[0]
 
 
+def test_workers_copy_the_data_at_start_up_before_any_query(store_copy):
+    """A started worker opens the data with a query of its own, so its copy is under way before users ask: after a
+    short wait the first query each worker gets is answered from memory (the copy of the real data takes well
+    under a second; without the start-up query it would only begin with that first query, answered on disk)."""
+    store = OxigraphStore(store_copy)
+    pool = QueryPool(Settings(store=str(store_copy), query_workers=2), Snapshots(store, threading.RLock()))
+    try:
+        assert pool.wait_ready()
+        assert pool.status() == {"workers": 2, "disk": 2}
+        time.sleep(5)
+        job = QueryJob(sparql=SMALL, formats={"ask": "json"}, max_rows=MAX_ROWS)
+        assert [pool.run(job, TIMEOUT).store for _ in range(2)] == ["memory", "memory"]  # the idle queue is FIFO
+        assert pool.status() == {"workers": 2, "memory": 2}
+    finally:
+        pool.close()
+        store.close()
+
+
 def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
     """A worker copies the data into memory in the background and answers from the copy once it is made. After a
     data change no answer comes from the copy of the old data: the new snapshot on disk answers until the new copy
