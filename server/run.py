@@ -30,9 +30,11 @@ def serve(settings: Settings) -> None:
         log.warning("the query workers are slow to start; queries wait for them")
     # waitress refuses grossly oversized bodies itself, before buffering them; anything up to that reaches the
     # app, which answers an oversized body with a problem document (413).
+    # Answers up to 16 MB are sent from memory: past waitress's default of 1 MB it writes them to a temporary file
+    # first (a cached 5 MB answer: 5.3 → 4.1 ms at the client). The answer is in memory already, in the cache.
     server = waitress.create_server(
         app, host=settings.host, port=settings.port, threads=settings.threads, ident="next2met-kg",
-        max_request_body_size=max(2 * settings.max_body, settings.max_body + 65536),
+        max_request_body_size=max(2 * settings.max_body, settings.max_body + 65536), outbuf_overflow=16 << 20,
     )
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     store = settings.store_url or f"{kg.store.kind} at {settings.store}, {kg.store.count()} quads"
