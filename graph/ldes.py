@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -135,11 +135,14 @@ class ChangeLog:
                     self._load()
 
     # -- recording ------------------------------------------------------------------------------------------
-    def record(self, store: Store, at: float, graphs: Iterable[str] = ()) -> list[Entry]:
+    def record(self, store: Store, at: float, graphs: Iterable[str] = (),
+               everything: Callable[[], Iterable[ox.Quad]] | None = None) -> list[Entry]:
         """Append a member for every resource whose triples differ from its last recorded version.
 
         ``graphs`` names the graphs a write replaced (empty: anything may have changed, read everything). The
         provenance graph is read with them, since writers update it alongside the graphs they name.
+        ``everything`` gives every quad of the store when it has to be read whole, faster than the store itself
+        can (the N-Quads dump of the same generation: at 1M quads 2.2 s to read against 7.9 s).
         """
         with self._file_lock():
             self._load()
@@ -147,7 +150,8 @@ class ChangeLog:
             if graphs and self._index is not None:
                 current = read_affected(store, [*graphs, f"{self.base}graph/provenance"], self._index)
             if current is None:
-                current, self._index = scan(store.quads(), f"{self.base}ldes/unattached")
+                quads = everything() if everything is not None else store.quads()
+                current, self._index = scan(quads, f"{self.base}ldes/unattached")
                 gone = [res for res, prev in self._latest.items() if res not in current and not prev.deleted]
             else:
                 gone = [res for res, triples in current.items() if not triples]

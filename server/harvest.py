@@ -22,10 +22,11 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from werkzeug.exceptions import HTTPException
 
 from next2met.graph import describe, void
-from next2met.graph.dumps import MANIFEST, DumpSet, read_manifest, write_dumps
+from next2met.graph.dumps import MANIFEST, DumpSet, filename, read_manifest, write_dumps
 from next2met.graph.errors import NotAcceptable, NotFound
 from next2met.graph.ldes import ChangeLog
 from next2met.graph.ldes_pages import page_quads, root_quads
+from next2met.graph.rdfio import FORMATS
 
 from .caching import conditional
 from .links import iri_to_path
@@ -79,11 +80,22 @@ class Harvesting:
                 self._writer = threading.Thread(target=self._write_when_dirty, name="dumps", daemon=True)
                 self._writer.start()
         try:
-            added = self.log.record(kg.store, change.at, change.graphs)
+            added = self.log.record(kg.store, change.at, change.graphs, self._dumped_quads(kg))
             log.info("change log: %d new member(s) after %s", len(added), change.reason)
         except Exception:  # the write itself succeeded; the next change compares everything and catches up
             log.exception("could not record the changes in %s", self.log.folder)
             self.log.forget_index()
+
+    def _dumped_quads(self, kg: KnowledgeGraph):
+        """Every quad of the store read from its N-Quads dump, when the dump holds the store's current generation
+        (at start-up it does: the dumps are written first); None otherwise."""
+        dumps = self._dumps
+        if dumps is None or dumps.generation != kg.store.generation:
+            return None
+        path = self.folder / dumps.folder / filename(dumps.name, FORMATS["nquads"], False)
+        if not path.is_file():
+            return None
+        return lambda: ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False)
 
     def write_dumps(self) -> None:
         with self._dump_lock:
