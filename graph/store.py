@@ -405,7 +405,7 @@ class OxigraphStore(Store):
 
     def memory_copy(self, scratch: Path) -> OxigraphStore:
         """A copy of the data in memory, for reading: Oxigraph's joins look each row up in an index, and in memory
-        a lookup costs a third to a fifth of one on disk (1M quads: 0.5 GB, 14 s to make on 2 cores).
+        a lookup costs a third to a fifth of one on disk (1M quads: 0.5 GB, ~15 s to make).
 
         The data goes through an N-Quads file in ``scratch``, streamed out and in, so that the copy is all this
         holds in memory (a dump held as bytes would add its size while loading). Blank nodes keep their labels,

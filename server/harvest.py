@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -86,7 +87,7 @@ class Harvesting:
             log.exception("could not record the changes in %s", self.log.folder)
             self.log.forget_index()
 
-    def _dumped_quads(self, kg: KnowledgeGraph):
+    def _dumped_quads(self, kg: KnowledgeGraph) -> Callable[[], Iterable[ox.Quad]] | None:
         """Every quad of the store read from its N-Quads dump, when the dump holds the store's current generation
         (at start-up it does: the dumps are written first); None otherwise."""
         dumps = self._dumps

@@ -39,7 +39,7 @@ def health() -> Response:
         "uptime_seconds": round(time.time() - STARTED, 1),
     }
     pool = kg.extensions.get("sparql")
-    if pool is not None:  # the query workers, and whether they read the data from their copies in memory yet
+    if pool is not None:  # the query workers, and where each read its last answer (memory, disk)
         body["query_workers"] = pool.status()
     if not ok:
         body["store"]["error"] = detail

@@ -10,7 +10,7 @@ read-only, made again whenever the store's generation changes. Opening the live 
 server writes to it is not safe (measured: corruption errors). Each worker also copies its snapshot into memory
 in the background (``MemoryCopy``; a new worker opens the data with a query of its own, so the copy begins at
 start-up) and answers from the copy once it is made: at 1M quads joins run 2-5x faster
-there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and 14 s of loading after each data change,
+there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and ~15 s of copying after each data change,
 while the snapshot on disk answers. Workers of a remote store open it themselves and forward the query.
 
 Workers are fresh interpreters (``python -c``), not forks: forking the threaded server could copy a held lock,
