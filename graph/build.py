@@ -30,7 +30,7 @@ from . import paths
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
 from .rdfio import ascii_ntriples, guess_format, parse_file, scope_blank_nodes
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
-from .validate import ValidationReport, validate_text
+from .validate import ValidationReport, nquads_text, validate_text
 from .vocab import N2M, SCHEMA, VOID
 
 ONTOLOGY_NS = str(N2M._NS)
@@ -398,22 +398,17 @@ class DatasetStream:
             self.facts[name] = GraphFacts.of(quads)
             self.quads += len(quads)
             # a blank node label belongs to its file: in the one text of all files, make it the file's own
-            add(name, _ntriples(scope_blank_nodes(quads, f"f{len(parts)}")), src.relative)
+            add(name, nquads_text(scope_blank_nodes(quads, f"f{len(parts)}")), src.relative)
         by_graph: dict[str, list[ox.Quad]] = collections.defaultdict(list)
         for q in self.extra:
             by_graph[q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""].append(q)
         for graph, quads in by_graph.items():
             self.quads += len(quads)
-            add(graph, _ntriples(quads), "harvested graph")
+            add(graph, nquads_text(quads), "harvested graph")
         own = provenance(self.sources, self.facts, base)
         self.quads += len(own)
-        add(f"{base}graph/provenance", _ntriples(own), "provenance")
+        add(f"{base}graph/provenance", nquads_text(own), "provenance")
         return "".join(chunks), parts
-
-
-def _ntriples(quads: Iterable[ox.Quad]) -> str:
-    return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads),
-                        format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
 
 
 def _plain_ntriples(src: SourceFile, base: str) -> bytes | None:
