@@ -24,8 +24,6 @@ from next2met.graph.store import OxigraphStore, Result, Store, result_kind
 from . import guard
 from .negotiation import BY_KEY, kind_name, offered
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
 
 @dataclass(frozen=True)
 class QueryJob:
@@ -101,16 +99,18 @@ def run_query(store: Store, job: QueryJob) -> Answer:
     if kind == "ask":
         t2 = time.perf_counter()
         body = result.value.serialize(format=fmt.writer)
-    elif kind == "select":
-        names = result.variables
-        rows = list(itertools.islice(result.value, job.max_rows + 1))  # the store does its work here
+    elif kind == "select" and result.variables:
+        body, truncated = _select_natively(result.value, job.max_rows)  # type: ignore[arg-type]
+        truncated = truncated or result.truncated
+        t2 = time.perf_counter()
+        if fmt.writer != ox.QueryResultsFormat.TSV:
+            body = ox.parse_query_results(body, ox.QueryResultsFormat.TSV).serialize(format=fmt.writer)
+    elif kind == "select":  # no variables (SELECT * on an empty pattern): rows without columns, which TSV cannot count
+        rows = list(itertools.islice(result.value, job.max_rows + 1))
         t2 = time.perf_counter()
         truncated = len(rows) > job.max_rows or result.truncated
-        doc = _results_json(names, rows[: job.max_rows])
-        if fmt.writer == ox.QueryResultsFormat.JSON:  # the document is the answer: no round trip through pyoxigraph
-            body = json.dumps(doc, separators=(",", ":")).encode("ascii")  # \u escapes: faster than UTF-8 here
-        else:
-            body = ox.parse_query_results(json.dumps(doc), ox.QueryResultsFormat.JSON).serialize(format=fmt.writer)
+        doc = {"head": {"vars": []}, "results": {"bindings": [{} for _ in rows[: job.max_rows]]}}
+        body = ox.parse_query_results(json.dumps(doc), ox.QueryResultsFormat.JSON).serialize(format=fmt.writer)
     else:
         triples = list(itertools.islice(result.triples(), job.max_rows + 1))
         t2 = time.perf_counter()
@@ -123,6 +123,43 @@ def run_query(store: Store, job: QueryJob) -> Answer:
     t3 = time.perf_counter()
     timings = (("check", (t1 - t0) * 1000), ("query", (t2 - t1) * 1000), ("serialise", (t3 - t2) * 1000))
     return Answer(kind, fmt.key, _bytes(body), truncated, timings)
+
+
+class _RowCap(Exception):
+    """Raised into pyoxigraph's writer to stop it (and the query's evaluation) past the row cap."""
+
+
+class _TSVRows:
+    """Where pyoxigraph writes a SELECT answer as TSV (a header line, then one line a row: tabs and line breaks in
+    values are escaped), keeping the first ``cap`` rows and stopping the writer once a row beyond them is written."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.parts, self.lines = cap, [], 0
+
+    def write(self, chunk) -> int:
+        data = bytes(chunk)
+        self.parts.append(data)
+        self.lines += data.count(b"\n")
+        if self.lines > self.cap + 1:
+            raise _RowCap
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _select_natively(solutions: ox.QuerySolutions, cap: int) -> tuple[bytes, bool]:
+    """The solutions as TSV, at most ``cap`` rows, and whether rows were left out. pyoxigraph's own writer does the
+    work: iterating the solutions in Python and writing SPARQL JSON by hand cost 3-4x the time of the query's
+    evaluation on big answers (1M quads, 9,486 rows: 160-250 ms against 60-90 ms written as TSV and read back
+    into the format asked for). TSV keeps every term exactly (it writes terms as N-Triples does)."""
+    sink = _TSVRows(cap)
+    try:
+        solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
+    except _RowCap:
+        kept = b"".join(sink.parts).split(b"\n", cap + 1)[: cap + 1]
+        return b"\n".join(kept) + b"\n", True
+    return b"".join(sink.parts), False
 
 
 def _bytes(body: bytes | None) -> bytes:
@@ -143,38 +180,6 @@ def _query_own_dataset(store: Store, job: QueryJob) -> Result:
     except SyntaxError as e:
         raise QuerySyntaxError(str(e)) from None
     return Result(result_kind(value), value)
-
-
-def _results_json(names: list[str], rows: list) -> dict:
-    """The kept rows as a SPARQL 1.1 Query Results JSON document, which carries every term exactly: the answer
-    itself when JSON is asked for, else read back by pyoxigraph to be written in the format asked for."""
-    seen: dict = {}  # a term's JSON once for each distinct term (predicates, classes and concepts repeat a lot)
-    bindings = []
-    for row in rows:
-        binding = {}
-        for name, term in zip(names, row, strict=True):
-            if term is not None:
-                written = seen.get(term)
-                if written is None:
-                    written = seen[term] = _term(term)
-                binding[name] = written
-        bindings.append(binding)
-    return {"head": {"vars": names}, "results": {"bindings": bindings}}
-
-
-def _term(t) -> dict:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    if isinstance(t, ox.Literal):
-        out = {"type": "literal", "value": t.value}
-        if t.language:
-            out["xml:lang"] = t.language
-        elif t.datatype.value != XSD_STRING:
-            out["datatype"] = t.datatype.value
-        return out
-    return {"type": "triple", "value": {k: _term(getattr(t, k)) for k in ("subject", "predicate", "object")}}
 
 
 def run_update(store: Store, job: UpdateJob) -> UpdateAnswer:

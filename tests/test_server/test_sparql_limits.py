@@ -4,6 +4,8 @@ worker is killed), the row cap (never silent), the body cap, the cap on queries 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import threading
@@ -305,6 +307,26 @@ def test_row_cap_is_announced(server):
     assert r.headers["X-Next2Met-Truncated"] == "true"
     r = requests.get(url + "/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}"})
     assert len(r.json()["results"]["bindings"]) == MAX_ROWS and "X-Next2Met-Truncated" not in r.headers
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+@pytest.mark.parametrize("limit,kept,truncated", [(MAX_ROWS + 1, MAX_ROWS, True), (MAX_ROWS, MAX_ROWS, False),
+                                                  (1, 1, False), (None, MAX_ROWS, True)])
+def test_row_cap_in_every_result_format(server, fmt, limit, kept, truncated):
+    """The cap stops the writer one row past it, whatever the format asked for; values with line breaks and tabs
+    (which a line-based writer escapes) count as one row each."""
+    url, _ = server
+    query = ("SELECT ?s ?p ?o ?text WHERE { ?s ?p ?o BIND(\"a\\tb\\nc\\r\\nd\" AS ?text) } ORDER BY ?s ?p ?o"
+             + (f" LIMIT {limit}" if limit else ""))
+    r = requests.get(url + "/sparql", params={"query": query, "format": fmt})
+    assert r.status_code == 200, r.text
+    if fmt == "csv":  # not a format pyoxigraph reads
+        texts = [row["text"] for row in csv.DictReader(io.StringIO(r.content.decode("utf-8"), newline=""))]
+    else:
+        texts = [row["text"].value for row in ox.parse_query_results(
+            r.content, format=getattr(ox.QueryResultsFormat, fmt.upper()))]
+    assert texts == ["a\tb\nc\r\nd"] * kept
+    assert ("X-Next2Met-Truncated" in r.headers) is truncated
 
 
 def test_body_cap(server):
