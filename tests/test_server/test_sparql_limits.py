@@ -196,8 +196,13 @@ def test_workers_copy_the_data_at_start_up_before_any_query(store_copy):
         assert pool.wait_ready()
         assert pool.status() == {"workers": 2, "disk": 2}
         time.sleep(5)
-        job = QueryJob(sparql=SMALL, formats={"ask": "json"}, max_rows=MAX_ROWS)
-        assert [pool.run(job, TIMEOUT).store for _ in range(2)] == ["memory", "memory"]  # the idle queue is FIFO
+        # two queries at once, each long enough (3.4 million rows, ~0.3 s) to keep its worker busy while the other runs
+        values = "{ " + " ".join(str(i) for i in range(150)) + " }"
+        busy = f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {values} VALUES ?b {values} VALUES ?c {values} }}"
+        job = QueryJob(sparql=busy, formats={"select": "json"}, max_rows=MAX_ROWS)
+        with ThreadPoolExecutor(2) as ex:
+            answers = list(ex.map(lambda _: pool.run(job, TIMEOUT), range(2)))
+        assert [a.store for a in answers] == ["memory", "memory"]
         assert pool.status() == {"workers": 2, "memory": 2}
     finally:
         pool.close()
