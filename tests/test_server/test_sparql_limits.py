@@ -334,6 +334,25 @@ def test_row_cap_in_every_result_format(server, fmt, limit, kept, truncated):
     assert ("X-Next2Met-Truncated" in r.headers) is truncated
 
 
+@pytest.mark.parametrize("fmt,media", [("nt", "application/n-triples"), ("turtle", "text/turtle"),
+                                       ("nquads", "application/n-quads"), ("jsonld", "application/ld+json"),
+                                       ("rdfxml", "application/rdf+xml")])
+@pytest.mark.parametrize("limit,kept,truncated", [(MAX_ROWS + 1, MAX_ROWS, True), (MAX_ROWS, MAX_ROWS, False),
+                                                  (None, MAX_ROWS, True)])
+def test_triple_cap_in_every_rdf_format(server, fmt, media, limit, kept, truncated):
+    """CONSTRUCT answers are cut at the cap the same way, in every RDF format; a value with line breaks is one
+    triple."""
+    url, _ = server
+    query = ("CONSTRUCT { ?s <https://example.org/note> ?text } WHERE { ?s ?p ?o "
+             "BIND(CONCAT(STR(?o), \"\\n\\tend\") AS ?text) }" + (f" LIMIT {limit}" if limit else ""))
+    r = requests.get(url + "/sparql", params={"query": query}, headers={"Accept": media})
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith(media)
+    triples = list(ox.parse(r.content, format=ox.RdfFormat.from_media_type(media)))
+    assert len(triples) == kept and all(t.object.value.endswith("\n\tend") for t in triples)
+    assert ("X-Next2Met-Truncated" in r.headers) is truncated
+
+
 def test_body_cap(server):
     url, _ = server
     big = "ASK {} #" + "x" * 5000
