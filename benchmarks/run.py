@@ -143,6 +143,9 @@ def over_http(url: str) -> Callable[[str], int]:
             raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
         if r.headers.get("X-SQL-State") == "S1TAT":
             raise RuntimeError("Virtuoso timeout (partial result)")
+        timing = r.headers.get("Server-Timing", "")  # ours only: the time inside the server
+        total = [part.split(";dur=")[1] for part in timing.split(",") if part.strip().startswith("total;dur=")]
+        run.server_ms = float(total[0]) if total else None  # type: ignore[attr-defined]
         return len(r.content)
     return run
 
@@ -179,7 +182,7 @@ def overhead(local: Callable[[str], int], url: str, write: Callable[[random.Rand
 def measure(run: Callable[[str], int], write: Callable[[random.Random], str], runs: int, seed: int) -> dict:
     """Median ms of ``runs`` cold calls (new parameters, new text each time) and of ``runs`` warm repeats."""
     rng = random.Random(seed)
-    cold, warm = [], []
+    cold, warm, warm_server = [], [], []
     try:
         for i in range(runs):
             text = write(rng) + f"\n# cold run {seed}-{i}"  # a new text: no cache keyed on the query can answer
@@ -192,9 +195,14 @@ def measure(run: Callable[[str], int], write: Callable[[random.Random], str], ru
             t0 = time.perf_counter()
             run(text)
             warm.append((time.perf_counter() - t0) * 1000)
+            if getattr(run, "server_ms", None) is not None:
+                warm_server.append(run.server_ms)  # type: ignore[attr-defined]
     except Exception as e:  # noqa: BLE001 (a failed query is a figure too)
         return {"error": str(e)[:120]}
-    return {"cold": statistics.median(cold), "warm": statistics.median(warm)}
+    out = {"cold": statistics.median(cold), "warm": statistics.median(warm)}
+    if warm_server:
+        out["warm_server"] = statistics.median(warm_server)
+    return out
 
 
 # -- one size ---------------------------------------------------------------------------------------------------
@@ -468,6 +476,7 @@ def table(out: dict) -> str:
         if colds:
             lines.append(f"| **median of the mix, {c}** | {statistics.median(colds):.1f} ms cold |"
                          + " |" * (len(channels) - 1))
+    lines += ["", *targets(out)]
     loads = ", ".join(f"{k} {out[k]:.1f}" for k in ("generate_s", "build_s", "memory_copy_s", "virtuoso_load_s")
                       if k in out)
     peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "worker_peak_mb",
@@ -480,13 +489,36 @@ def table(out: dict) -> str:
                   f"{o['http client']} ms at the client with requests, {o.get('http stdlib client', '-')} ms with "
                   f"Python's http.client (what urllib and SPARQLWrapper use), of which {o['server total']} ms in the "
                   f"server (worker round trip {o['worker']} ms, the store's own work, query and serialisation, "
-                  f"{o['store query']} ms)", ""]
+                  f"{o['store query']} ms); HTTP overhead over the in-process call with http.client "
+                  f"{o.get('http stdlib client', o['http client']) - o['in-process']:.2f} ms", ""]
     for workers, c in out.get("concurrency", {}).items():
         lines.append(f"Concurrency, {c['clients']} clients, {workers} query worker(s): {c['answers_per_s']} answers/s, "
                      f"{c['errors']} errors, median {c['median_ms']} ms, p95 {c['p95_ms']} ms")
     if out.get("concurrency"):
         lines.append("")
     return "\n".join(lines)
+
+
+def targets(out: dict) -> list[str]:
+    """The issue's targets for the http channel, counted: the slow queries, those within 2x of Virtuoso, the warm
+    repeats under 5 ms (at the client, and inside the server, where a cache hit is answered)."""
+    http = {name: r["http"] for name, r in out["results"].items() if "cold" in r.get("http", {})}
+    if not http:
+        return []
+    slow = sorted(f"{name} {v['cold']:.0f} ms" for name, v in http.items() if v["cold"] >= 500)
+    lines = [f"- cold, 500 ms or more through http: {', '.join(slow) if slow else 'none'} (of {len(http)})"]
+    virtuoso = {name: r["virtuoso"]["cold"] for name, r in out["results"].items() if "cold" in r.get("virtuoso", {})}
+    if virtuoso:
+        beyond = sorted(f"{name} ({http[name]['cold']:.1f} vs {virtuoso[name]:.1f} ms)" for name in http
+                        if name in virtuoso and http[name]["cold"] > 2 * virtuoso[name])
+        lines.append(f"- cold, within 2x of Virtuoso: {len(http) - len(beyond)} of {len(http)}"
+                     + (f"; beyond: {', '.join(beyond)}" if beyond else ""))
+    warm = [v["warm"] for v in http.values()]
+    server = [v["warm_server"] for v in http.values() if "warm_server" in v]
+    lines.append(f"- warm repeats under 5 ms at the client: {sum(w < 5 for w in warm)} of {len(warm)}"
+                 + (f"; inside the server (answer cache): median {statistics.median(server):.2f} ms, longest "
+                    f"{max(server):.2f} ms" if server else ""))
+    return [*lines, ""]
 
 
 def machine() -> str:
@@ -509,7 +541,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency-seconds", type=float, default=10.0,
                         help=f"seconds of {CLIENTS} concurrent clients against 1 and then 2 query workers (0: skip)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--report", type=Path, default=None, metavar="JSON",
+                        help="print the tables of figures written earlier with --json, measuring nothing")
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        print(f"Machine: {saved['machine']}\n")
+        for out in saved["sizes"]:
+            print(table(out))
+        return 0
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
