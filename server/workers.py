@@ -273,8 +273,15 @@ class _Worker:
         self.conn = Connection(ours.detach())
         self.conn.send(settings)
         self.reads = ""  # where its last answer was read: memory, disk or remote ("" before the first)
+        self._killing, self._killed = threading.Lock(), False
 
     def kill(self) -> None:
+        """Stop the process and close the socket, once: the pool closing and a worker's own start-up thread may
+        both get here (a double close of the socket raised EBADF in the pool's close)."""
+        with self._killing:
+            if self._killed:
+                return
+            self._killed = True
         self.process.kill()
         self.process.wait(5)
         self.conn.close()

@@ -22,7 +22,7 @@ from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
 from next2met.server.app import create_app
 from next2met.server.jobs import QueryJob
-from next2met.server.workers import QueryPool, Snapshots
+from next2met.server.workers import QueryPool, Snapshots, _Worker
 
 TIMEOUT = 1.5
 MAX_ROWS = 5
@@ -184,6 +184,34 @@ def _where_answered(r) -> str:
     found = [p.split("desc=", 1)[1].strip('"') for p in r.headers["Server-Timing"].split(",") if "store;" in p]
     assert len(found) == 1, r.headers["Server-Timing"]
     return found[0]
+
+
+def test_a_worker_is_stopped_once_whoever_asks_twice():
+    """The pool closing and a worker's own start-up thread can both stop the same worker at once: the socket is
+    closed once (closed twice, the second close failed with EBADF, or closed a newer socket that got the same
+    number). Closing the socket is slowed down here so that the two stops overlap every time."""
+    worker = _Worker(Settings())
+    close = worker.conn._close
+
+    def slow_close() -> None:
+        time.sleep(0.3)
+        close()
+
+    worker.conn._close = slow_close
+    failures: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            worker.kill()
+        except BaseException as e:  # noqa: BLE001 (the failure is what the test looks for)
+            failures.append(e)
+
+    threads = [threading.Thread(target=stop) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and worker.process.poll() is not None and worker.conn.closed
 
 
 def test_workers_copy_the_data_at_start_up_before_any_query(store_copy):
