@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,8 +246,9 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
             print(f"  {label} overhead: {out['overhead']}", file=sys.stderr)
         results: dict[str, dict] = {}
         for name, write in queries.items():
-            results[name] = {ch: measure(run, write, args.runs, seed=hash((name, ch)) % 10_000)
-                             for ch, run in channels.items()}
+            # the same parameters for every channel and in every run (str hashes change from run to run)
+            seed = zlib.crc32(name.encode())
+            results[name] = {ch: measure(run, write, args.runs, seed=seed) for ch, run in channels.items()}
             print(f"  {label} {name}: " + ", ".join(_fmt(v) for v in results[name].values()), file=sys.stderr)
         out["results"] = results
         out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
