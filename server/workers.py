@@ -300,6 +300,7 @@ class QueryPool:
         self._closed = False
         self._ready = threading.Condition()
         self._ready_count = 0
+        self._newest: str | None = None  # the newest snapshot handed to a worker
         for _ in range(max(1, settings.query_workers)):
             self._start()
 
@@ -347,6 +348,7 @@ class QueryPool:
             if not self._closed:
                 log.warning("a new query worker could not open the data yet: %s", e)
             return True
+        self._newest = folder
         try:
             worker.conn.send(QueryJob(sparql="ASK {}", formats={"ask": "json"}, max_rows=1, snapshot=folder))
             if not worker.conn.poll(STARTUP_TIMEOUT):
@@ -357,6 +359,26 @@ class QueryPool:
             return True
         finally:
             self.snapshots.release(folder)
+
+    def _open_data_on_idle(self) -> None:
+        """Have the idle workers open the current data, so that their copies in memory are made in the background
+        now rather than when a query first reaches each of them: queries go to the worker that answered last, so
+        another may stay idle, on older data, until several queries come at once."""
+        idle: list[_Worker] = []
+        while True:
+            try:
+                idle.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for worker in reversed(idle):  # the one that answered last goes back on top
+            try:
+                opened = not self._closed and self._open_data(worker)
+            except (EOFError, OSError):
+                opened = False
+            if opened:
+                self._idle.put(worker)
+            elif not self._closed:
+                self._replace(worker)
 
     def _replace(self, worker: _Worker) -> None:
         """Kill a worker and start a fresh one in its place (in the background: the client is not kept waiting)."""
@@ -380,6 +402,9 @@ class QueryPool:
                 raise Overloaded(f"no query worker became free within {timeout:g} s; try again shortly") from None
             if self.snapshots is not None:
                 snapshot = self.snapshots.acquire()
+                if snapshot != self._newest:  # the data changed: the idle workers open the new data now
+                    self._newest = snapshot
+                    threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
             job = replace(job, snapshot=snapshot)
             return self._exchange(worker, job, timeout)
         finally:
