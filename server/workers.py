@@ -13,6 +13,10 @@ start-up) and answers from the copy once it is made: at 1M quads joins run 2-5x 
 there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and ~15 s of copying after each data change,
 while the snapshot on disk answers. Workers of a remote store open it themselves and forward the query.
 
+Queries go to the worker that answered last (it is awake: waking an idle process costs this kind of machine more
+than a cheap query), and after a data change the idle workers open the new data at once, so that their copies are
+made before several queries come at once.
+
 Workers are fresh interpreters (``python -c``), not forks: forking the threaded server could copy a held lock,
 and multiprocessing's spawn and forkserver methods re-run the caller's main script in every child. What a worker
 does with a job is in ``jobs.py``.
