@@ -8,7 +8,6 @@ graphs it changed, to validate them before anything is written.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import time
 from collections import defaultdict
@@ -99,17 +98,11 @@ def run_query(store: Store, job: QueryJob) -> Answer:
     if kind == "ask":
         t2 = time.perf_counter()
         body = result.value.serialize(format=fmt.writer)
-    elif kind == "select" and result.variables:
+    elif kind == "select":  # a row without columns is an empty line: counted and read back like any other
         body, truncated = _write_lines(result.value, ox.QueryResultsFormat.TSV, job.max_rows, header=1)
         t2 = time.perf_counter()
         if fmt.writer != ox.QueryResultsFormat.TSV:
             body = ox.parse_query_results(body, ox.QueryResultsFormat.TSV).serialize(format=fmt.writer)
-    elif kind == "select":  # no variables (SELECT * on an empty pattern): rows without columns, which TSV cannot count
-        rows = list(itertools.islice(result.value, job.max_rows + 1))
-        t2 = time.perf_counter()
-        truncated = len(rows) > job.max_rows
-        doc = {"head": {"vars": []}, "results": {"bindings": [{} for _ in rows[: job.max_rows]]}}
-        body = ox.parse_query_results(json.dumps(doc), ox.QueryResultsFormat.JSON).serialize(format=fmt.writer)
     elif isinstance(result.value, ox.QueryTriples):  # the embedded store's answer (a remote one is parsed already)
         body, truncated = _write_lines(result.value, ox.RdfFormat.N_TRIPLES, job.max_rows, header=0)
         t2 = time.perf_counter()

@@ -59,8 +59,8 @@ STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import its modules 
 WORKER_SPIN = 0.002  # seconds a worker keeps looking for the next job before it sleeps
 
 
-def _spin(conn: Connection, seconds: float) -> bool:
-    """Look for a message on ``conn`` for up to ``seconds`` without going to sleep; True if one came.
+def _spin(conn: Connection, seconds: float) -> None:
+    """Look for a message on ``conn`` for up to ``seconds`` without going to sleep.
 
     On a virtual machine, waking a sleeping process costs more than a cheap query does: a job and its answer go
     both ways over the socket pair in 0.09 ms back to back, but the round trip to a worker took 1.1 ms when the
@@ -72,9 +72,8 @@ def _spin(conn: Connection, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if conn.poll(0):
-            return True
+            return
         os.sched_yield()  # anything else that can run on this core goes first
-    return False
 
 
 # -- inside a worker ---------------------------------------------------------------------------------------

@@ -413,7 +413,8 @@ TERMS = """SELECT ?iri ?lang ?typed ?plain ?blank ?unbound ?quoted WHERE {
 }"""
 
 
-@pytest.mark.parametrize("query", [TERMS, PRACTICES, "SELECT ?x WHERE { FILTER(false) }"])
+@pytest.mark.parametrize("query", [TERMS, PRACTICES, "SELECT ?x WHERE { FILTER(false) }", "SELECT * WHERE {}",
+                                   "SELECT * WHERE { VALUES () { () () } }"])
 def test_json_results_carry_every_term_as_pyoxigraph_writes_them(client, store, query):
     """The answer goes through TSV (to count rows against the cap) before it is written as JSON: it must say what
     pyoxigraph's own JSON writer says, term for term."""
