@@ -128,11 +128,12 @@ def parse_yaml(text: str, context: dict, *, source: str = "input") -> rdflib.Gra
         raise DataFileError(f"{source}: cannot read: {e}") from None
     if doc is None:
         raise DataFileError(f"{source}: the file is empty")
+    _check_plain(doc, source)
     nodes = doc if isinstance(doc, list) else [doc]
     for i, node in enumerate(nodes):
         if not isinstance(node, dict) or "id" not in node:
             raise DataFileError(f"{source}: item {i + 1} is not a mapping with an 'id'")
-        unknown = [k for k in node if k not in context and not str(k).startswith("@")]
+        unknown = [k for k in node if k not in context]
         if unknown:
             raise DataFileError(f"{source}: {node['id']}: unknown field(s) {', '.join(map(str, unknown))}")
     g = rdflib.Graph()
@@ -141,6 +142,36 @@ def parse_yaml(text: str, context: dict, *, source: str = "input") -> rdflib.Gra
     except Exception as e:  # the JSON-LD processor raises plain exceptions for context errors
         raise DataFileError(f"{source}: cannot map to RDF: {e}") from None
     return g
+
+
+# A YAML document with aliases is a graph that expands into a tree when mapped to JSON-LD: a few hundred bytes of
+# nested aliases become billions of nodes. The tree of any real source file has a few hundred nodes.
+MAX_YAML_NODES = 100_000
+
+
+def _check_plain(doc: object, source: str) -> None:
+    """Refuse what the source format cannot hold and what would make the JSON-LD processor reach out or blow up:
+    a key that is a JSON-LD keyword (``@context``, ``@import``, ``@id``, ...) at any depth, which could name a
+    URL or file to load, and a document whose alias expansion exceeds ``MAX_YAML_NODES``."""
+    count = 0
+    stack: list[tuple[object, str]] = [(doc, "")]
+    while stack:
+        node, where = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise DataFileError(
+                f"{source}: the document expands to more than {MAX_YAML_NODES:,} values (YAML aliases?); "
+                "write the values out or split the file")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                name = str(key)
+                if name.startswith("@"):
+                    raise DataFileError(
+                        f"{source}: the key {name!r}{' in ' + where if where else ''} is not allowed: the source "
+                        "format maps to RDF through our own context only, so JSON-LD keywords cannot be used")
+                stack.append((value, f"{where}.{name}" if where else name))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
 
 
 def yaml_quads(g: rdflib.Graph, graph: str) -> list[ox.Quad]:
