@@ -323,12 +323,26 @@ def serve(host, port, query_timeout, max_rows, update_token, **opts) -> None:
               help="What SOURCE is: a SPARQL endpoint, an RDF dump URL or file, or an LDES of another instance.")
 @click.option("--graph", "graph_name", default=None, help="Named graph to put the harvested data in.")
 @click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
-def harvest(source, kind, graph_name, engine, **opts) -> None:
-    """Pull RDF from SOURCE into its own named graph, after SHACL validation, with provenance."""
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+              help="A host (or host:port) the harvest may follow besides SOURCE's own origin; repeatable.")
+@click.option("--allow-private", is_flag=True,
+              help="Allow private, loopback and link-local addresses (refused by default).")
+@click.option("--timeout", "total_timeout", type=float, default=600.0, show_default=True,
+              help="Seconds the whole harvest may take to download.")
+@click.option("--max-bytes", type=int, default=512 * 1024 * 1024, show_default=True,
+              help="Largest document, counted after decompression.")
+def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_timeout, max_bytes, **opts) -> None:
+    """Pull RDF from SOURCE into its own named graph, after SHACL validation, with provenance.
+
+    The harvest stays on SOURCE's origin (scheme, host and port): redirects and stream links elsewhere are
+    refused unless --allow-host names their host."""
     from .harvest import harvest as run_harvest
+    from .http import FetchPolicy
 
     settings = settings_from(opts)
-    result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine)
+    policy = FetchPolicy(allow_hosts=tuple(h.lower() for h in allow_hosts), allow_private=allow_private,
+                         total_timeout=total_timeout, max_bytes=max_bytes)
+    result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine, policy=policy)
     click.echo(result.summary(), err=True)
 
 

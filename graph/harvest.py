@@ -1,11 +1,14 @@
 """Harvest RDF from elsewhere into its own named graph: a SPARQL endpoint (paged CONSTRUCT), a dump (URL or
 file) or the Linked Data Event Stream of another next2met-kg server.
 
-Harvested data is untrusted: downloads are bounded in size, only http(s) is fetched, RDF/XML is parsed by
-pyoxigraph (which refuses external XML entities), and the data is validated with the SHACL shapes merged with
-the store's other graphs (so links to our organisations and concepts resolve) before anything is written. On a
-violation nothing is written and ShapesInvalid carries the report. On success the graph is replaced and the
-provenance graph says where it came from, when, and how many triples it holds, in one store transaction.
+Harvested data is untrusted, and so is where a source points: every request goes through one ``Fetcher``
+(``http.py``) that stays on the source's origin (redirects and LDES links elsewhere are refused unless their host
+is allowed), refuses private addresses unless allowed, and bounds each body (after decompression) and the whole
+harvest in time. RDF/XML is parsed by pyoxigraph after its DOCTYPE check (``rdfio.py``), and the data is validated
+with the SHACL shapes merged with the store's other graphs (so links to our organisations and concepts resolve)
+before anything is written. On a violation nothing is written and ShapesInvalid carries the report. On success
+the graph is replaced and the provenance graph says where it came from (the URL asked for, and the URL the data
+was read from after redirects), when, and how many triples it holds, in one store transaction.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 
 from .errors import InputError, ShapesInvalid
-from .http import DEFAULT_MAX_BYTES, Fetched, check_url, fetch, gunzip
+from .http import DEFAULT_MAX_BYTES, Fetched, Fetcher, FetchPolicy, check_url, gunzip
 from .ldes import TREE
 from .ldes_reader import read_ldes
-from .rdfio import guess_format, parse_bytes
+from .rdfio import FORMATS, guess_format, parse_bytes
 from .settings import Settings
 from .store import Store, open_store
 from .validate import ValidationReport, validate_quads
@@ -36,6 +39,7 @@ PROV = "http://www.w3.org/ns/prov#"
 DCT = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SD_GRAPH = "http://www.w3.org/ns/sparql-service-description#Graph"
+FORMAT_OF = {f.ox_format: f for f in FORMATS.values()}
 PAGE_QUERY = ("CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o }} "
               "ORDER BY ?s ?p ?o LIMIT {limit} OFFSET {offset} }}")
 
@@ -57,16 +61,20 @@ class HarvestResult:
 
 def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | None = None,
             engine: str | None = None, *, store: Store | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-            page_size: int = PAGE_SIZE) -> HarvestResult:
-    """Pull RDF from ``source`` into the named graph ``graph`` after SHACL validation; record its provenance."""
+            page_size: int = PAGE_SIZE, policy: FetchPolicy | None = None) -> HarvestResult:
+    """Pull RDF from ``source`` into the named graph ``graph`` after SHACL validation; record its provenance.
+
+    ``policy`` says where the harvest may go and how long it may take (default: the source's origin only, public
+    addresses only, ``max_bytes`` a body)."""
     started = time.perf_counter()
     if kind not in ("auto", *KINDS):
         raise InputError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
     graph = graph or default_graph(settings.base_iri, source)
+    fetcher = Fetcher(policy or FetchPolicy(max_bytes=max_bytes))
     if kind == "auto":
-        kind, triples = _detect_and_read(source, max_bytes, page_size)
+        kind, triples = _detect_and_read(source, fetcher, page_size)
     else:
-        triples = read_source(source, kind, max_bytes=max_bytes, page_size=page_size)
+        triples = read_source(source, kind, fetcher=fetcher, page_size=page_size)
     if not triples:
         raise InputError(f"{source}: no triples to harvest")
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in sorted(triples, key=str)]
@@ -82,11 +90,23 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
                 f"violations); nothing was written:\n{text}", report)
         prov_name = f"{settings.base_iri}graph/provenance"
         prov = [q for q in target.quads(prov_name) if q.subject != ox.NamedNode(graph)]
-        target.replace_graphs({graph: quads, prov_name: prov + provenance(graph, source, len(quads), prov_name)})
+        read_from = _read_from(source, kind, fetcher)
+        target.replace_graphs({graph: quads, prov_name: prov + provenance(graph, source, len(quads), prov_name,
+                                                                          read_from=read_from)})
     finally:
         if store is None:
             target.close()
     return HarvestResult(source, kind, graph, len(quads), report, time.perf_counter() - started)
+
+
+def _read_from(source: str, kind: str, fetcher: Fetcher) -> str:
+    """The URL the data was read from: the source itself, or where its first request was redirected."""
+    if not fetcher.final_urls:
+        return source
+    final = fetcher.final_urls[0]
+    if kind == "sparql":  # pages are the endpoint with ?query=...: only a moved endpoint counts
+        return source if final.startswith(source) else final.split("?", 1)[0]
+    return final
 
 
 def default_graph(base: str, source: str) -> str:
@@ -102,38 +122,44 @@ def harvest_activity(prov_graph: str) -> str:
     return f"{prov_graph}#harvest"
 
 
-def provenance(graph: str, source: str, count: int, prov_graph: str) -> list[ox.Quad]:
-    """Where a harvested graph came from, when, and its size."""
+def provenance(graph: str, source: str, count: int, prov_graph: str, *, read_from: str = "") -> list[ox.Quad]:
+    """Where a harvested graph came from (``source``, and ``read_from``: the URL after redirects), when, and its
+    size."""
     g, name = ox.NamedNode(graph), ox.NamedNode(prov_graph)
-    origin = ox.NamedNode(source if urlsplit(source).scheme in ("http", "https") else Path(source).resolve().as_uri())
+    asked = ox.NamedNode(source if urlsplit(source).scheme in ("http", "https") else Path(source).resolve().as_uri())
+    origin = ox.NamedNode(read_from) if read_from and read_from != source else asked
+    said = f"Harvested from {source}" + (f", read from {read_from}" if origin != asked else "")
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     rows: list[tuple[str, ox.NamedNode | ox.Literal]] = [
         ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ox.NamedNode(PROV + "Entity")),
         ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ox.NamedNode(SD_GRAPH)),
         (PROV + "wasDerivedFrom", origin),
-        (DCT + "source", origin),
+        (DCT + "source", asked),
         (PROV + "generatedAtTime", ox.Literal(now, datatype=ox.NamedNode(XSD + "dateTime"))),
         ("http://rdfs.org/ns/void#triples", ox.Literal(str(count), datatype=ox.NamedNode(XSD + "integer"))),
-        (DCT + "description", ox.Literal(f"Harvested from {source}", language="en")),
+        (DCT + "description", ox.Literal(said, language="en")),
         (PROV + "wasGeneratedBy", ox.NamedNode(harvest_activity(prov_graph))),
     ]
     return [ox.Quad(g, ox.NamedNode(p), o, name) for p, o in rows]
 
 
 # -- reading each kind of source ---------------------------------------------------------------------------------
-def read_source(source: str, kind: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+def read_source(source: str, kind: str, *, fetcher: Fetcher | None = None,
                 page_size: int = PAGE_SIZE) -> set[ox.Triple]:
     """The distinct triples a source holds (graph names are dropped: they all go to one graph here)."""
+    fetcher = fetcher or Fetcher()
     if kind == "sparql":
-        return read_sparql(source, page_size=page_size)
+        return read_sparql(source, page_size=page_size, fetcher=fetcher)
     if kind == "ldes":
-        return read_ldes(source, get=lambda u: fetch(u, accept="application/trig, application/n-quads;q=0.9, "
-                                                          "application/ld+json;q=0.8", max_bytes=max_bytes)).triples()
-    return read_dump(source, max_bytes=max_bytes)
+        return read_ldes(source, get=lambda u: fetcher.fetch(u, accept="application/trig, application/n-quads;q=0.9, "
+                                                                      "application/ld+json;q=0.8")).triples()
+    return read_dump(source, fetcher=fetcher)
 
 
-def read_dump(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, fetched: Fetched | None = None) -> set[ox.Triple]:
+def read_dump(source: str, *, fetcher: Fetcher | None = None, fetched: Fetched | None = None) -> set[ox.Triple]:
     """A dump from a URL or a local file, in any RDF format (gzipped or not)."""
+    fetcher = fetcher or Fetcher()
+    max_bytes = fetcher.policy.max_bytes
     if fetched is None and urlsplit(source).scheme not in ("http", "https"):
         path = Path(source)
         if not path.is_file():
@@ -147,7 +173,7 @@ def read_dump(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, fetched: Fetch
         if fmt is None:
             raise InputError(f"{source}: cannot tell the RDF format from the file name")
         return _triples(parse_bytes(data, fmt, source=source, base_iri=path.resolve().as_uri()))
-    doc = fetched or fetch(source, accept=RDF_ACCEPT, max_bytes=max_bytes)
+    doc = fetched or fetcher.fetch(source, accept=RDF_ACCEPT)
     return _triples(_parse_fetched(doc))
 
 
@@ -156,50 +182,35 @@ def _parse_fetched(doc: Fetched) -> list[ox.Quad]:
     info = guess_format(Path(urlsplit(doc.url).path)) if ox_format is None else None
     if ox_format is None and info is None:
         raise InputError(f"{doc.url}: {doc.content_type or 'no content type'} is not an RDF format")
-    try:
-        return list(ox.parse(doc.body, format=ox_format or info.ox_format, base_iri=doc.url))  # type: ignore[union-attr]
-    except (SyntaxError, ValueError) as e:
-        raise InputError(f"{doc.url}: not valid RDF: {e}") from None
+    fmt = FORMAT_OF.get(ox_format) if ox_format is not None else info
+    if fmt is None:
+        raise InputError(f"{doc.url}: {doc.content_type} is not an RDF format read here")
+    return parse_bytes(doc.body, fmt, source=doc.url, base_iri=doc.url)
 
 
 def _triples(quads: list[ox.Quad]) -> set[ox.Triple]:
     return {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
 
 
-def read_sparql(endpoint: str, *, page_size: int = PAGE_SIZE, timeout: float = 120.0) -> set[ox.Triple]:
-    """Every triple of an endpoint's default graph, by CONSTRUCT pages in a stable order (ORDER BY + OFFSET).
+def read_sparql(endpoint: str, *, page_size: int = PAGE_SIZE, fetcher: Fetcher | None = None) -> set[ox.Triple]:
+    """Every triple of an endpoint's default graph, by CONSTRUCT pages in a stable order (ORDER BY + OFFSET), each
+    fetched under the harvest's policy (a GET of the SPARQL 1.1 Protocol).
 
     Blank nodes keep the labels the endpoint gives them, which Oxigraph and Virtuoso keep stable between pages.
     """
-    from SPARQLWrapper import TURTLE, SPARQLWrapper
-    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
-
+    fetcher = fetcher or Fetcher()
     check_url(endpoint)
-    client = SPARQLWrapper(endpoint, agent="next2met-kg harvester")
-    client.setReturnFormat(TURTLE)
-    client.setTimeout(int(timeout))
     out: set[ox.Triple] = set()
     offset = 0
+    joiner = "&" if urlsplit(endpoint).query else "?"
     while True:
-        client.setQuery(PAGE_QUERY.format(limit=page_size, offset=offset))
-        try:
-            result = client.query()
-            body = result.convert()
-            truncated = result.info().get("x-next2met-truncated", "").lower() == "true"
-        except SPARQLWrapperException as e:
-            raise InputError(f"{endpoint}: the SPARQL endpoint refused the harvest query: {e}") from None
-        except OSError as e:  # urllib's errors (refused connection, timeout, HTTP errors) are OSErrors
-            raise InputError(f"{endpoint}: cannot query: {e}") from None
-        if not isinstance(body, bytes | str):
-            raise InputError(f"{endpoint}: the answer to a CONSTRUCT query is not RDF text")
-        if truncated:
+        query = urlencode({"query": PAGE_QUERY.format(limit=page_size, offset=offset)})
+        doc = fetcher.fetch(f"{endpoint}{joiner}{query}", accept="application/n-triples, text/turtle;q=0.9")
+        if doc.url != f"{endpoint}{joiner}{query}":
+            endpoint = doc.url.split("?", 1)[0]  # a redirect the policy allowed: go on from there
+        if doc.truncated:
             raise InputError(f"{endpoint}: the endpoint cut a page of {page_size} triples; use a smaller page")
-        ctype = (result.info().get("content-type") or "text/turtle").split(";")[0].strip()
-        fmt = ox.RdfFormat.from_media_type(ctype) or ox.RdfFormat.TURTLE
-        try:
-            page = {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt)}
-        except (SyntaxError, ValueError) as e:
-            raise InputError(f"{endpoint}: the answer is not valid RDF: {e}") from None
+        page = _triples(_parse_fetched(doc))
         out |= page
         if len(out) > MAX_TRIPLES:
             raise InputError(f"{endpoint}: more than {MAX_TRIPLES} triples; harvest a dump instead")
@@ -208,19 +219,19 @@ def read_sparql(endpoint: str, *, page_size: int = PAGE_SIZE, timeout: float = 1
         offset += page_size
 
 
-def _detect_and_read(source: str, max_bytes: int, page_size: int) -> tuple[str, set[ox.Triple]]:
+def _detect_and_read(source: str, fetcher: Fetcher, page_size: int) -> tuple[str, set[ox.Triple]]:
     """Tell what a source is: a file or an RDF-named URL is a dump; otherwise look at what the URL returns."""
     parts = urlsplit(source)
     if parts.scheme not in ("http", "https"):
-        return "dump", read_dump(source, max_bytes=max_bytes)
+        return "dump", read_dump(source, fetcher=fetcher)
     if guess_format(Path(parts.path)) is not None:
-        return "dump", read_dump(source, max_bytes=max_bytes)
+        return "dump", read_dump(source, fetcher=fetcher)
     if parts.path.rstrip("/").endswith("sparql"):
-        return "sparql", read_sparql(source, page_size=page_size)
-    doc = fetch(source, accept=f"application/trig, {RDF_ACCEPT}", max_bytes=max_bytes)
+        return "sparql", read_sparql(source, page_size=page_size, fetcher=fetcher)
+    doc = fetcher.fetch(source, accept=f"application/trig, {RDF_ACCEPT}")
     quads = _parse_fetched(doc)
     if any(q.predicate.value == TREE + "view" for q in quads):
-        return "ldes", read_source(doc.url, "ldes", max_bytes=max_bytes)
+        return "ldes", read_source(doc.url, "ldes", fetcher=fetcher)
     if any(q.predicate.value == "http://www.w3.org/ns/sparql-service-description#endpoint" for q in quads):
-        return "sparql", read_sparql(source, page_size=page_size)
+        return "sparql", read_sparql(source, page_size=page_size, fetcher=fetcher)
     return "dump", _triples(quads)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from .errors import InputError
-from .http import Fetched, fetch
+from .http import Fetched, Fetcher
 from .ldes import GENERATED, LDES, RDF_TYPE, TOMBSTONE, TREE, VERSION_OF
 
 ACCEPT = "application/trig, application/n-quads;q=0.9, application/ld+json;q=0.8, text/turtle;q=0.5"
@@ -53,9 +53,14 @@ class ReadResult:
 
 
 def read_ldes(url: str, *, since_page: str | None = None, seen: set[str] | frozenset[str] = frozenset(),
-              get: Callable[[str], Fetched] | None = None) -> ReadResult:
-    """Read the stream at ``url`` from its first page, or from ``since_page`` skipping the ``seen`` members."""
-    get = get or (lambda u: fetch(u, accept=ACCEPT))
+              get: Callable[[str], Fetched] | None = None, fetcher: Fetcher | None = None) -> ReadResult:
+    """Read the stream at ``url`` from its first page, or from ``since_page`` skipping the ``seen`` members.
+
+    Pages are fetched with ``get``, else through ``fetcher`` (one for the whole stream, so that links to other
+    origins are refused; by default the harvest policy's defaults)."""
+    if get is None:
+        fetcher = fetcher or Fetcher()
+        get = lambda u: fetcher.fetch(u, accept=ACCEPT)  # noqa: E731
     result = ReadResult()
     if since_page:
         queue = [since_page]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,8 @@ def parse_bytes(
     base_iri: str | None = None,
 ) -> list[ox.Quad]:
     """Parse RDF text; triples go to ``graph`` (None: the default graph)."""
+    if fmt.name == "xml":
+        check_xml(data, source)
     to_graph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     try:
         parsed = ox.parse(data, format=fmt.ox_format, base_iri=base_iri)
@@ -98,6 +101,25 @@ def parse_bytes(
         raise RDFSyntaxError(f"{source}: {fmt.name} syntax error: {e.msg if hasattr(e, 'msg') else e}") from None
     except (ValueError, OSError) as e:
         raise RDFSyntaxError(f"{source}: cannot read as {fmt.name}: {e}") from None
+
+
+_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I)
+
+
+def check_xml(data: bytes | str, source: str) -> None:
+    """Refuse XML that declares a document type or entities before any parser sees it.
+
+    pyoxigraph's RDF/XML parser refuses external entities but expands internal ones: a kilobyte of nested entity
+    definitions (the "billion laughs") grows into gigabytes. RDF/XML has no use for a DTD, so any declaration is
+    refused, as defusedxml's ``forbid_dtd`` does. Only UTF-8 is read (the encoding pyoxigraph reads), so a
+    declaration cannot hide in another encoding."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4]:
+        raise InputError(f"{source}: RDF/XML is read in UTF-8 only")
+    match = _DECLARATION.search(raw)
+    if match:
+        raise InputError(f"{source}: the XML declares {match.group(1).decode().upper()}; document type and entity "
+                         "declarations are not accepted in RDF/XML here")
 
 
 def quads_to_rdflib(quads: Iterable[ox.Quad]) -> rdflib.Graph:

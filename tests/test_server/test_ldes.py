@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from next2met.graph import paths
-from next2met.graph.http import Fetched
+from next2met.graph.http import Fetched, Fetcher, FetchPolicy
 from next2met.graph.ldes import PAGE_SIZE, TREE
 from next2met.graph.ldes_reader import read_ldes
 from next2met.graph.settings import Settings
@@ -46,7 +46,7 @@ def client_getter(client):
 
 def test_following_the_stream_rebuilds_the_data(app, live_server):
     kg = app.extensions["next2met"]
-    result = read_ldes(f"{live_server.url}/ldes")
+    result = read_ldes(f"{live_server.url}/ldes", fetcher=Fetcher(FetchPolicy(allow_private=True)))
     changes = kg.extensions["harvest"].log
     assert len(result.pages) == changes.page_count == len(changes) // PAGE_SIZE + 1
     assert len(result.members) == len(changes)
