@@ -134,6 +134,9 @@ def schema_org(page: Page, texts: dict[str, Text | None], links: dict[str, list[
         doc["description"] = texts["description"].value
     if keywords:
         doc["keywords"] = ", ".join(k.value for k in keywords)
+    awards = page.texts(str(SCHEMA.award))
+    if awards:
+        doc["award"] = [a.value for a in awards]
     if prov["modified"]:
         doc["dateModified"] = prov["modified"]
     start, end = page.literal(str(SCHEMA.startDate)), page.literal(str(SCHEMA.endDate))
@@ -180,6 +183,7 @@ def context(kg: KnowledgeGraph, page: Page) -> dict:
         "fallbacks": fallbacks, "shown_language": language_name(page.lang), "in_languages": in_languages,
         "start": page.literal(str(SCHEMA.startDate)), "end": page.literal(str(SCHEMA.endDate)),
         "budgets": _nested(page, N2M.budget), "indicators": _nested(page, N2M.successIndicator),
+        "awards": page.texts(str(SCHEMA.award)),
         "milestones": milestones, "stakeholders": _nested(page, PROV.qualifiedAttribution),
         "further": sorted({v.value for p in (FOAF.page, FOAF.homepage) for v in page.values(str(p))}),
         "gp_pages": sorted(v.value for v in page.values(str(N2M.goodPracticeDatabasePage))),
