@@ -11,7 +11,7 @@ from next2met.graph.build import build_dataset
 from next2met.graph.settings import Settings
 from next2met.graph.store import Store
 
-from . import problems
+from . import i18n, problems
 from .state import Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
             build_dataset(kg.store, settings)
     app.extensions["next2met"] = kg
     problems.init_app(app)
+    i18n.init_app(app)
     for name in FEATURES:
         module = importlib.import_module(f".{name}", __package__)
         app.register_blueprint(module.bp)

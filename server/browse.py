@@ -16,15 +16,20 @@ from next2met.graph.search import FACETS, SORTS, PracticeIndex, SearchResult
 
 from .caching import conditional
 from .describe import PREFIXES, labels, per_generation, practice_graph, search_index
-from .links import choose_language, href, iri_to_path, language_name, url_with
+from .i18n import gettext as _
+from .i18n import lazy_gettext as _l
+from .i18n import ngettext
+from .links import choose_language, href, iri_to_path, lang_path, language_name, url_with
 from .state import KnowledgeGraph
 
 bp = Blueprint("browse", __name__)
 
 FACET_NAMES = {
-    "region": "Region", "country": "Country", "sector": "RIS3 sector", "stage": "Innovation-chain stage",
-    "measure": "Measure type", "stakeholder": "Stakeholder type", "year": "Start year", "standing": "Standing",
+    "region": _l("Region"), "country": _l("Country"), "sector": _l("RIS3 sector"),
+    "stage": _l("Innovation-chain stage"), "measure": _l("Measure type"), "stakeholder": _l("Stakeholder type"),
+    "year": _l("Start year"), "standing": _l("Standing"),
 }
+SORT_NAMES = {"relevance": _l("relevance"), "title": _l("title"), "modified": _l("last change"), "year": _l("year")}
 PER_PAGE, MAX_PER_PAGE = 20, 100
 TYPES = {"text/html": "html", "application/json": "json", "text/csv": "csv"}
 
@@ -46,10 +51,25 @@ SELECT ?s (MAX(?m) AS ?modified) (MIN(?rank) AS ?order) (MAX(STR(?type)) AS ?kin
   BIND(IF(?type = n2m:GoodPractice, 0, 1) AS ?rank)
 } GROUP BY ?s ORDER BY DESC(?modified) ?order ?s LIMIT 12"""
 
-CLASS_NAMES = [("GoodPractice", "practices", "/practices"), ("Organization", "organisations", ""),
-               ("Region", "regions", "/regions"), ("ActionPlan", "action plans", ""), ("Action", "actions", ""),
-               ("LearningEvent", "learning events", ""), ("PolicyInstrument", "policy instruments", ""),
-               ("Project", "projects", "")]
+CLASS_LINKS = {"GoodPractice": "/practices", "Region": "/regions"}
+
+
+def class_words(cls: str, n: int) -> str:
+    """How the home page counts the instances of a class, in the reader's language."""
+    return {
+        "GoodPractice": ngettext("practice", "practices", n),
+        "Organization": ngettext("organisation", "organisations", n),
+        "Region": ngettext("region", "regions", n),
+        "ActionPlan": ngettext("action plan", "action plans", n),
+        "Action": ngettext("action", "actions", n),
+        "LearningEvent": ngettext("learning event", "learning events", n),
+        "PolicyInstrument": ngettext("policy instrument", "policy instruments", n),
+        "Project": ngettext("project", "projects", n),
+    }[cls]
+
+
+CLASSES = ["GoodPractice", "Organization", "Region", "ActionPlan", "Action", "LearningEvent", "PolicyInstrument",
+           "Project"]
 
 
 def available_languages(kg: KnowledgeGraph) -> list[str]:
@@ -69,22 +89,9 @@ def _language(kg: KnowledgeGraph) -> str:
     return g.lang
 
 
-@bp.app_context_processor
-def navigation() -> dict:
-    """What base.html needs on every page, also the pages of other features: languages and the current one."""
-    from .app import get_kg
-
-    try:
-        available = available_languages(get_kg())
-    except Exception:  # the header must render even when the store is down (the problem page uses it too)
-        available = ["en"]
-    # The switch only shows on pages whose content follows the chosen language (they set g.lang).
-    return {"ui_languages": [(tag, language_name(tag)) for tag in available] if hasattr(g, "lang") else [],
-            "current_lang": getattr(g, "lang", "en")}
-
-
 bp.add_app_template_global(href, "href")
 bp.add_app_template_global(url_with, "url_with")
+bp.add_app_template_global(lang_path, "lang_path")
 bp.add_app_template_global(language_name, "language_name")
 
 
@@ -95,7 +102,7 @@ def bar_rows(index: PracticeIndex, result: SearchResult, facet: str, lang: str, 
         if top_only and v.iri and index.broader.get(v.iri):
             continue  # only the shared top level, so sectors compare across regions
         rows.append({"label": index.label(v.iri, lang) if v.iri else v.key, "count": v.count,
-                     "href": f"/practices?{facet}={v.key}"})
+                     "href": lang_path(f"/practices?{facet}={v.key}")})
     return rows
 
 
@@ -113,12 +120,13 @@ def home() -> Response:
                "kind": names.get(r["kind"].value, lang) if names.has(r["kind"].value) else ""} for r in latest_rows]
     html = render_template(
         "home.html", lang=lang,
-        counts=[(counts.get(cls, 0), words, link) for cls, words, link in CLASS_NAMES],
+        counts=[(counts.get(cls, 0), class_words(cls, counts.get(cls, 0)),
+                 lang_path(CLASS_LINKS[cls]) if cls in CLASS_LINKS else "") for cls in CLASSES],
         triples=kg.cached(("count",), kg.store.count),
         charts=[
-            ("Practices per country", bar_rows(index, everything, "country", lang)),
-            ("Practices per RIS3 sector (shared sectors)", bar_rows(index, everything, "sector", lang, True)),
-            ("Practices per innovation-chain stage", bar_rows(index, everything, "stage", lang)),
+            (_("Practices per country"), bar_rows(index, everything, "country", lang)),
+            (_("Practices per RIS3 sector (shared sectors)"), bar_rows(index, everything, "sector", lang, True)),
+            (_("Practices per innovation-chain stage"), bar_rows(index, everything, "stage", lang)),
         ],
         latest=latest,
     )
@@ -199,7 +207,7 @@ def practices(suffix: str | None = None) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         return conditional(response, kg)
     html = render_template("practices.html", lang=lang, state=state, rows=rows, facets=facets, links=links,
-                           facet_names=FACET_NAMES, sorts=SORTS,
+                           facet_names=FACET_NAMES, sorts=SORTS, sort_names=SORT_NAMES,
                            removals=[(f, k, _toggle(f, k, True)) for f, keys in result.filters.items() for k in keys],
                            labels_of=lambda f, k: next((v["label"] for v in facets.get(f, []) if v["key"] == k), k))
     return _html(kg, html)
@@ -208,7 +216,7 @@ def practices(suffix: str | None = None) -> Response:
 def _as(fmt: str) -> str:
     """The current search as another format (the suffix form, so the link works without an Accept header)."""
     page = url_with()
-    path, _, query = page.partition("?")
+    path, _sep, query = page.partition("?")
     return "/practices" + ("" if fmt == "html" else "." + fmt) + ("?" + query if query else "")
 
 

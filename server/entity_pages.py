@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from .describe import PREFIXES, Link, Page, pick, practice_graph, search_index
+from .i18n import lazy_gettext as _l
 from .links import NUTS
 from .state import KnowledgeGraph
 
@@ -35,7 +36,7 @@ class Section:
     items: list[Item]
     note: str = ""
     more: tuple[str, str] | None = None  # (href, words)
-    empty: str = "None in the data."
+    empty: str = _l("None in the data.")
 
 
 def statements(page: Page, curie: Callable[[str], str]) -> list[dict]:
@@ -102,12 +103,14 @@ SELECT ?m ?project ?role WHERE {{ ?m org:member {o} ; org:organization ?project 
                         [Link(r["m"].value, page.label(r["m"].value))])
                    for r in members]
     return {"sections": [
-        Section("Practices it runs or takes part in", practices, "Role in brackets: main institution, the role the "
-                "practice states for it (lead, partner, funder, provider, user), or that it submitted the practice."),
-        Section("Project partnerships", memberships),
-        Section("Sub-organisations", _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x org:subOrganizationOf {o} }}"))),
-        Section("Events it hosted", _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x n2m:host {o} }}"))),
-        Section("Action plans it prepared",
+        Section(_l("Practices it runs or takes part in"), practices, _l(
+            "Role in brackets: main institution, the role the practice states for it (lead, partner, funder, "
+            "provider, user), or that it submitted the practice.")),
+        Section(_l("Project partnerships"), memberships),
+        Section(_l("Sub-organisations"),
+                _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x org:subOrganizationOf {o} }}"))),
+        Section(_l("Events it hosted"), _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x n2m:host {o} }}"))),
+        Section(_l("Action plans it prepared"),
                 _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x a n2m:ActionPlan ; prov:wasAttributedTo {o} }}"))),
     ]}
 
@@ -142,25 +145,26 @@ def region(kg: KnowledgeGraph, page: Page) -> dict:
     partners = kg.select(PREFIXES + "SELECT ?m ?org ?r WHERE { ?m n2m:representsRegion ?r ; org:member ?org . "
                          + around + " }")
     return {"sections": [
-        Section(f"Practices located here ({len(practices)})", practices, "Including the regions within it.",
-                (f"/practices?{facet}={code}", "Search and filter these practices")),
-        Section("Regions within it", _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x skos:broader {r} }}"))),
-        Section("Project partner for this region", [
+        Section(_l("Practices located here (%(num)s)", num=len(practices)), practices,
+                _l("Including the regions within it."),
+                (f"/practices?{facet}={code}", _l("Search and filter these practices"))),
+        Section(_l("Regions within it"), _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x skos:broader {r} }}"))),
+        Section(_l("Project partner for this region"), [
             Item(Link(p["org"].value, page.label(p["org"].value)), "", [Link(p["m"].value, page.label(p["m"].value))])
             for p in partners]),
-        Section("RIS3 priority sectors", _items(_links(
+        Section(_l("RIS3 priority sectors"), _items(_links(
             kg, page, "SELECT ?x WHERE { ?x a skos:Concept ; dcterms:spatial ?r . "
                       f"FILTER NOT EXISTS {{ ?x a n2m:Region }} {around} }}"))),
-        Section("What it learned from other regions", transfer_items(learned, "teacher"),
-                "Actions of its action plan that name another region or a practice of it as their source."),
-        Section("What other regions learned from it", transfer_items(taught, "learner")),
-        Section("Action plans", _items(_links(
+        Section(_l("What it learned from other regions"), transfer_items(learned, "teacher"),
+                _l("Actions of its action plan that name another region or a practice of it as their source.")),
+        Section(_l("What other regions learned from it"), transfer_items(taught, "learner")),
+        Section(_l("Action plans"), _items(_links(
             kg, page, f"SELECT ?x WHERE {{ ?x a n2m:ActionPlan ; dcterms:spatial ?r . {within} }}"))),
-        Section("Organisations located here", _items(_links(
+        Section(_l("Organisations located here"), _items(_links(
             kg, page, f"SELECT ?x WHERE {{ ?x a org:Organization ; dcterms:spatial ?r . {within} }}"))),
-        Section("Learning events held here", _items(_links(
+        Section(_l("Learning events held here"), _items(_links(
             kg, page, f"SELECT ?x WHERE {{ ?x a n2m:LearningEvent ; dcterms:spatial ?r . {within} }}"))),
-    ], "network_link": ("/regions", "The transfer network between all regions")}
+    ], "network_link": ("/regions", _l("The transfer network between all regions"))}
 
 
 def concept(kg: KnowledgeGraph, page: Page) -> dict:
@@ -177,13 +181,13 @@ SELECT DISTINCT ?p ?c WHERE {{ ?p a n2m:GoodPractice . ?c skos:broader* {c} .
          for p, cs in via.items()), key=lambda i: i.link.label.casefold())
     scheme, _, code = page.iri.rpartition("/")
     facet = SCHEME_FACETS.get(scheme.rsplit("/", 1)[-1])
-    more = (f"/practices?{facet}={code}", "Search and filter these practices") if facet and practices else None
+    more = (f"/practices?{facet}={code}", _l("Search and filter these practices")) if facet and practices else None
     return {"definition": page.text("http://www.w3.org/2004/02/skos/core#definition"), "sections": [
-        Section("Broader", _items(page.links("http://www.w3.org/2004/02/skos/core#broader"))),
-        Section("Narrower", _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x skos:broader {c} }}"))),
-        Section(f"Practices ({len(practices)})", practices, "Including those of its narrower concepts (named after "
-                "the practice).", more),
-        Section("Organisations of this type", _items(_links(
+        Section(_l("Broader"), _items(page.links("http://www.w3.org/2004/02/skos/core#broader"))),
+        Section(_l("Narrower"), _items(_links(kg, page, f"SELECT ?x WHERE {{ ?x skos:broader {c} }}"))),
+        Section(_l("Practices (%(num)s)", num=len(practices)), practices,
+                _l("Including those of its narrower concepts (named after the practice)."), more),
+        Section(_l("Organisations of this type"), _items(_links(
             kg, page, f"SELECT ?x WHERE {{ ?x a org:Organization ; n2m:stakeholderType ?t . ?t skos:broader* {c} }}"))),
     ]}
 
@@ -221,21 +225,22 @@ BUILDERS: dict[str, Callable[[KnowledgeGraph, Page], dict]] = {
     "region": region,
     "concept": concept,
     "scheme": scheme,
-    "action-plan": _simple(("Actions", "?x a n2m:Action ; dcterms:isPartOf {s}"),
-                           ("Practices that inspired its actions", "?a dcterms:isPartOf {s} ; n2m:inspiredBy ?x"),
-                           ("Practices that plausibly inspired its actions (inferred, not stated by the sources)",
+    "action-plan": _simple((_l("Actions"), "?x a n2m:Action ; dcterms:isPartOf {s}"),
+                           (_l("Practices that inspired its actions"), "?a dcterms:isPartOf {s} ; n2m:inspiredBy ?x"),
+                           (_l("Practices that plausibly inspired its actions (inferred, not stated by the sources)"),
                             "?a dcterms:isPartOf {s} ; n2m:plausiblyInspiredBy ?x")),
-    "action": _simple(("Inspired by (stated in the sources)", "{s} n2m:inspiredBy ?x"),
-                      ("Plausibly inspired by (inferred, not stated by the sources)", "{s} n2m:plausiblyInspiredBy ?x"),
-                      ("Learned from the region", "{s} n2m:learnedFrom ?x"),
-                      ("Improves the policy instrument", "{s} n2m:improves ?x"),
-                      ("Region of its action plan", "{s} dcterms:isPartOf/dcterms:spatial ?x")),
-    "instrument": _simple(("Action plans and actions that improve it", "?x n2m:improves {s}")),
-    "event": _simple(("Practices presented here", "?x n2m:presentedAt {s}"), ("Hosted by", "{s} n2m:host ?x")),
-    "project": _simple(("Partners", "?m org:organization {s} ; org:member ?x"),
-                       ("Practices from this project", "?x n2m:sourceProject {s}"),
-                       ("Events", "?x a n2m:LearningEvent ; dcterms:isPartOf {s}"),
-                       ("Action plans", "?x a n2m:ActionPlan ; dcterms:isPartOf {s}")),
+    "action": _simple((_l("Inspired by (stated in the sources)"), "{s} n2m:inspiredBy ?x"),
+                      (_l("Plausibly inspired by (inferred, not stated by the sources)"),
+                       "{s} n2m:plausiblyInspiredBy ?x"),
+                      (_l("Learned from the region"), "{s} n2m:learnedFrom ?x"),
+                      (_l("Improves the policy instrument"), "{s} n2m:improves ?x"),
+                      (_l("Region of its action plan"), "{s} dcterms:isPartOf/dcterms:spatial ?x")),
+    "instrument": _simple((_l("Action plans and actions that improve it"), "?x n2m:improves {s}")),
+    "event": _simple((_l("Practices presented here"), "?x n2m:presentedAt {s}"), (_l("Hosted by"), "{s} n2m:host ?x")),
+    "project": _simple((_l("Partners"), "?m org:organization {s} ; org:member ?x"),
+                       (_l("Practices from this project"), "?x n2m:sourceProject {s}"),
+                       (_l("Events"), "?x a n2m:LearningEvent ; dcterms:isPartOf {s}"),
+                       (_l("Action plans"), "?x a n2m:ActionPlan ; dcterms:isPartOf {s}")),
 }
 
 
@@ -243,8 +248,8 @@ def named_graph(kg: KnowledgeGraph, page: Page) -> dict:
     """A named graph: its provenance (the statements table) and the resources it describes."""
     content = "/sparql?query=" + quote(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{page.iri}> {{ ?s ?p ?o }} }}",
                                        safe="")
-    built = _simple(("Resources described in this graph", "{s} dcterms:subject ?x"))(kg, page)
-    return {**built, "extra_links": [(content, "Query the content of this graph")]}
+    built = _simple((_l("Resources described in this graph"), "{s} dcterms:subject ?x"))(kg, page)
+    return {**built, "extra_links": [(content, _l("Query the content of this graph"))]}
 
 
 BUILDERS["graph"] = named_graph

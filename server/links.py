@@ -22,6 +22,8 @@ LANGUAGE_NAMES = {
     "pl": "polski", "ga": "Gaeilge", "fr": "français", "it": "italiano", "pt": "português", "nl": "Nederlands",
 }
 TAG = re.compile(r"^[a-z]{2,3}$")
+# The interface languages (server/i18n.py): the partner regions' languages and English.
+UI_LANGUAGES = ("en", "fi", "de", "es", "ca", "pl")
 
 
 def base_iri() -> str:
@@ -54,13 +56,7 @@ def path_to_iri(kind: str, rest: str, base: str | None = None) -> str | None:
 def href(iri: str) -> str:
     """Where a link to ``iri`` should point: our page (keeping an explicit ?lang=) or the IRI itself."""
     path = iri_to_path(iri)
-    if path is None:
-        return iri
-    lang = getattr(g, "lang", None)
-    if lang and getattr(g, "lang_explicit", False):
-        page, _, fragment = path.partition("#")
-        return page + "?" + urlencode({"lang": lang}) + ("#" + fragment if fragment else "")
-    return path
+    return iri if path is None else lang_path(path)
 
 
 def url_with(**changes: object) -> str:
@@ -78,15 +74,32 @@ def url_with(**changes: object) -> str:
 
 
 def choose_language(available: list[str]) -> tuple[str, bool]:
-    """The language to show: ``?lang=`` if the data has it, else the best of Accept-Language, else English.
+    """The language to show: ``?lang=`` if the interface or the data has it, else the best of Accept-Language,
+    else English. Values missing in that language are shown in another, marked (see describe.pick).
 
     Returns the tag and whether the reader chose it explicitly (then our links keep it).
     """
+    offered = list(UI_LANGUAGES) + [t for t in available if t not in UI_LANGUAGES]
     asked = request.args.get("lang", "").strip().lower()
-    if TAG.match(asked) and asked in available:
+    if TAG.match(asked) and asked in offered:
         return asked, True
-    best = request.accept_languages.best_match(available, default="en") if available else "en"
-    return best.split("-")[0].lower(), False
+    # By quality, each tag by its primary subtag ("de-AT" is German): werkzeug's best_match would prefer an exact
+    # "en;q=0.5" to a "de-AT" of quality 1.
+    for tag, _quality in request.accept_languages:
+        primary = tag.split("-")[0].lower()
+        if primary in offered:
+            return primary, False
+    return "en", False
+
+
+def lang_path(path: str) -> str:
+    """A link to one of our pages that keeps the reader's explicit ``?lang=``."""
+    lang = getattr(g, "lang", None)
+    if lang and getattr(g, "lang_explicit", False):
+        page, _, fragment = path.partition("#")
+        joiner = "&" if "?" in page else "?"
+        return page + joiner + urlencode({"lang": lang}) + ("#" + fragment if fragment else "")
+    return path
 
 
 def language_name(tag: str) -> str:

@@ -15,6 +15,7 @@ from next2met.graph.errors import NotFound
 
 from .caching import conditional
 from .describe import PREFIXES, Link, curie, labels, pick
+from .i18n import lazy_gettext as _l
 from .links import ONTOLOGY, choose_language
 from .resources import OFFERS, SUFFIXES, negotiate, query_link, serialize
 
@@ -23,17 +24,17 @@ bp = Blueprint("ontology_doc", __name__)
 OWL = "http://www.w3.org/2002/07/owl#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-KINDS = [(OWL + "Class", "Classes", "class"), (OWL + "ObjectProperty", "Object properties", "object"),
-         (OWL + "DatatypeProperty", "Datatype properties", "datatype"),
-         (OWL + "AnnotationProperty", "Annotation properties", "annotation")]
-DETAILS = [(RDFS + "subClassOf", "Subclass of"), (RDFS + "subPropertyOf", "Subproperty of"),
-           (RDFS + "domain", "Domain"), (RDFS + "range", "Range"), (OWL + "inverseOf", "Inverse of"),
-           (OWL + "equivalentClass", "Equivalent to"), (OWL + "equivalentProperty", "Equivalent to")]
-META = [("http://purl.org/dc/terms/description", "Description"), (OWL + "versionInfo", "Version"),
-        (OWL + "versionIRI", "Version IRI"), ("http://purl.org/dc/terms/license", "Licence"),
-        ("http://purl.org/dc/terms/created", "Created"), ("http://purl.org/dc/terms/modified", "Modified"),
-        ("http://purl.org/vocab/vann/preferredNamespacePrefix", "Preferred prefix"),
-        ("http://purl.org/vocab/vann/preferredNamespaceUri", "Namespace")]
+KINDS = [(OWL + "Class", _l("Classes"), "class"), (OWL + "ObjectProperty", _l("Object properties"), "object"),
+         (OWL + "DatatypeProperty", _l("Datatype properties"), "datatype"),
+         (OWL + "AnnotationProperty", _l("Annotation properties"), "annotation")]
+DETAILS = [(RDFS + "subClassOf", _l("Subclass of")), (RDFS + "subPropertyOf", _l("Subproperty of")),
+           (RDFS + "domain", _l("Domain")), (RDFS + "range", _l("Range")), (OWL + "inverseOf", _l("Inverse of")),
+           (OWL + "equivalentClass", _l("Equivalent to")), (OWL + "equivalentProperty", _l("Equivalent to"))]
+META = [("http://purl.org/dc/terms/description", _l("Description")), (OWL + "versionInfo", _l("Version")),
+        (OWL + "versionIRI", _l("Version IRI")), ("http://purl.org/dc/terms/license", _l("Licence")),
+        ("http://purl.org/dc/terms/created", _l("Created")), ("http://purl.org/dc/terms/modified", _l("Modified")),
+        ("http://purl.org/vocab/vann/preferredNamespacePrefix", _l("Preferred prefix")),
+        ("http://purl.org/vocab/vann/preferredNamespaceUri", _l("Namespace"))]
 
 GRAPH = PREFIXES + f"SELECT ?g WHERE {{ GRAPH ?g {{ <{ONTOLOGY}> a <{OWL}Ontology> }} }}"
 SCHEMES = PREFIXES + """

@@ -13,19 +13,21 @@ from next2met.graph import layout
 from next2met.graph.vocab import N2M, SCHEMA
 
 from .describe import PREFIXES, Link, Page, Text, definition, practice_graph
+from .i18n import gettext as _
+from .i18n import lazy_gettext as _l
 from .links import iri_to_path, language_name
 from .state import KnowledgeGraph
 
 # The text fields of the Interreg Europe template: key, predicate, heading.
 TEXT_FIELDS = [
-    ("summary", DCTERMS.abstract, "Summary"),
-    ("description", DCTERMS.description, "Detailed description"),
-    ("location", N2M.locationNote, "Location"),
-    ("theme", N2M.theme, "Theme"),
-    ("resources", N2M.resourcesNeeded, "Resources needed"),
-    ("evidence", N2M.evidenceOfSuccess, "Evidence of success"),
-    ("difficulties", N2M.difficulties, "Difficulties encountered"),
-    ("transfer_potential", N2M.transferPotential, "Potential for learning or transfer"),
+    ("summary", DCTERMS.abstract, _l("Summary")),
+    ("description", DCTERMS.description, _l("Detailed description")),
+    ("location", N2M.locationNote, _l("Location")),
+    ("theme", N2M.theme, _l("Theme")),
+    ("resources", N2M.resourcesNeeded, _l("Resources needed")),
+    ("evidence", N2M.evidenceOfSuccess, _l("Evidence of success")),
+    ("difficulties", N2M.difficulties, _l("Difficulties encountered")),
+    ("transfer_potential", N2M.transferPotential, _l("Potential for learning or transfer")),
 ]
 LINK_FIELDS = [
     ("regions", DCTERMS.spatial), ("main_institutions", N2M.mainInstitution), ("stages", N2M.innovationStage),
@@ -162,11 +164,11 @@ def context(kg: KnowledgeGraph, page: Page) -> dict:
     keywords = page.texts(str(DCAT.keyword))
     title = page.text(str(DCTERMS.title))
     headings = {key: heading for key, _, heading in TEXT_FIELDS}
-    fallbacks = [headings[k] for k, t in texts.items() if t and t.fallback]
+    fallbacks = [str(headings[k]) for k, t in texts.items() if t and t.fallback]
     if title and title.fallback:
-        fallbacks.insert(0, "Title")
+        fallbacks.insert(0, _("Title"))
     if keywords and keywords[0].fallback:
-        fallbacks.append("Keywords")
+        fallbacks.append(_("Keywords"))
     in_languages = sorted({t.lang for t in _all_langs(page, str(DCTERMS.title))} - {""})
     prov = provenance(kg, page)
     standing = links["standing"][0] if links["standing"] else None

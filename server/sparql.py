@@ -49,6 +49,7 @@ from next2met.graph.store import OxigraphStore
 from next2met.graph.validate import validate_quads
 
 from . import negotiation
+from .i18n import gettext as _
 from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
 from .service_description import describe_service
 from .state import Change, KnowledgeGraph
@@ -295,6 +296,11 @@ def _editor() -> Response:
         "maxRows": settings.max_rows,
         "timeout": settings.query_timeout,
         "truncatedHeader": TRUNCATED.lower(),
+        "words": {
+            "query": _("Query"),
+            "truncated": _("Only the first %(rows)s results are shown: this server cuts longer answers. Use LIMIT and "
+                           "OFFSET (with ORDER BY) to page through the rest.", rows=settings.max_rows),
+        },
     }
     html = render_template("sparql.html", config=config, settings=settings)
     response = Response(html, mimetype="text/html")
@@ -383,7 +389,7 @@ def update() -> Response:
 def _authorise(token: str) -> None:
     if not token:
         raise UpdateForbidden("updates are off on this server: no update token is configured")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         raise Unauthorized("send the update token as 'Authorization: Bearer <token>'")
     if not hmac.compare_digest(given.strip().encode(), token.encode()):

@@ -160,7 +160,7 @@ def test_language_choice_and_fallback(client):
         html = unescape(response.get_data(as_text=True))
         assert re.search(rf'<h1 id="practice-title" lang="fi">{re.escape(record["title"]["fi"])}</h1>', html)
         note = re.search(r'<p class="language-note">(.*?)</p>', html, re.S).group(1)
-        assert "suomi" in note and "Detailed description" in note  # the description fell back to English
+        assert "suomi" in note and "Yksityiskohtainen kuvaus" in note  # the description fell back to English
     explicit = page(client, f"/practice/{slug}?lang=fi")
     assert re.search(r'href="/organisation/[^"?]+\?lang=fi"', explicit)  # our links keep the chosen language
     english = page(client, f"/practice/{slug}")
