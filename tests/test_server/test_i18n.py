@@ -133,3 +133,26 @@ def test_problem_page_in_the_readers_language(live_server):
     r = requests.get(f"{live_server.url}/practice/no-such-practice?lang=pl", timeout=30,
                      headers={"Accept": "application/json"})
     assert r.json()["title"] == "Not found"
+
+
+# Names that are the same in every language: the project, formats, standards.
+NOT_WORDS = {"next2met-kg", "VoID", "SHA-256", "JSON", "Turtle", "JSON-LD", "N-Triples", "RDF/XML", "/sparql"}
+
+
+def unmarked_text(template: str) -> list[str]:
+    """Text of a template shown to readers but not passed through gettext (text between tags, and the title,
+    aria-label, placeholder and alt attributes), after removing Jinja expressions, statements, trans blocks,
+    comments, scripts and styles."""
+    s = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
+    s = re.sub(r"\{%-?\s*trans\b.*?endtrans\s*-?%\}", "", s, flags=re.S)
+    s = re.sub(r"<(script|style)\b.*?</\1>", "", s, flags=re.S)
+    s = re.sub(r"\{\{.*?\}\}", " ", s, flags=re.S)
+    s = re.sub(r"\{%.*?%\}", " ", s, flags=re.S)
+    found = re.findall(r">([^<]*)<", s) + re.findall(r'\b(?:title|aria-label|placeholder|alt)="([^"]*)"', s)
+    return [t for t in (" ".join(x.split()) for x in found) if re.search(r"[A-Za-z]{2,}", t) and t not in NOT_WORDS]
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in (ROOT / "server" / "templates").glob("**/*.html")))
+def test_template_text_is_marked_for_translation(template):
+    text = unmarked_text((ROOT / "server" / "templates" / template).read_text(encoding="utf-8"))
+    assert not text, f"{template}: wrap these in {{{{ _('…') }}}} and translate them: {text}"
