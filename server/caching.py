@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zlib
 
-from flask import Response, request
+from flask import Response, g, request
 
 from .state import KnowledgeGraph
 
@@ -20,6 +20,9 @@ def conditional(response: Response, kg: KnowledgeGraph, *, etag: str | None = No
     """
     if response.status_code != 200:
         return response
+    if response.mimetype == "text/html" and "Content-Language" not in response.headers:
+        response.headers["Content-Language"] = getattr(g, "lang", "en")  # the interface's language (server/i18n.py)
+        response.vary.add("Accept-Language")
     variant = f"{response.mimetype}|{response.headers.get('Content-Language', '')}"
     # crc32, not hash(): the tag must be the same in every server process (hash() is salted per process)
     response.set_etag(f"{etag or kg.etag}-{zlib.crc32(variant.encode()) % 10**8}")

@@ -101,14 +101,15 @@ def test_accept_language_chooses_the_interface(live_server):
     assert r.headers["Content-Language"] == "en" and "Research questions" in r.text
 
 
-def test_same_url_other_language_is_another_etag(live_server):
+@pytest.mark.parametrize("path", ["/practices", "/queries", "/catalog"])
+def test_same_url_other_language_is_another_etag(live_server, path):
     """A cache must never serve the German page to a Finnish reader of the same URL."""
-    de = requests.get(f"{live_server.url}/practices", headers={"Accept": "text/html", "Accept-Language": "de"},
+    de = requests.get(f"{live_server.url}{path}", headers={"Accept": "text/html", "Accept-Language": "de"},
                       timeout=30)
-    fi = requests.get(f"{live_server.url}/practices", headers={"Accept": "text/html", "Accept-Language": "fi"},
+    fi = requests.get(f"{live_server.url}{path}", headers={"Accept": "text/html", "Accept-Language": "fi"},
                       timeout=30)
     assert de.headers["ETag"] != fi.headers["ETag"]
-    again = requests.get(f"{live_server.url}/practices", timeout=30,
+    again = requests.get(f"{live_server.url}{path}", timeout=30,
                          headers={"Accept": "text/html", "Accept-Language": "fi", "If-None-Match": de.headers["ETag"]})
     assert again.status_code == 200
 
