@@ -70,6 +70,16 @@ class Settings:
         64, help="Memory (MB) for answers to repeated user queries, dropped when the data changes; 0 turns it off."
     )
     max_body: int = setting(1_000_000, help="Largest request body in bytes.")
+    max_posted_triples: int = setting(
+        20_000, help="Most triples a body posted to /validate or the write API may hold; more get 413."
+    )
+    validate_timeout: float = setting(
+        30.0, help="Seconds /validate may take (it runs in a worker process, stopped at this limit)."
+    )
+    validate_workers: int = setting(1, help="Worker processes that run /validate, started on first use.")
+    max_concurrent_validations: int = setting(
+        4, help="/validate requests running or waiting at once; more get 503."
+    )
     query_workers: int = setting(2, help="Worker processes that run user SPARQL queries.")
     query_memory_quads: int = setting(
         2_000_000, help="Workers copy the data into memory (faster joins; ~0.5 GB a worker per million quads) when "

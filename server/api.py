@@ -11,27 +11,26 @@ W3C report in Turtle) for programs.
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import re
+import threading
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from next2met.graph.build import load_context, parse_yaml, yaml_quads
 from next2met.graph.changes import provenance_graph_iri, replace_checked
-from next2met.graph.errors import InputError, NotFound, Unauthorized, UnsupportedMediaType, UpdateForbidden
-from next2met.graph.rdfio import FORMATS, parse_bytes, serialize_quads
-from next2met.graph.validate import reference_quads, validate_quads
+from next2met.graph.errors import InputError, NotFound, Unauthorized, UpdateForbidden
+from next2met.graph.rdfio import FORMATS, serialize_quads
 
+from .jobs import ValidateJob
+from .posted import read_posted
 from .problems import wants_html
 from .state import Change
 
 bp = Blueprint("api", __name__)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
-RDF_TYPES = {f.media_type: f for f in FORMATS.values()} | {
-    "text/n3": FORMATS["turtle"], "application/xml": FORMATS["xml"]}
 GOOD_PRACTICE = "https://w3id.org/next2met/ontology#GoodPractice"
 
 
@@ -55,24 +54,9 @@ def _require_token() -> None:
 
 def _read_body(graph: str) -> list[ox.Quad]:
     """Parse the request body (YAML/JSON in our format, or RDF) into the quads of ``graph``."""
-    kg = _kg()
-    mimetype = request.mimetype
-    body = request.get_data()
-    if not body.strip():
-        raise InputError("the request body is empty")
-    if mimetype in YAML_TYPES:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError("the body is not UTF-8 text") from None
-        context = load_context(kg.settings.base_iri, kg.settings.data_path)
-        return yaml_quads(parse_yaml(text, context, source="request body"), graph)
-    if mimetype in RDF_TYPES:
-        return parse_bytes(body, RDF_TYPES[mimetype], source="request body", graph=graph)
-    raise UnsupportedMediaType(
-        f"cannot read {mimetype or 'a body without Content-Type'}; send YAML (application/yaml), JSON, or RDF ("
-        + ", ".join(sorted(RDF_TYPES)) + ")"
-    )
+    settings = _kg().settings
+    return read_posted(request.get_data(), request.mimetype, graph, base_iri=settings.base_iri,
+                       data_dir=settings.data_path, max_triples=settings.max_posted_triples)
 
 
 def _practice_iri(slug: str) -> str:
@@ -179,19 +163,10 @@ def validate() -> Response:
     if request.method == "GET":
         return Response(render_template("validate.html", report=None, text=""), mimetype="text/html")
     text, mimetype = _form_or_body()
-    graph = f"{kg.settings.base_iri}graph/validate"
-    if mimetype in YAML_TYPES:
-        context = load_context(kg.settings.base_iri, kg.settings.data_path)
-        quads = yaml_quads(parse_yaml(text, context, source="posted data"), graph)
-    elif mimetype in RDF_TYPES:
-        quads = parse_bytes(text.encode("utf-8"), RDF_TYPES[mimetype], source="posted data", graph=graph)
-    else:
-        raise UnsupportedMediaType(f"cannot validate {mimetype}; send YAML, JSON or RDF")
-    focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
-    context_quads = [q for q in kg.store.quads() if q.subject.value not in focus]
-    report = validate_quads([*quads, *context_quads, *reference_quads(kg.settings.base_iri)],
-                            engine=kg.settings.shacl_engine, base=kg.settings.base_iri)
-    report = report.only_focus(focus)
+    settings = kg.settings
+    job = ValidateJob(text.encode("utf-8"), mimetype, settings.base_iri, str(settings.data_path),
+                      settings.shacl_engine, settings.max_posted_triples)
+    report = validation_pool(kg).run(job, settings.validate_timeout)
     if request.accept_mimetypes.best == "text/turtle":
         return Response(report.turtle(), mimetype="text/turtle")
     if wants_html() or request.form:
@@ -203,6 +178,28 @@ def validate() -> Response:
             for r in report.results
         ],
     })
+
+
+def validation_pool(kg):
+    """The worker processes of /validate, started on first use: validation runs there, off the request threads,
+    at most ``max_concurrent_validations`` at once and stopped after ``validate_timeout`` (the worker is killed
+    and replaced), so that posted data costs a worker, never the server."""
+    with _starting:
+        pool = kg.extensions.get("validate")
+        if pool is None:
+            from .workers import QueryPool
+
+            sparql = kg.extensions.get("sparql")
+            settings = kg.settings.with_(query_workers=kg.settings.validate_workers, query_memory_quads=0,
+                                         max_concurrent_queries=kg.settings.max_concurrent_validations)
+            pool = kg.extensions["validate"] = QueryPool(settings, sparql.snapshots if sparql else None,
+                                                         name="validation")
+            atexit.register(pool.close)
+            pool.wait_ready()  # the first request waits for the start, not its own timeout
+    return pool
+
+
+_starting = threading.Lock()
 
 
 def _form_or_body() -> tuple[str, str]:

@@ -12,6 +12,8 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -22,6 +24,9 @@ from next2met.graph.store import OxigraphStore, Result, Store, result_kind
 
 from . import guard
 from .negotiation import BY_KEY, kind_name, offered
+
+if TYPE_CHECKING:
+    from next2met.graph.validate import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,19 @@ class UpdateJob:
     using: tuple[str, ...] = ()
     using_named: tuple[str, ...] = ()
     base_iri: str | None = None
+    snapshot: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidateJob:
+    """Posted data to check against the shapes together with the stored data (``/validate``)."""
+
+    data: bytes
+    mimetype: str
+    base_iri: str
+    data_dir: str
+    engine: str
+    max_triples: int
     snapshot: str | None = None
 
 
@@ -210,3 +228,19 @@ def run_update(store: Store, job: UpdateJob) -> UpdateAnswer:
 
 def _graph_key(name) -> str:
     return "" if isinstance(name, ox.DefaultGraph) else str(name.value)
+
+
+def run_validate(store: Store, job: ValidateJob) -> ValidationReport:
+    """Read posted data and validate it with the stored data; the report covers the posted resources only."""
+    from next2met.graph.validate import reference_quads, validate_quads
+
+    from .posted import read_posted
+
+    quads = read_posted(job.data, job.mimetype, f"{job.base_iri}graph/validate", base_iri=job.base_iri,
+                        data_dir=Path(job.data_dir) if job.data_dir else None, max_triples=job.max_triples,
+                        source="posted data")
+    focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
+    context_quads = [q for q in store.quads() if q.subject.value not in focus]
+    report = validate_quads([*quads, *context_quads, *reference_quads(job.base_iri)], engine=job.engine,
+                            base=job.base_iri)
+    return report.only_focus(focus)

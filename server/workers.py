@@ -50,7 +50,18 @@ from next2met.graph.errors import KGError, Overloaded, QueryTimeout, StoreError
 from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore, Store, open_store
 
-from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob, position, run_query, run_update, shorten
+from .jobs import (
+    Answer,
+    QueryJob,
+    UpdateAnswer,
+    UpdateJob,
+    ValidateJob,
+    position,
+    run_query,
+    run_update,
+    run_validate,
+    shorten,
+)
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import its modules on a busy machine
@@ -190,6 +201,8 @@ def worker_main(conn, settings: Settings) -> None:
             assert store is not None
             if isinstance(job, UpdateJob):
                 answer = run_update(store, job)
+            elif isinstance(job, ValidateJob):
+                answer = run_validate(store, job)
             else:
                 copy = memory.get(job.snapshot)
                 where = "memory" if copy else "remote" if settings.store_url else "disk"
@@ -293,8 +306,9 @@ class _Worker:
 class QueryPool:
     """A fixed number of worker processes, at most ``max_concurrent_queries`` jobs running or waiting."""
 
-    def __init__(self, settings: Settings, snapshots: Snapshots | None) -> None:
+    def __init__(self, settings: Settings, snapshots: Snapshots | None, *, name: str = "query") -> None:
         self.settings = settings
+        self.name = name  # what its jobs are called in messages: query, validation
         self.snapshots = snapshots
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the worker that answered last is awake: first
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
@@ -395,14 +409,14 @@ class QueryPool:
         """Run a job on an idle worker; kill the worker and raise QueryTimeout after ``timeout`` seconds."""
         if not self._slots.acquire(blocking=False):
             raise Overloaded(
-                f"{self.settings.max_concurrent_queries} queries are already running or waiting; try again shortly"
-            )
+                f"{self.settings.max_concurrent_queries} {self.name} jobs are already running or waiting; try again "
+                "shortly")
         snapshot = None
         try:
             try:
                 worker = self._idle.get(timeout=timeout)
             except queue.Empty:
-                raise Overloaded(f"no query worker became free within {timeout:g} s; try again shortly") from None
+                raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly") from None
             if self.snapshots is not None:
                 snapshot = self.snapshots.acquire()
                 if snapshot != self._newest:  # the data changed: the idle workers open the new data now
@@ -421,14 +435,14 @@ class QueryPool:
             worker.conn.send(job)
             if not worker.conn.poll(timeout):
                 self._replace(worker)
-                raise QueryTimeout(
-                    f"the query ran for more than {timeout:g} s and was stopped; narrow it down (LIMIT, more "
-                    "specific patterns) or ask for a longer timeout on your own server", seconds=timeout,
-                )
+                advice = ("narrow it down (LIMIT, more specific patterns) or ask for a longer timeout on your own "
+                          "server") if self.name == "query" else "send less data at once"
+                raise QueryTimeout(f"the {self.name} ran for more than {timeout:g} s and was stopped; {advice}",
+                                   seconds=timeout)
             message = worker.conn.recv()
         except (EOFError, OSError) as e:
             self._replace(worker)
-            raise StoreError(f"the query worker stopped unexpectedly ({e or 'out of memory?'})") from None
+            raise StoreError(f"the {self.name} worker stopped unexpectedly ({e or 'out of memory?'})") from None
         self._idle.put(worker)
         log.debug("query answered by a worker in %.3f s", time.monotonic() - started)
         if message[0] == "ok":

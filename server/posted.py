@@ -1,0 +1,45 @@
+"""Data that a request posts (the write API, /validate): our YAML source format (or JSON with the same keys), or
+RDF, read into quads within bounds.
+
+Whatever the format, nothing posted makes the server reach out: YAML and JSON map to RDF through our own context
+only (a JSON-LD keyword key is refused, ``graph/build.py``), JSON-LD posted as RDF goes to pyoxigraph's parser,
+which loads no remote context, and RDF/XML with a DOCTYPE or entity declaration is refused before parsing
+(``graph/rdfio.py``). The body is capped in bytes (``max_body``), in triples (``max_posted_triples``) and in depth
+(YAML nesting and aliases, XML elements).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from next2met.graph.build import load_context, parse_yaml, yaml_quads
+from next2met.graph.errors import InputError, PayloadTooLarge, UnsupportedMediaType
+from next2met.graph.rdfio import FORMATS, parse_bytes
+
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
+RDF_TYPES = {f.media_type: f for f in FORMATS.values()} | {
+    "text/n3": FORMATS["turtle"], "application/xml": FORMATS["xml"]}
+
+
+def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_dir: Path | None,
+                max_triples: int, source: str = "request body") -> list[ox.Quad]:
+    """The quads of a posted body, all in ``graph``; 400 for what cannot be read, 413 past ``max_triples``."""
+    if not data.strip():
+        raise InputError(f"the {source} is empty")
+    if mimetype in YAML_TYPES:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"the {source} is not UTF-8 text") from None
+        quads = yaml_quads(parse_yaml(text, load_context(base_iri, data_dir), source=source), graph)
+        if len(quads) > max_triples:
+            raise PayloadTooLarge(f"{source}: {len(quads)} triples; the limit is {max_triples}", limit=max_triples)
+        return quads
+    if mimetype in RDF_TYPES:
+        return parse_bytes(data, RDF_TYPES[mimetype], source=source, graph=graph, max_triples=max_triples)
+    raise UnsupportedMediaType(
+        f"cannot read {mimetype or 'a body without Content-Type'}; send YAML (application/yaml), JSON, or RDF ("
+        + ", ".join(sorted(RDF_TYPES)) + ")"
+    )
