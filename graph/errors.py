@@ -95,6 +95,14 @@ class QueryTimeout(KGError):
     status, slug, title = 503, "query-timeout", "Query timed out"
 
 
+class MemoryLimit(KGError):
+    status, slug, title = 503, "memory-limit", "Not enough memory for this request"
+
+
+class QueryTooDeep(InputError):
+    slug, title = "query-too-deep", "Query nested too deeply"
+
+
 class Overloaded(KGError):
     status, slug, title = 503, "overloaded", "Too many queries at once"
 

@@ -86,6 +86,13 @@ class Settings:
         "it holds at most this many quads; 0 keeps them on disk.",
     )
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
+    max_query_depth: int = setting(
+        64, help="Deepest nesting of braces, parentheses and brackets in a query or update; deeper gets 400."
+    )
+    worker_memory_mb: int = setting(
+        2048, help="Memory (MB, RLIMIT_DATA) of each query or validation worker; a job that needs more is stopped "
+        "and answered 503, and the worker replaced. 0: no limit.",
+    )
     service_allowlist: tuple[str, ...] = setting(
         factory=tuple, help="SPARQL endpoints that SERVICE may call (comma-separated); empty refuses SERVICE."
     )

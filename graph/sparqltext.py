@@ -43,6 +43,27 @@ def tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
             depth += 1
 
 
+_OPENERS, _CLOSERS = frozenset("{(["), frozenset("})]")
+
+
+def nesting_depth(text: str, stop_above: int | None = None) -> int:
+    """The deepest nesting of braces, parentheses and brackets outside IRIs, strings and comments; reading stops
+    as soon as the depth passes ``stop_above`` (a hostile text is not read to its end)."""
+    depth = deepest = 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        char = m.group() if kind in ("open", "close", "other") else ""
+        if char in _OPENERS:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    return deepest
+        elif char in _CLOSERS:
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def strip_comments(text: str) -> str:
     """The text without its ``#`` comments; a ``#`` inside an IRI or a string stays."""
     return "".join(m.group() for m in _TOKEN.finditer(text) if m.lastgroup != "comment")

@@ -17,16 +17,21 @@ Queries go to the worker that answered last (it is awake: waking an idle process
 than a cheap query), and after a data change the idle workers open the new data at once, so that their copies are
 made before several queries come at once.
 
-Workers are fresh interpreters (``python -c``), not forks: forking the threaded server could copy a held lock,
-and multiprocessing's spawn and forkserver methods re-run the caller's main script in every child. What a worker
-does with a job is in ``jobs.py``.
+Before a worker sees a query or update, its nesting (braces, parentheses, brackets) is counted while lexing and
+refused past ``max_query_depth``: pyoxigraph's parser recurses, and a few thousand levels overflow a worker's
+stack. Each worker caps its own memory (``worker_memory_mb``, RLIMIT_DATA): a job that needs more ends the
+process, and the pool answers that the limit was reached (503) and starts a replacement. A worker's temporary
+files live in its own ``scratch-PID`` folder, removed when the pool stops it.
+
+Workers are fresh interpreters (``python -c``, ``worker_process.py``), not forks: forking the threaded server
+could copy a held lock, and multiprocessing's spawn and forkserver methods re-run the caller's main script in every
+child. What a worker does with a job is in ``jobs.py``.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
 import queue
 import shutil
 import signal
@@ -36,7 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import uuid
 from collections import defaultdict
 from dataclasses import replace
@@ -46,172 +50,21 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from next2met.graph import errors
-from next2met.graph.errors import KGError, Overloaded, QueryTimeout, StoreError
+from next2met.graph.errors import KGError, MemoryLimit, Overloaded, QueryTimeout, QueryTooDeep, StoreError
 from next2met.graph.settings import Settings
-from next2met.graph.store import OxigraphStore, Store, open_store
+from next2met.graph.sparqltext import nesting_depth
+from next2met.graph.store import OxigraphStore
 
 from .jobs import (
     Answer,
     QueryJob,
     UpdateAnswer,
     UpdateJob,
-    ValidateJob,
-    position,
-    run_query,
-    run_update,
-    run_validate,
-    shorten,
 )
+from .worker_process import MEMORY_EXIT
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import its modules on a busy machine
-
-
-WORKER_SPIN = 0.002  # seconds a worker keeps looking for the next job before it sleeps
-
-
-def _spin(conn: Connection, seconds: float) -> None:
-    """Look for a message on ``conn`` for up to ``seconds`` without going to sleep.
-
-    On a virtual machine, waking a sleeping process costs more than a cheap query does: a job and its answer go
-    both ways over the socket pair in 0.09 ms back to back, but the round trip to a worker took 1.1 ms when the
-    worker slept between jobs (measured). A worker that looks for the next job for a little while first is awake
-    when a client sends its queries one after the other (10k quads, one-practice lookups at the client: 1.76 →
-    1.36 ms). It yields the core to anything else that wants to run meanwhile: four clients on two cores got as
-    many answers a second with it as without (measured). Looking on the server's side too (for the answer) cost
-    throughput, since the server's threads share one interpreter lock: not done."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if conn.poll(0):
-            return
-        os.sched_yield()  # anything else that can run on this core goes first
-
-
-# -- inside a worker ---------------------------------------------------------------------------------------
-def serve(fd: int) -> None:
-    """Entry point of a worker process: read the settings, then jobs, from the socket ``fd``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the server stops us
-    parent = os.getppid()
-
-    def watch_parent() -> None:  # a killed server cannot kill us: leave when it is gone, even mid-query
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    conn = Connection(fd)
-    try:
-        settings = conn.recv()
-    except (EOFError, OSError):
-        return
-    import rdflib.plugins.sparql.parser  # noqa: F401  (load the checker's parser now, not on the first SERVICE)
-
-    conn.send("ready")  # the pool hands out a worker only now, so start-up never eats into a query's time
-    worker_main(conn, settings)
-
-
-class MemoryCopy:
-    """A worker's copy in memory of the snapshot it reads, made in a background thread while the snapshot on disk
-    answers, and dropped the moment a job names another snapshot (the data changed): no answer ever comes from a
-    copy of other data than the job's. One copy is made at a time: data that changes again meanwhile is copied
-    when the copy under way is done (and that one thrown away). Stores of more than ``max_quads`` quads stay on
-    disk."""
-
-    def __init__(self, max_quads: int) -> None:
-        self.max_quads = max_quads
-        self._lock = threading.Lock()
-        self._snapshot: str | None = None
-        self._disk: OxigraphStore | None = None
-        self._copy: OxigraphStore | None = None
-        self._copying = False
-
-    def want(self, snapshot: str, disk: OxigraphStore) -> None:
-        """Copy ``disk`` (the snapshot ``snapshot``) unless that copy is made or under way."""
-        with self._lock:
-            if self._snapshot == snapshot:
-                return
-            self._snapshot, self._disk, self._copy = snapshot, disk, None
-            if self._copying or self.max_quads <= 0:
-                return
-            self._copying = True
-        threading.Thread(target=self._make, daemon=True, name="memory-copy").start()
-
-    def _make(self) -> None:
-        while True:
-            with self._lock:
-                snapshot, disk = self._snapshot, self._disk
-            assert snapshot is not None and disk is not None
-            copy = None
-            try:
-                quads = disk.count()
-                if quads <= self.max_quads and _fits_in_memory(quads):
-                    copy = disk.memory_copy(Path(snapshot).parent)
-            except Exception as e:  # the snapshot was closed or removed meanwhile (newer data), or the disk is full
-                log.info("no memory copy of %s: %s", snapshot, e)
-            with self._lock:
-                if self._snapshot == snapshot:
-                    self._copy, self._copying = copy, False
-                    return
-
-    def get(self, snapshot: str | None) -> OxigraphStore | None:
-        """The copy of ``snapshot`` if it is ready."""
-        with self._lock:
-            return self._copy if snapshot is not None and snapshot == self._snapshot else None
-
-
-BYTES_PER_QUAD = 520  # a copy in memory, measured: 511 MB for 1.02M quads
-
-
-def _fits_in_memory(quads: int, meminfo: str = "/proc/meminfo") -> bool:
-    """Whether a copy of ``quads`` quads takes at most half the memory the system has available: a worker killed
-    for want of memory would be replaced, copy again and be killed again. True where the system does not say."""
-    try:
-        with open(meminfo) as f:
-            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        return True
-    if quads * BYTES_PER_QUAD > available / 2:
-        log.warning("the data (%d quads) is not copied into memory: about %d MB needed, %d MB available", quads,
-                    quads * BYTES_PER_QUAD >> 20, available >> 20)
-        return False
-    return True
-
-
-def worker_main(conn, settings: Settings) -> None:
-    """Serve jobs from ``conn`` until it closes."""
-    store: Store | None = None
-    opened: str | None = None
-    memory = MemoryCopy(settings.query_memory_quads)
-    while True:
-        try:
-            _spin(conn, WORKER_SPIN)
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            if settings.store_url:
-                store = store or open_store(settings)
-            elif job.snapshot != opened:
-                if store is not None:
-                    store.close()
-                store, opened = OxigraphStore(job.snapshot, read_only=True), job.snapshot
-                memory.want(job.snapshot, store)
-            assert store is not None
-            if isinstance(job, UpdateJob):
-                answer = run_update(store, job)
-            elif isinstance(job, ValidateJob):
-                answer = run_validate(store, job)
-            else:
-                copy = memory.get(job.snapshot)
-                where = "memory" if copy else "remote" if settings.store_url else "disk"
-                answer = replace(run_query(copy or store, job), store=where)
-            conn.send(("ok", answer))
-        except KGError as e:
-            conn.send(("error", type(e).__name__, shorten(e), {**position(e), **e.extra}))
-        except Exception as e:  # a bug or a store failure: the server logs it and answers 500
-            conn.send(("crash", f"{type(e).__name__}: {e}", traceback.format_exc()))
 
 
 # -- in the server ---------------------------------------------------------------------------------------
@@ -279,9 +132,10 @@ class Snapshots:
 
 
 class _Worker:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, scratch_root: Path | None = None) -> None:
+        self.scratch_root = scratch_root
         ours, theirs = socket.socketpair()
-        code = f"from next2met.server.workers import serve; serve({theirs.fileno()})"
+        code = f"from next2met.server.worker_process import serve; serve({theirs.fileno()})"
         self.process = subprocess.Popen(
             [sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
         )
@@ -301,6 +155,17 @@ class _Worker:
         self.process.kill()
         self.process.wait(5)
         self.conn.close()
+        if self.scratch_root is not None:
+            shutil.rmtree(self.scratch_root / f"scratch-{self.process.pid}", ignore_errors=True)
+
+    def ended_for_memory(self) -> bool:
+        """Whether the process ended because it reached its memory limit: native code aborts on a failed
+        allocation, Python code exits with MEMORY_EXIT, and the system's out-of-memory killer sends SIGKILL."""
+        try:
+            code = self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            return False
+        return code in (-signal.SIGABRT, -signal.SIGKILL, MEMORY_EXIT)
 
 
 class QueryPool:
@@ -331,7 +196,7 @@ class QueryPool:
         """Start a worker in the background and make it available once it has started up."""
 
         def start() -> None:
-            worker = _Worker(self.settings)
+            worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
             with self._lock:
                 self._all.add(worker)
             try:
@@ -407,6 +272,13 @@ class QueryPool:
 
     def run(self, job: QueryJob | UpdateJob, timeout: float) -> Answer | UpdateAnswer:
         """Run a job on an idle worker; kill the worker and raise QueryTimeout after ``timeout`` seconds."""
+        if isinstance(job, QueryJob | UpdateJob):  # counted while lexing, before any parser or worker sees it
+            depth = nesting_depth(job.sparql, stop_above=self.settings.max_query_depth)
+            if depth > self.settings.max_query_depth:
+                raise QueryTooDeep(
+                    f"the {'query' if isinstance(job, QueryJob) else 'update'} nests braces, parentheses or "
+                    f"brackets more than {self.settings.max_query_depth} deep; write it flatter",
+                    limit=self.settings.max_query_depth)
         if not self._slots.acquire(blocking=False):
             raise Overloaded(
                 f"{self.settings.max_concurrent_queries} {self.name} jobs are already running or waiting; try again "
@@ -441,7 +313,13 @@ class QueryPool:
                                    seconds=timeout)
             message = worker.conn.recv()
         except (EOFError, OSError) as e:
+            memory = worker.ended_for_memory()
             self._replace(worker)
+            if memory:
+                raise MemoryLimit(
+                    f"the {self.name} needed more than the worker's memory limit of "
+                    f"{self.settings.worker_memory_mb} MB and was stopped; narrow it down", limit_mb=
+                    self.settings.worker_memory_mb) from None
             raise StoreError(f"the {self.name} worker stopped unexpectedly ({e or 'out of memory?'})") from None
         self._idle.put(worker)
         log.debug("query answered by a worker in %.3f s", time.monotonic() - started)

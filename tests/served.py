@@ -65,8 +65,9 @@ class Served:
             except requests.RequestException:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                output = self.output()
                 self.stop()
-                raise RuntimeError(f"next2met serve did not come up: {self.output()[-2000:]}")
+                raise RuntimeError(f"next2met serve did not come up: {output[-2000:]}")
             time.sleep(0.1)
 
     def output(self) -> str:

@@ -286,7 +286,7 @@ def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
 def test_memory_copy_follows_the_newest_data(tmp_path):
     """Data that changes while a copy is being made is copied next; the copy of the older data is never handed
     out for the newer."""
-    from next2met.server.workers import MemoryCopy
+    from next2met.server.worker_process import MemoryCopy
 
     stores = []
     for n in (1, 2):
@@ -315,7 +315,7 @@ def test_memory_copy_follows_the_newest_data(tmp_path):
 def test_memory_copy_needs_room(tmp_path):
     """No copy that would take more than half the memory the system has available (a worker killed for want of
     memory would copy again and be killed again)."""
-    from next2met.server.workers import BYTES_PER_QUAD, _fits_in_memory
+    from next2met.server.worker_process import BYTES_PER_QUAD, _fits_in_memory
 
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:        8000000 kB\nMemAvailable:    1000000 kB\n")
