@@ -103,6 +103,10 @@ class QueryTooDeep(InputError):
     slug, title = "query-too-deep", "Query nested too deeply"
 
 
+class TooManyRequests(KGError):
+    status, slug, title = 429, "too-many-requests", "Too many requests from this client"
+
+
 class Overloaded(KGError):
     status, slug, title = 503, "overloaded", "Too many queries at once"
 

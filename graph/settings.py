@@ -86,6 +86,10 @@ class Settings:
         "it holds at most this many quads; 0 keeps them on disk.",
     )
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
+    max_queries_per_client: int = setting(
+        1, help="Query workers one client (bearer token, else address) may hold at once; beyond, 429 with "
+        "Retry-After. 0: no per-client limit.",
+    )
     max_query_depth: int = setting(
         64, help="Deepest nesting of braces, parentheses and brackets in a query or update; deeper gets 400."
     )

@@ -26,6 +26,7 @@ from next2met.graph.rdfio import FORMATS, serialize_quads
 from .jobs import ValidateJob
 from .posted import read_posted
 from .problems import wants_html
+from .sparql import client_key
 from .state import Change
 
 bp = Blueprint("api", __name__)
@@ -166,7 +167,7 @@ def validate() -> Response:
     settings = kg.settings
     job = ValidateJob(text.encode("utf-8"), mimetype, settings.base_iri, str(settings.data_path),
                       settings.shacl_engine, settings.max_posted_triples)
-    report = validation_pool(kg).run(job, settings.validate_timeout)
+    report = validation_pool(kg).run(job, settings.validate_timeout, client_key())
     if request.accept_mimetypes.best == "text/turtle":
         return Response(report.turtle(), mimetype="text/turtle")
     if wants_html() or request.form:

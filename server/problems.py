@@ -44,6 +44,8 @@ def handle_kg_error(e: KGError) -> Response:
         ]
         extra["report"] = report.text(severities=("Violation",))
     response = problem(e.status, e.title, e.detail, e.slug, **extra)
+    if e.status in (429, 503) and "retry_after" in e.extra:  # come back when a worker may be free
+        response.headers["Retry-After"] = str(e.extra["retry_after"])
     if e.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="next2met"'
     return response

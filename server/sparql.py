@@ -176,7 +176,7 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
         # A remote store stops the query itself at the timeout (and says so); killing the worker is the backstop.
         grace = REMOTE_GRACE if settings.store_url else 0.0
         sent = time.perf_counter()
-        answer = _pool().run(job, settings.query_timeout + grace)
+        answer = _pool().run(job, settings.query_timeout + grace, client_key())
         worker_ms = (time.perf_counter() - sent) * 1000
         assert isinstance(answer, Answer)
         if cacheable:
@@ -362,7 +362,7 @@ def update() -> Response:
     using, using_named = _dataset(params, "using-graph-uri", "using-named-graph-uri")
     job = UpdateJob(updates[0], using or (), using_named or (), request.base_url)
     with kg.write_lock:
-        answer = _pool().run(job, max(settings.query_timeout, UPDATE_TIMEOUT_FLOOR))
+        answer = _pool().run(job, max(settings.query_timeout, UPDATE_TIMEOUT_FLOOR), client_key())
         assert isinstance(answer, UpdateAnswer)
         changed = answer.changed
         if not changed:
@@ -384,6 +384,18 @@ def update() -> Response:
         kg.changed(Change(tuple(changed), "update"))
     log.info("update changed %d graph(s): %s", len(changed), ", ".join(changed))
     return jsonify({"status": "updated", "changedGraphs": list(changed)})
+
+
+def client_key() -> str:
+    """Who sends this request, for fair admission: the holder of the update token, else the address the request
+    came from (behind a reverse proxy, the proxy's: let it limit clients, or pass the client's address on to
+    waitress with its trusted_proxy settings). A bearer token that is not valid counts as nothing: made-up tokens
+    cannot make one client into many."""
+    token = _kg().settings.update_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return "token"
+    return "address:" + (request.remote_addr or "")
 
 
 def _authorise(token: str) -> None:

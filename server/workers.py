@@ -43,6 +43,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,7 +51,15 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from next2met.graph import errors
-from next2met.graph.errors import KGError, MemoryLimit, Overloaded, QueryTimeout, QueryTooDeep, StoreError
+from next2met.graph.errors import (
+    KGError,
+    MemoryLimit,
+    Overloaded,
+    QueryTimeout,
+    QueryTooDeep,
+    StoreError,
+    TooManyRequests,
+)
 from next2met.graph.settings import Settings
 from next2met.graph.sparqltext import nesting_depth
 from next2met.graph.store import OxigraphStore
@@ -60,6 +69,7 @@ from .jobs import (
     QueryJob,
     UpdateAnswer,
     UpdateJob,
+    ValidateJob,
 )
 from .worker_process import MEMORY_EXIT
 
@@ -178,6 +188,7 @@ class QueryPool:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the worker that answered last is awake: first
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
         self._all: set[_Worker] = set()
+        self._held: defaultdict[str, int] = defaultdict(int)  # jobs each client has running (fair admission)
         self._lock = threading.Lock()
         self._closed = False
         self._ready = threading.Condition()
@@ -192,10 +203,18 @@ class QueryPool:
         with self._ready:
             return self._ready.wait_for(lambda: self._ready_count >= wanted, timeout)
 
-    def _start(self) -> None:
-        """Start a worker in the background and make it available once it has started up."""
+    def _start(self, on_done: Callable[[], None] | None = None) -> None:
+        """Start a worker in the background and make it available once it has started up; ``on_done`` is called
+        then (or when it failed)."""
 
         def start() -> None:
+            try:
+                started()
+            finally:
+                if on_done is not None:
+                    on_done()
+
+        def started() -> None:
             worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
             with self._lock:
                 self._all.add(worker)
@@ -262,16 +281,44 @@ class QueryPool:
             elif not self._closed:
                 self._replace(worker)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker, on_done: Callable[[], None] | None = None) -> None:
         """Kill a worker and start a fresh one in its place (in the background: the client is not kept waiting)."""
         with self._lock:
             self._all.discard(worker)
         worker.kill()
         if not self._closed:
-            self._start()
+            self._start(on_done)
+        elif on_done is not None:
+            on_done()
 
-    def run(self, job: QueryJob | UpdateJob, timeout: float) -> Answer | UpdateAnswer:
-        """Run a job on an idle worker; kill the worker and raise QueryTimeout after ``timeout`` seconds."""
+    def _admit(self, client: str) -> None:
+        """Count a job against its client's share of the workers, or refuse it with 429 (fair admission: one
+        client's runaways never take the workers that another client's small query needs)."""
+        cap = self.settings.max_queries_per_client
+        if not client or cap <= 0:
+            return
+        with self._lock:
+            if self._held[client] >= cap:
+                retry = max(1, round(self.settings.query_timeout / 2))
+                raise TooManyRequests(
+                    f"this client already has {cap} {self.name} job(s) running, the most one client may have at "
+                    f"once; wait for {'it' if cap == 1 else 'them'} to finish", retry_after=retry, limit=cap)
+            self._held[client] += 1
+
+    def _leave(self, client: str) -> None:
+        if not client or self.settings.max_queries_per_client <= 0:
+            return
+        with self._lock:
+            self._held[client] -= 1
+            if self._held[client] <= 0:
+                del self._held[client]
+
+    def run(self, job: QueryJob | UpdateJob | ValidateJob, timeout: float, client: str = "") -> Answer | UpdateAnswer:
+        """Run a job on an idle worker; kill the worker and raise QueryTimeout after ``timeout`` seconds.
+
+        ``client`` (a bearer token's digest or an address) holds at most ``max_queries_per_client`` workers; a
+        worker killed on its account counts until its replacement has started, so a client that sends runaways
+        one after the other cannot take the worker that is starting either."""
         if isinstance(job, QueryJob | UpdateJob):  # counted while lexing, before any parser or worker sees it
             depth = nesting_depth(job.sparql, stop_above=self.settings.max_query_depth)
             if depth > self.settings.max_query_depth:
@@ -279,34 +326,47 @@ class QueryPool:
                     f"the {'query' if isinstance(job, QueryJob) else 'update'} nests braces, parentheses or "
                     f"brackets more than {self.settings.max_query_depth} deep; write it flatter",
                     limit=self.settings.max_query_depth)
+        self._admit(client)
         if not self._slots.acquire(blocking=False):
+            self._leave(client)
             raise Overloaded(
                 f"{self.settings.max_concurrent_queries} {self.name} jobs are already running or waiting; try again "
-                "shortly")
+                "shortly", retry_after=1)
         snapshot = None
+        handed_over = [False]  # the client's share is given back when a replacement worker has started
         try:
             try:
                 worker = self._idle.get(timeout=timeout)
             except queue.Empty:
-                raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly") from None
+                raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly",
+                                 retry_after=1) from None
             if self.snapshots is not None:
                 snapshot = self.snapshots.acquire()
                 if snapshot != self._newest:  # the data changed: the idle workers open the new data now
                     self._newest = snapshot
                     threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
             job = replace(job, snapshot=snapshot)
-            return self._exchange(worker, job, timeout)
+            return self._exchange(worker, job, timeout, lambda: self._leave(client), handed_over)
         finally:
             if snapshot is not None:
                 self.snapshots.release(snapshot)  # type: ignore[union-attr]
             self._slots.release()
+            if not handed_over[0]:
+                self._leave(client)
 
-    def _exchange(self, worker: _Worker, job, timeout: float):
+    def _exchange(self, worker: _Worker, job, timeout: float, leave: Callable[[], None] | None = None,
+                  handed_over: list[bool] | None = None):
         started = time.monotonic()
+
+        def replace_worker() -> None:
+            if handed_over is not None:
+                handed_over[0] = True
+            self._replace(worker, leave)
+
         try:
             worker.conn.send(job)
             if not worker.conn.poll(timeout):
-                self._replace(worker)
+                replace_worker()
                 advice = ("narrow it down (LIMIT, more specific patterns) or ask for a longer timeout on your own "
                           "server") if self.name == "query" else "send less data at once"
                 raise QueryTimeout(f"the {self.name} ran for more than {timeout:g} s and was stopped; {advice}",
@@ -314,7 +374,7 @@ class QueryPool:
             message = worker.conn.recv()
         except (EOFError, OSError) as e:
             memory = worker.ended_for_memory()
-            self._replace(worker)
+            replace_worker()
             if memory:
                 raise MemoryLimit(
                     f"the {self.name} needed more than the worker's memory limit of "

@@ -52,6 +52,7 @@ def server(built_store, tmp_path_factory):
     settings = Settings(
         store=str(target), query_timeout=TIMEOUT, max_rows=MAX_ROWS, max_body=4000, query_workers=2,
         max_concurrent_queries=2, update_token=TOKEN, service_allowlist=(url + "/sparql",),
+        max_queries_per_client=0,  # these tests send queries at once from one address
     )
     late.app = create_app(settings)
     assert late.app.extensions["next2met"].extensions["sparql"].wait_ready()  # timings below exclude start-up
