@@ -62,6 +62,12 @@ class Settings:
     host: str = setting("127.0.0.1", help="Address the server listens on (loopback by default).")
     port: int = setting(8080, help="Port the server listens on.")
     threads: int = setting(8, help="Request threads of the WSGI server.")
+    connection_limit: int = setting(
+        1000, help="Connections the WSGI server keeps open at once (slow ones included); more wait to be accepted."
+    )
+    channel_timeout: float = setting(
+        30.0, help="Seconds the WSGI server keeps a connection that sends nothing; then it is closed."
+    )
     query_timeout: float = setting(10.0, help="Seconds a user SPARQL query may run before it is stopped.")
     max_rows: int = setting(
         10000, help="Most result rows (or triples) a user query returns; more are cut, with notice."

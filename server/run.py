@@ -32,9 +32,16 @@ def serve(settings: Settings) -> None:
     # app, which answers an oversized body with a problem document (413).
     # Answers up to 16 MB are sent from memory: past waitress's default of 1 MB it writes them to a temporary file
     # first (a cached 5 MB answer: 5.3 → 4.1 ms at the client). The answer is in memory already, in the cache.
+    # Slow clients: waitress reads requests in its event loop and hands a request to a thread only once it has
+    # arrived whole, so a connection that trickles its headers holds a socket, not a thread. Connections are many
+    # (connection_limit; poll() instead of select(), which stops at 1024 descriptors) and one that sends nothing
+    # for channel_timeout seconds is closed. On the internet, put a reverse proxy in front that bounds how long
+    # headers and bodies may take to arrive (nginx: client_header_timeout, client_body_timeout).
     server = waitress.create_server(
         app, host=settings.host, port=settings.port, threads=settings.threads, ident="next2met-kg",
         max_request_body_size=max(2 * settings.max_body, settings.max_body + 65536), outbuf_overflow=16 << 20,
+        connection_limit=settings.connection_limit, channel_timeout=settings.channel_timeout,
+        asyncore_use_poll=True, cleanup_interval=min(30, max(1, int(settings.channel_timeout))),
     )
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     store = settings.store_url or f"{kg.store.kind} at {settings.store}, {kg.store.count()} quads"
