@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from .prefixes import prologue
 from .store import Store
 
 WEIGHTS = {
@@ -45,12 +46,7 @@ WEIGHTS = {
 # Kinds whose broader concepts (or regions) are shared features too.
 HIERARCHICAL = {"sector", "measure", "stakeholder", "region", "stage", "topic"}
 
-PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-"""
+PREFIXES = prologue("n2m", "skos", "dcterms", "prov", "rdfs")
 
 # What links a practice ?p to a node ?n, per kind of link. One small query each: Oxigraph plans a UNION of these
 # with BINDs badly (30 s instead of 1 s on 100k triples).

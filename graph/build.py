@@ -28,7 +28,8 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 
 from . import paths
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
-from .rdfio import ascii_ntriples, guess_format, parse_file, scope_blank_nodes
+from .formats import guess_format
+from .rdfio import ascii_ntriples, parse_file, scope_blank_nodes
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
 from .validate import ValidationReport, nquads_text, validate_text
 from .vocab import N2M, SCHEMA, VOID

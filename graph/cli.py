@@ -19,24 +19,30 @@ import pyoxigraph as ox
 from . import build as build_mod
 from . import queries as queries_mod
 from .errors import InputError, KGError, ShapesInvalid
-from .rdfio import FORMATS, format_info, guess_format, parse_file
+from .formats import RDF, RESULTS, TURTLE, Format, guess_format, rdf_format, results_format
+from .prefixes import curie
+from .rdfio import parse_file
 from .settings import Settings
 from .stats import statistics
-from .store import RESULTS_FORMATS, open_store
+from .store import open_store
 from .validate import reference_quads, validate_quads, validate_text
 
-PREFIXES = {
-    "https://w3id.org/next2met/ontology#": "n2m:",
-    "https://w3id.org/next2met/": "n2mr:",
-    "http://data.europa.eu/nuts/code/": "nuts:",
-    "http://www.w3.org/2004/02/skos/core#": "skos:",
-    "http://purl.org/dc/terms/": "dcterms:",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
-    "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
-    "https://schema.org/": "schema:",
-    "http://www.w3.org/ns/org#": "org:",
-    "http://www.w3.org/ns/prov#": "prov:",
-}
+
+class RdfFormatChoice(click.ParamType):
+    """An RDF format by its key or any name of it (``xml`` for RDF/XML, ``ttl`` for Turtle); the keys are shown."""
+
+    name = "format"
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[" + "|".join(RDF) + "]"
+
+    def convert(self, value, param, ctx) -> Format:
+        if isinstance(value, Format):
+            return value
+        try:
+            return rdf_format(value)
+        except InputError:
+            self.fail(f"{value!r} is not an RDF format; use one of {', '.join(RDF)}", param, ctx)
 
 
 STORE_OPTION_NAMES = ("store", "store_url", "store_update_url", "store_user", "store_password", "base_iri")
@@ -164,7 +170,7 @@ def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Se
             src = build_mod.SourceFile(path.resolve(), path.resolve().parent)
             quads += build_mod.read_source(src, settings, context)
         else:
-            fmt = format_info(input_format) if input_format else guess_format(path)
+            fmt = rdf_format(input_format) if input_format else guess_format(path)
             quads += parse_file(path, fmt)
     focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     return quads, focus
@@ -172,7 +178,7 @@ def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Se
 
 @cli.command()
 @store_options
-@click.option("--format", "fmt", default="nquads", type=click.Choice(sorted(FORMATS)), show_default=True,
+@click.option("--format", "fmt", default="nquads", type=RdfFormatChoice(), show_default=True,
               help="Serialisation; formats without graphs get the union of all graphs.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (a .gz name compresses); default stdout.")
@@ -185,13 +191,13 @@ def export(fmt, output, **opts) -> None:
             raise InputError("the store is empty: run `next2met build` first")
         if output is None:
             buf = io.BytesIO()
-            st.dump(buf, FORMATS[fmt])
+            st.dump(buf, fmt)
             sys.stdout.buffer.write(buf.getvalue())
             return
         tmp = output.with_name(output.name + ".part")
         opener = gzip.open if output.suffix == ".gz" else open
         with opener(tmp, "wb") as fh:  # type: ignore[operator]
-            st.dump(fh, FORMATS[fmt])
+            st.dump(fh, fmt)
         tmp.replace(output)
     finally:
         st.close()
@@ -202,8 +208,8 @@ def export(fmt, output, **opts) -> None:
 @store_options
 @click.option("--query", "query_text", default=None, help="SPARQL text to run instead of a named query or file.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of a named query.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt"]),
-              default="table", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["table", *RESULTS, *RDF]), default="table", show_default=True,
+              help="Output format: a table, a SPARQL results format (SELECT, ASK) or an RDF format (CONSTRUCT).")
 @click.option("--list", "list_only", is_flag=True, help="List the named research queries and their parameters.")
 def query(name, query_text, params, fmt, list_only, **opts) -> None:
     """Run a named research query (see --list), a .rq file, or --query TEXT against the store."""
@@ -243,11 +249,14 @@ def query(name, query_text, params, fmt, list_only, **opts) -> None:
 def format_result(result, fmt: str) -> str:
     """Render a query result for the terminal or as a standard format."""
     if result.kind == "graph":
-        if fmt in ("table", "turtle"):
-            return ox.serialize(result.triples(), format=ox.RdfFormat.TURTLE).decode()
-        return ox.serialize(result.triples(), format=ox.RdfFormat.N_TRIPLES).decode()
-    if fmt in RESULTS_FORMATS:
-        return result.value.serialize(format=RESULTS_FORMATS[fmt]).decode()
+        if fmt in RESULTS:
+            raise InputError(f"a CONSTRUCT or DESCRIBE answer is RDF: use --format table or one of {', '.join(RDF)}")
+        chosen = TURTLE if fmt == "table" else RDF[fmt]
+        return _bytes(chosen.write_triples(result.triples())).decode()
+    if fmt in RDF:
+        raise InputError(f"a {result.kind.upper()} answer is not RDF: use --format table or {', '.join(RESULTS)}")
+    if fmt in RESULTS:
+        return result.value.serialize(format=results_format(fmt).ox_format).decode()
     if result.kind == "ask":
         return ("yes" if bool(result.value) else "no") + "\n"
     names = result.variables
@@ -258,12 +267,12 @@ def format_result(result, fmt: str) -> str:
 def _show(term) -> str:
     if term is None:
         return ""
-    if isinstance(term, ox.NamedNode):
-        for ns, prefix in PREFIXES.items():
-            if term.value.startswith(ns):
-                return prefix + term.value[len(ns):]
-        return term.value
-    return term.value
+    return curie(term.value) if isinstance(term, ox.NamedNode) else term.value
+
+
+def _bytes(data: bytes | None) -> bytes:
+    assert data is not None  # no output file given: the bytes are returned
+    return data
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:

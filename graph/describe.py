@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .dumps import DumpSet
-from .rdfio import FORMATS, RdfFormatInfo
+from .formats import Format, rdf_format
+from .prefixes import prefixes
 from .store import Store
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -38,18 +39,9 @@ SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
 # profile so that the catalogue validates with zero violations.
 SHA256 = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 
-PREFIXES = {
-    "dcat": DCAT, "dcterms": DCT, "foaf": FOAF, "skos": SKOS, "vcard": VCARD, "spdx": SPDX, "xsd": XSD,
-    "rdf": RDF, "void": "http://rdfs.org/ns/void#", "sd": "http://www.w3.org/ns/sparql-service-description#",
-}
 
 # English labels of the EU authority-table codes we use (the tables' own labels).
 THEMES = {"REGI": "Regions and cities", "TECH": "Science and technology", "GOVE": "Government and public sector"}
-FILE_TYPES = {
-    "nquads": ("RDF_N_QUADS", "RDF N-Quads"), "trig": ("RDF_TRIG", "RDF TriG"),
-    "turtle": ("RDF_TURTLE", "RDF Turtle"), "nt": ("RDF_N_TRIPLES", "RDF N-Triples"),
-    "jsonld": ("JSON_LD", "JSON-LD"), "xml": ("RDF_XML", "RDF/XML"),
-}
 LANGUAGES = {
     "en": ("ENG", "English"), "fi": ("FIN", "Finnish"), "sv": ("SWE", "Swedish"), "de": ("DEU", "German"),
     "es": ("SPA", "Spanish"), "ca": ("CAT", "Catalan"), "pl": ("POL", "Polish"), "ga": ("GLE", "Irish"),
@@ -99,7 +91,6 @@ DESCRIPTION = {
           "organizacjami, regionami (NUTS), planami działań, instrumentami polityki i wydarzeniami edukacyjnymi, "
           "jako otwarte dane powiązane.",
 }
-FORMATS_WITH_GRAPHS = {name: f.quads for name, f in FORMATS.items()}
 KEYWORDS = ("Next2Met", "Interreg Europe", "good practice", "regional development", "digitalisation", "linked data")
 
 
@@ -170,11 +161,9 @@ class Graph:
         return sorted(self.triples, key=str)
 
 
-def serialize(triples: Iterable[ox.Triple], fmt: RdfFormatInfo, prefixes: dict[str, str] | None = None) -> bytes:
+def serialize(triples: Iterable[ox.Triple], fmt: Format) -> bytes:
     """Serialise triples in a stable order (sorted), so the same description always has the same bytes."""
-    items = sorted(triples, key=str)
-    used = (prefixes or PREFIXES) if fmt.name in ("turtle", "trig", "xml") else None
-    data = ox.serialize(items, format=fmt.ox_format, prefixes=used)
+    data = fmt.write_triples(sorted(triples, key=str), prefixes=prefixes())
     assert data is not None  # no output file given: the bytes are returned
     return data
 
@@ -350,12 +339,14 @@ def _spatial(g: Graph, ds: str, cov: Coverage, cat: str) -> None:
 def _distribution(g: Graph, site: Site, f, licence: str) -> None:
     ds = site.dataset
     dist = f"{ds}/distribution/{f.filename}"
-    code, label = FILE_TYPES[f.format]
+    fmt = rdf_format(f.format)
+    assert fmt.eu_file_type is not None, f"{fmt.label} has no EU file type"
+    code, label = fmt.eu_file_type
     url = site.dump_url(f.filename)
     g.add(ds, DCAT + "distribution", dist)
     g.a(dist, DCAT + "Distribution")
     g.text(dist, DCT + "title", f"Whole dataset as {label}" + (", gzipped" if f.compressed else ""), "en")
-    what = "every named graph (one per source file) with its triples" if FORMATS_WITH_GRAPHS.get(f.format) else \
+    what = "every named graph (one per source file) with its triples" if fmt.quads else \
         "the triples of all named graphs merged"
     g.text(dist, DCT + "description", f"A dump of {what}, regenerated whenever the data changes.", "en")
     g.url(dist, DCAT + "downloadURL", url)

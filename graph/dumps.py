@@ -26,34 +26,16 @@ from typing import IO
 import pyoxigraph as ox
 
 from .errors import NotFound
-from .rdfio import FORMATS, RdfFormatInfo, serialize_quads
+from .formats import NQUADS, RDF_FORMATS, Format
+from .prefixes import prefixes
+from .rdfio import serialize_quads
 from .store import Store
 
 DEFAULT_NAME = "next2met"
 MANIFEST = "manifest.json"
-# The order in which the catalogue lists the distributions: graph-aware formats first.
-DUMP_FORMATS: tuple[RdfFormatInfo, ...] = tuple(
-    FORMATS[n] for n in ("nquads", "trig", "turtle", "nt", "jsonld", "xml")
-)
+# Every RDF format, in the order the catalogue lists the distributions: graph-aware formats first.
+DUMP_FORMATS: tuple[Format, ...] = RDF_FORMATS
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-# Namespaces for readable Turtle, TriG and RDF/XML dumps.
-PREFIXES = {
-    "n2m": "https://w3id.org/next2met/ontology#",
-    "nuts": "http://data.europa.eu/nuts/code/",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "org": "http://www.w3.org/ns/org#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "schema": "https://schema.org/",
-    "void": "http://rdfs.org/ns/void#",
-    "sh": "http://www.w3.org/ns/shacl#",
-}
 
 
 @dataclass(frozen=True)
@@ -61,7 +43,7 @@ class DumpFile:
     """One file of a dump: ``next2met.ttl`` or ``next2met.ttl.gz``."""
 
     filename: str
-    format: str  # our format name (rdfio.FORMATS key)
+    format: str  # the key of its RDF format (formats.RDF)
     media_type: str  # of the RDF inside (the uncompressed content)
     compressed: bool
     size: int
@@ -92,8 +74,8 @@ class DumpSet:
         raise NotFound(f"no dump file {filename!r}; the dumps are {offered}")
 
 
-def filename(name: str, fmt: RdfFormatInfo, compressed: bool) -> str:
-    return f"{name}.{fmt.extension}" + (".gz" if compressed else "")
+def filename(name: str, fmt: Format, compressed: bool) -> str:
+    return f"{name}.{fmt.suffix}" + (".gz" if compressed else "")
 
 
 def read_manifest(folder: Path) -> DumpSet | None:
@@ -137,23 +119,23 @@ def write_dumps(store: Store, folder: Path, name: str = DEFAULT_NAME, *, force: 
 
 def _write_all(store: Store, folder: Path, name: str) -> list[DumpFile]:
     files = []
-    nquads = folder / filename(name, FORMATS["nquads"], False)
+    nquads = folder / filename(name, NQUADS, False)
     for fmt in DUMP_FORMATS:
         plain = folder / filename(name, fmt, False)
-        if fmt.name == "nquads":  # the one scan of the store; the other formats are converted from this file
-            files.append(_write_one(plain, lambda out: store.dump(out, FORMATS["nquads"]), fmt, False))
+        if fmt is NQUADS:  # the one scan of the store; the other formats are converted from this file
+            files.append(_write_one(plain, lambda out: store.dump(out, NQUADS), fmt, False))
         else:
             files.append(_write_one(plain, lambda out, f=fmt: serialize_quads(
-                ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS), f, out, prefixes=PREFIXES), fmt, False))
+                ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS), f, out, prefixes=prefixes()), fmt, False))
         files.append(_write_one(folder / (plain.name + ".gz"), lambda out, src=plain: _gzip(src, out), fmt, True))
     return files
 
 
-def _write_one(path: Path, write, fmt: RdfFormatInfo, compressed: bool) -> DumpFile:
+def _write_one(path: Path, write, fmt: Format, compressed: bool) -> DumpFile:
     with path.open("wb") as out:
         write(out)
     size, digest = _measure(path)
-    return DumpFile(path.name, fmt.name, fmt.media_type, compressed, size, digest)
+    return DumpFile(path.name, fmt.key, fmt.media_type, compressed, size, digest)
 
 
 def _gzip(source: Path, out: IO[bytes]) -> None:

@@ -22,10 +22,11 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 
 from .errors import InputError, ShapesInvalid
+from .formats import RDF_FORMATS, guess_format
 from .http import DEFAULT_MAX_BYTES, Fetched, Fetcher, FetchPolicy, check_url, gunzip
 from .ldes import TREE
 from .ldes_reader import read_ldes
-from .rdfio import FORMATS, guess_format, parse_bytes
+from .rdfio import parse_bytes
 from .settings import Settings
 from .store import Store, open_store
 from .validate import ValidationReport, validate_quads
@@ -39,7 +40,7 @@ PROV = "http://www.w3.org/ns/prov#"
 DCT = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SD_GRAPH = "http://www.w3.org/ns/sparql-service-description#Graph"
-FORMAT_OF = {f.ox_format: f for f in FORMATS.values()}
+FORMAT_OF = {f.ox_format: f for f in RDF_FORMATS}
 PAGE_QUERY = ("CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o }} "
               "ORDER BY ?s ?p ?o LIMIT {limit} OFFSET {offset} }}")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from . import paths
 from .errors import QueryNotFound, QueryParameterError
 from .settings import DEFAULT_BASE_IRI
-from .sparqltext import tokens
+from .sparqltext import query_form, tokens
 
 PARAM_TYPES = {
     "iri": "an IRI",
@@ -68,10 +68,8 @@ class CannedQuery:
 
     @property
     def form(self) -> str:
-        body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("#"))
-        body = re.sub(r"(?is)^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*", "", body)
-        word = body.split(None, 1)[0].upper() if body.split() else ""
-        return word.lower() if word in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE") else "select"
+        word = query_form(self.text).lower()
+        return word if word in ("select", "ask", "construct", "describe") else "select"
 
     def bind(self, values: dict[str, str], base: str = DEFAULT_BASE_IRI) -> str:
         """The query text with the given parameter values (and defaults) bound."""

@@ -1,6 +1,6 @@
-"""Reading and writing RDF: format names, file parsing with readable errors, conversions between rdflib and
-pyoxigraph. Parsing goes through pyoxigraph (fast, and its errors carry line and column); rdflib is the
-fallback for the few formats pyoxigraph does not read."""
+"""Reading and writing RDF: file parsing with readable errors, conversions between rdflib and pyoxigraph (the
+formats themselves are in ``formats.py``). Parsing goes through pyoxigraph (fast, and its errors carry line and
+column)."""
 
 from __future__ import annotations
 
@@ -9,65 +9,16 @@ import io
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 
 from .errors import InputError, PayloadTooLarge, RDFSyntaxError
+from .formats import NTRIPLES, RDFXML, Format, guess_format
 
 
-@dataclass(frozen=True)
-class RdfFormatInfo:
-    name: str  # our short name, used by the CLI and in dump file names
-    media_type: str
-    extension: str
-    ox_format: ox.RdfFormat
-    quads: bool  # holds named graphs
-    rdflib_name: str
-
-
-FORMATS: dict[str, RdfFormatInfo] = {
-    f.name: f
-    for f in (
-        RdfFormatInfo("nquads", "application/n-quads", "nq", ox.RdfFormat.N_QUADS, True, "nquads"),
-        RdfFormatInfo("trig", "application/trig", "trig", ox.RdfFormat.TRIG, True, "trig"),
-        RdfFormatInfo("turtle", "text/turtle", "ttl", ox.RdfFormat.TURTLE, False, "turtle"),
-        RdfFormatInfo("nt", "application/n-triples", "nt", ox.RdfFormat.N_TRIPLES, False, "nt"),
-        RdfFormatInfo("jsonld", "application/ld+json", "jsonld", ox.RdfFormat.JSON_LD, True, "json-ld"),
-        RdfFormatInfo("xml", "application/rdf+xml", "rdf", ox.RdfFormat.RDF_XML, False, "xml"),
-    )
-}
-ALIASES = {
-    "ttl": "turtle", "n-triples": "nt", "ntriples": "nt", "nq": "nquads", "n-quads": "nquads",
-    "json-ld": "jsonld", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "owl": "xml",
-}
-EXTENSIONS = {f.extension: f for f in FORMATS.values()} | {
-    "json": FORMATS["jsonld"], "owl": FORMATS["xml"], "xml": FORMATS["xml"], "ntriples": FORMATS["nt"],
-}
-
-
-def format_info(name: str) -> RdfFormatInfo:
-    """Look up an RDF format by our name, an alias or a file extension."""
-    key = name.lower().lstrip(".")
-    key = ALIASES.get(key, key)
-    if key in FORMATS:
-        return FORMATS[key]
-    if key in EXTENSIONS:
-        return EXTENSIONS[key]
-    raise InputError(f"unknown RDF format {name!r}; use one of {', '.join(FORMATS)}")
-
-
-def guess_format(path: Path) -> RdfFormatInfo | None:
-    """The RDF format of a file from its extension (``.gz`` is looked through), or None."""
-    suffixes = [s.lstrip(".").lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == "gz":
-        suffixes = suffixes[:-1]
-    return EXTENSIONS.get(suffixes[-1]) if suffixes else None
-
-
-def parse_file(path: Path, fmt: RdfFormatInfo | None = None, graph: str | None = None) -> list[ox.Quad]:
+def parse_file(path: Path, fmt: Format | None = None, graph: str | None = None) -> list[ox.Quad]:
     """Parse one RDF file into quads; a syntax error becomes RDFSyntaxError naming the file and the line."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -85,12 +36,12 @@ def parse_file(path: Path, fmt: RdfFormatInfo | None = None, graph: str | None =
 
 
 def parse_bytes(
-    data: bytes | str, fmt: RdfFormatInfo, *, source: str = "input", graph: str | None = None,
+    data: bytes | str, fmt: Format, *, source: str = "input", graph: str | None = None,
     base_iri: str | None = None, max_triples: int | None = None,
 ) -> list[ox.Quad]:
     """Parse RDF text; triples go to ``graph`` (None: the default graph). Past ``max_triples`` the parse stops
     with PayloadTooLarge."""
-    if fmt.name == "xml":
+    if fmt is RDFXML:
         check_xml(data, source)
     to_graph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     try:
@@ -102,9 +53,9 @@ def parse_bytes(
             for q in parsed
         ]
     except SyntaxError as e:
-        raise RDFSyntaxError(f"{source}: {fmt.name} syntax error: {e.msg if hasattr(e, 'msg') else e}") from None
+        raise RDFSyntaxError(f"{source}: {fmt.key} syntax error: {e.msg if hasattr(e, 'msg') else e}") from None
     except (ValueError, OSError) as e:
-        raise RDFSyntaxError(f"{source}: cannot read as {fmt.name}: {e}") from None
+        raise RDFSyntaxError(f"{source}: cannot read as {fmt.key}: {e}") from None
     if max_triples is not None and len(quads) > max_triples:
         raise PayloadTooLarge(f"{source}: more than {max_triples} triples; the limit is {max_triples}",
                               limit=max_triples)
@@ -156,16 +107,16 @@ def quads_to_rdflib(quads: Iterable[ox.Quad]) -> rdflib.Graph:
 def rdflib_to_quads(graph: rdflib.Graph, graph_name: str | None = None) -> list[ox.Quad]:
     """Convert an rdflib graph to pyoxigraph quads in the given named graph."""
     nt = graph.serialize(format="nt", encoding="utf-8")
-    return parse_bytes(nt, FORMATS["nt"], source="graph", graph=graph_name)
+    return parse_bytes(nt, NTRIPLES, source="graph", graph=graph_name)
 
 
-def serialize_quads(quads: Iterable[ox.Quad], fmt: RdfFormatInfo, output: io.IOBase | None = None,
+def serialize_quads(quads: Iterable[ox.Quad], fmt: Format, output: io.IOBase | None = None,
                     prefixes: dict[str, str] | None = None) -> bytes | None:
     """Serialise quads (triples when the format has no graphs) to ``output`` or return the bytes."""
     items: Iterator[ox.Quad] | Iterator[ox.Triple] = iter(quads)
     if not fmt.quads:
         items = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
-    kwargs = {"prefixes": prefixes} if prefixes and fmt.name in ("turtle", "trig", "xml") else {}
+    kwargs = {"prefixes": prefixes} if prefixes and fmt.prefixes else {}
     if output is None:
         return ox.serialize(items, format=fmt.ox_format, **kwargs)
     ox.serialize(items, output, fmt.ox_format, **kwargs)

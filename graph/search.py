@@ -31,6 +31,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from .prefixes import prologue
 from .store import Store
 
 FACETS = ("region", "country", "sector", "stage", "measure", "stakeholder", "year", "standing")
@@ -39,13 +40,7 @@ PREFIX_FACTOR = 0.5
 SORTS = ("relevance", "title", "modified", "year")
 NUTS = "http://data.europa.eu/nuts/code/"
 
-PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX dcat: <http://www.w3.org/ns/dcat#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX schema: <https://schema.org/>
-"""
+PREFIXES = prologue("n2m", "skos", "dcterms", "dcat", "prov", "schema")
 
 TEXTS = PREFIXES + """
 SELECT ?p ?field ?text WHERE {

@@ -72,3 +72,18 @@ def strip_comments(text: str) -> str:
 def has_dataset_clause(sparql: str) -> bool:
     """True when the query names its own dataset (FROM / FROM NAMED, only possible outside any braces)."""
     return any(kind == "word" and depth == 0 and value.upper() == "FROM" for kind, value, _, depth in tokens(sparql))
+
+
+def query_form(sparql: str) -> str:
+    """The first keyword after the prologue (PREFIX, BASE, and the DEFINE pragmas of Virtuoso), upper case:
+    SELECT, ASK, CONSTRUCT or DESCRIBE for a query, INSERT, DELETE, LOAD, ... for an update; "" when there is none.
+    Comments, and keywords inside IRIs and strings, never count."""
+    found = tokens(sparql)
+    for kind, value, _, _ in found:
+        word = value.upper() if kind == "word" else ""
+        skip = {"PREFIX": 2, "BASE": 1, "DEFINE": 2}.get(word, 0)  # the prefix and its IRI; an IRI; a name and value
+        if not skip:
+            return re.split(r"[^A-Z]", word, maxsplit=1)[0]
+        for _ in range(skip):
+            next(found, None)
+    return ""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .prefixes import prologue
 from .store import Store
 
-PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-"""
+PREFIXES = prologue("n2m", "skos", "dcterms")
 
 CLASS_COUNTS = PREFIXES + """
 SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class }

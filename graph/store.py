@@ -28,18 +28,11 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from .errors import QuerySyntaxError, RDFSyntaxError, StoreError
-from .rdfio import FORMATS, RdfFormatInfo, ascii_ntriples, parse_bytes, scope_blank_nodes
+from .formats import NQUADS, NTRIPLES, Format
+from .rdfio import ascii_ntriples, parse_bytes, scope_blank_nodes
 from .sparqltext import has_dataset_clause
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
-
-
-RESULTS_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
 
 
 @dataclass
@@ -123,7 +116,7 @@ class Store(abc.ABC):
         named graph (what ``DatasetStream.compile_text`` makes). A syntax error names the part's source."""
         def quads() -> Iterator[ox.Quad]:
             for part in parts:
-                yield from parse_bytes(text[part.start:part.end], FORMATS["nt"], source=part.source,
+                yield from parse_bytes(text[part.start:part.end], NTRIPLES, source=part.source,
                                        graph=part.graph)
 
         return self.stage_dataset(quads())
@@ -161,7 +154,7 @@ class Store(abc.ABC):
     def ask(self, sparql: str) -> bool:
         return bool(self.query(sparql).value)
 
-    def dump(self, output: IO[bytes], fmt: RdfFormatInfo = FORMATS["nquads"],
+    def dump(self, output: IO[bytes], fmt: Format = NQUADS,
              prefixes: dict[str, str] | None = None) -> None:
         """Stream the dataset to ``output`` (triples only, merged, for formats without graphs)."""
         from .rdfio import serialize_quads
@@ -358,7 +351,7 @@ class OxigraphStore(Store):
         """A filled generation that ``commit()`` makes current and ``discard()`` removes."""
         return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
 
-    def bulk_load_file(self, path: Path, fmt: RdfFormatInfo) -> None:
+    def bulk_load_file(self, path: Path, fmt: Format) -> None:
         """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
         assert self.root is not None
         self._commit_generation(self._fill_generation(lambda fresh: fresh.bulk_load(path=str(path),

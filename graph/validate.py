@@ -24,7 +24,8 @@ import rdflib
 
 from . import paths
 from .errors import ConfigError
-from .rdfio import FORMATS, ascii_ntriples, parse_bytes
+from .formats import TURTLE
+from .rdfio import ascii_ntriples, parse_bytes
 from .settings import DEFAULT_BASE_IRI, rebase_text
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ def reference_quads(base: str = DEFAULT_BASE_IRI) -> tuple[ox.Quad, ...]:
     files = [paths.ONTOLOGY_FILE, *sorted(paths.SCHEMES_DIR.glob("*.ttl"))]
     text = "\n".join(f.read_text(encoding="utf-8") for f in files)
     # each file declares its own prefixes; Turtle allows repeating them, so the files parse as one document
-    return tuple(parse_bytes(rebase_text(text, base).encode("utf-8"), FORMATS["turtle"], source="ontology"))
+    return tuple(parse_bytes(rebase_text(text, base).encode("utf-8"), TURTLE, source="ontology"))
 
 
 def resolve_engine(engine: str) -> str:

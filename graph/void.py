@@ -14,6 +14,7 @@ import pyoxigraph as ox
 
 from .describe import DCT, FOAF, NUTS, XSD, Graph, Site
 from .dumps import DumpSet
+from .formats import rdf_format
 from .store import Store
 
 VOID = "http://rdfs.org/ns/void#"
@@ -84,9 +85,11 @@ def void(stats: Statistics, site: Site, dumps: DumpSet | None) -> list[ox.Triple
     g.add(ds, DCT + "license", "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0")
     g.add(ds, VOID + "sparqlEndpoint", site.sparql_url)
     g.text(ds, VOID + "uriSpace", site.base)
-    g.add(ds, VOID + "feature", "http://www.w3.org/ns/formats/N-Quads")
     for f in dumps.files if dumps else ():
         g.add(ds, VOID + "dataDump", site.dump_url(f.filename))
+        feature = rdf_format(f.format).iri  # the serialisations the dumps offer
+        if feature:
+            g.add(ds, VOID + "feature", feature)
     for vocabulary in stats.vocabularies:
         g.add(ds, VOID + "vocabulary", vocabulary)
     for name, value in stats.totals.items():

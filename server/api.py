@@ -21,11 +21,12 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from next2met.graph.changes import provenance_graph_iri, replace_checked
 from next2met.graph.errors import InputError, NotFound, Unauthorized, UpdateForbidden
-from next2met.graph.rdfio import FORMATS, serialize_quads
+from next2met.graph.formats import HTML, PLAIN_JSON, TURTLE
+from next2met.graph.rdfio import serialize_quads
 
 from .jobs import ValidateJob
+from .negotiation import negotiate
 from .posted import read_posted
-from .problems import wants_html
 from .sparql import client_key
 from .state import Change
 
@@ -126,7 +127,7 @@ def practice(slug: str) -> Response:
         if not _exists(iri):
             raise NotFound(f"no practice {iri}")
         quads = list(_kg().store.quads(_graph_of(slug)))
-        return Response(serialize_quads(quads, FORMATS["turtle"]), mimetype="text/turtle")
+        return Response(serialize_quads(quads, TURTLE), mimetype=TURTLE.media_type)
     _require_token()
     if request.method == "DELETE":
         if not _exists(iri):
@@ -168,9 +169,10 @@ def validate() -> Response:
     job = ValidateJob(text.encode("utf-8"), mimetype, settings.base_iri, str(settings.data_path),
                       settings.shacl_engine, settings.max_posted_triples)
     report = validation_pool(kg).run(job, settings.validate_timeout, client_key())
-    if request.accept_mimetypes.best == "text/turtle":
-        return Response(report.turtle(), mimetype="text/turtle")
-    if wants_html() or request.form:
+    fmt = HTML if request.form else negotiate((PLAIN_JSON, TURTLE, HTML), what="a validation report")
+    if fmt is TURTLE:
+        return Response(report.turtle(), mimetype=TURTLE.media_type)
+    if fmt is HTML:
         return Response(render_template("validate.html", report=report, text=text), mimetype="text/html")
     return jsonify({
         **_summary(report),

@@ -11,7 +11,8 @@ import math
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from next2met.graph import layout
-from next2met.graph.errors import InputError, NotAcceptable
+from next2met.graph.errors import InputError
+from next2met.graph.formats import CSV, HTML, PLAIN_JSON
 from next2met.graph.search import FACETS, SORTS, PracticeIndex, SearchResult
 
 from .caching import conditional
@@ -20,6 +21,7 @@ from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .i18n import ngettext
 from .links import choose_language, href, iri_to_path, lang_path, language_name, url_with
+from .negotiation import negotiate
 from .state import KnowledgeGraph
 
 bp = Blueprint("browse", __name__)
@@ -31,7 +33,7 @@ FACET_NAMES = {
 }
 SORT_NAMES = {"relevance": _l("relevance"), "title": _l("title"), "modified": _l("last change"), "year": _l("year")}
 PER_PAGE, MAX_PER_PAGE = 20, 100
-TYPES = {"text/html": "html", "application/json": "json", "text/csv": "csv"}
+OFFERS = (HTML, PLAIN_JSON, CSV)  # /practices as a page, as JSON, or as a table
 
 LANGUAGES = PREFIXES + """
 SELECT DISTINCT ?lang WHERE { ?p a n2m:GoodPractice ; dcterms:title|dcterms:abstract ?t BIND(lang(?t) AS ?lang)
@@ -153,24 +155,12 @@ def _int(name: str, default: int, low: int, high: int | None = None) -> int:
     return min(value, high) if high else value
 
 
-def _format(suffix: str | None) -> str:
-    if suffix:
-        return suffix
-    accept = request.accept_mimetypes
-    if not accept:
-        return "html"
-    best = accept.best_match(list(TYPES))
-    if best is None:
-        raise NotAcceptable("/practices is available as " + ", ".join(TYPES), offered=list(TYPES))
-    return TYPES[best]
-
-
 @bp.get("/practices")
 @bp.get("/practices.<any(json, csv, html):suffix>")
 def practices(suffix: str | None = None) -> Response:
     kg = _kg()
     lang = _language(kg)
-    fmt = _format(suffix)
+    fmt = negotiate(OFFERS, suffix=suffix, what="/practices").key
     index = search_index(kg)
     query = request.args.get("q", "").strip()[:500]
     filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}

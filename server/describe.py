@@ -13,38 +13,12 @@ from typing import Any, Generic, TypeVar
 
 import pyoxigraph as ox
 
+from next2met.graph.prefixes import curie, prologue
+
 from .links import NUTS, ONTOLOGY, href
 from .state import Change, KnowledgeGraph
 
-PREFIXES = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX dcat: <http://www.w3.org/ns/dcat#>
-PREFIX foaf: <http://xmlns.com/foaf/0.1/>
-PREFIX org: <http://www.w3.org/ns/org#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX schema: <https://schema.org/>
-"""
-# Prefixes for compact names of IRIs on pages (and in Turtle and RDF/XML output).
-NAMESPACES = {
-    "n2m": "https://w3id.org/next2met/ontology#", "dcterms": "http://purl.org/dc/terms/",
-    "skos": "http://www.w3.org/2004/02/skos/core#", "dcat": "http://www.w3.org/ns/dcat#",
-    "prov": "http://www.w3.org/ns/prov#", "org": "http://www.w3.org/ns/org#", "foaf": "http://xmlns.com/foaf/0.1/",
-    "schema": "https://schema.org/", "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "nuts": "http://data.europa.eu/nuts/code/", "owl": "http://www.w3.org/2002/07/owl#",
-    "void": "http://rdfs.org/ns/void#", "sd": "http://www.w3.org/ns/sparql-service-description#",
-}
-
-
-def curie(iri: str) -> str:
-    """``dcterms:title`` for http://purl.org/dc/terms/title; the IRI itself when no prefix fits."""
-    for prefix, ns in NAMESPACES.items():
-        if iri.startswith(ns) and len(iri) > len(ns):
-            return f"{prefix}:{iri[len(ns):]}"
-    return iri
-
+PREFIXES = prologue("n2m", "skos", "dcterms", "dcat", "foaf", "org", "prov", "rdfs", "schema")
 
 # The order is the preference when a resource has several kinds of name.
 LABELS = ["skos:prefLabel", "dcterms:title", "foaf:name", "rdfs:label", "dcterms:identifier"]

@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from next2met.graph.prefixes import curie
+
 from .describe import PREFIXES, Link, Page, pick, practice_graph, search_index
 from .i18n import lazy_gettext as _l
 from .links import NUTS
@@ -39,7 +41,7 @@ class Section:
     empty: str = _l("None in the data.")
 
 
-def statements(page: Page, curie: Callable[[str], str]) -> list[dict]:
+def statements(page: Page) -> list[dict]:
     """Every statement of the resource (and of its #fragment nodes), grouped by property, for the table."""
     rows = []
     for pred in sorted(page.props, key=lambda p: (p != RDF_TYPE, curie(p))):
@@ -54,7 +56,7 @@ def statements(page: Page, curie: Callable[[str], str]) -> list[dict]:
     return rows
 
 
-def incoming(kg: KnowledgeGraph, page: Page, curie: Callable[[str], str]) -> list[dict]:
+def incoming(kg: KnowledgeGraph, page: Page) -> list[dict]:
     """What links to the resource, by property; links from #fragment nodes count for the resource they belong to."""
     sparql = (f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {ox.NamedNode(page.iri)} FILTER(isIRI(?s)) }} "
               f"LIMIT {INCOMING_LIMIT + 1}")

@@ -24,14 +24,15 @@ from werkzeug.exceptions import HTTPException
 
 from next2met.graph import describe, void
 from next2met.graph.dumps import MANIFEST, DumpSet, filename, read_manifest, write_dumps
-from next2met.graph.errors import NotAcceptable, NotFound
+from next2met.graph.errors import NotFound
+from next2met.graph.formats import GRAPH_ANSWERS, HTML, JSONLD, NQUADS, NTRIPLES, TRIG, TURTLE, Format
 from next2met.graph.ldes import ChangeLog
 from next2met.graph.ldes_pages import page_quads, root_quads
-from next2met.graph.rdfio import FORMATS
+from next2met.graph.prefixes import prefixes
 
 from .caching import conditional
 from .links import iri_to_path
-from .negotiation import BY_KEY, choose
+from .negotiation import negotiate
 from .state import Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,7 @@ bp = Blueprint("harvest", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # LDES pages hold named graphs: quad formats first; Turtle and the like get the member graphs merged.
-LDES_OFFERS = ["application/trig", "application/n-quads", "application/ld+json", "text/turtle",
-               "application/n-triples"]
-LDES_KEYS = {"application/trig": "trig", "application/n-quads": "nquads", "application/ld+json": "jsonld",
-             "text/turtle": "turtle", "application/n-triples": "nt"}
-SUFFIXES = {"ttl": "turtle", "jsonld": "jsonld", "rdf": "rdfxml", "nt": "nt"}
+LDES_OFFERS = (TRIG, NQUADS, JSONLD, TURTLE, NTRIPLES)
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 RESOURCES = """SELECT ?s (MAX(STR(?m)) AS ?modified) WHERE {
@@ -93,7 +90,7 @@ class Harvesting:
         dumps = self._dumps
         if dumps is None or dumps.generation != kg.store.generation:
             return None
-        path = self.folder / dumps.folder / filename(dumps.name, FORMATS["nquads"], False)
+        path = self.folder / dumps.folder / filename(dumps.name, NQUADS, False)
         if not path.is_file():
             return None
         return lambda: ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False)
@@ -149,20 +146,10 @@ def _site(kg: KnowledgeGraph) -> describe.Site:
     return describe.Site(kg.settings.base_iri, _origin())
 
 
-def _rdf_response(kg: KnowledgeGraph, body: bytes, fmt) -> Response:
+def _rdf_response(kg: KnowledgeGraph, body: bytes, fmt: Format) -> Response:
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
     return conditional(response, kg, etag=hashlib.sha256(body).hexdigest()[:20])
-
-
-def _graph_format(suffix: str | None):
-    if suffix is not None:
-        if suffix not in SUFFIXES:
-            raise NotFound(f"no such format .{suffix}; use one of " + ", ".join("." + s for s in SUFFIXES))
-        return BY_KEY[SUFFIXES[suffix]]
-    fmt = choose("graph", request.accept_mimetypes, request.args.get("format"))
-    assert fmt is not None
-    return fmt
 
 
 # -- description ------------------------------------------------------------------------------------------------
@@ -173,31 +160,25 @@ def catalog(suffix: str | None = None) -> Response:
     from .app import get_kg
 
     kg, dumps = get_kg(), _state().dumps
-    if suffix is None and _browser_wants_html():
+    fmt = negotiate(GRAPH_ANSWERS, suffix=suffix, param=request.args.getlist("format"), html=True,
+                    what="the catalogue")
+    if fmt is HTML:
         return _catalogue_page(kg, dumps)
-    fmt = _graph_format(suffix)
     site = _site(kg)
 
     def build() -> bytes:
         triples = describe.catalogue(kg.store, site, dumps)
-        return _serialize(triples, fmt)
+        return describe.serialize(triples, fmt)
 
     written = dumps.written if dumps else 0
     return _rdf_response(kg, kg.cached(("catalog", site.origin, written, fmt.key), build), fmt)
-
-
-def _browser_wants_html() -> bool:
-    """A browser (HTML preferred to every RDF type) gets a page about the catalogue instead of a 406."""
-    accept = request.accept_mimetypes
-    html = accept["text/html"]
-    return html > 0 and html >= max(accept[t] for t in ("text/turtle", "application/ld+json", "application/rdf+xml"))
 
 
 def _catalogue_page(kg: KnowledgeGraph, dumps) -> Response:
     """The catalogue for people: what the dataset is, where its RDF descriptions, dumps and services are."""
     body = render_template("catalog.html", dumps=dumps, origin=_origin(), quads=kg.store.count(),
                            written=_iso(dumps.written) if dumps else "",
-                           formats=[(s, BY_KEY[k].content_type) for s, k in SUFFIXES.items()])
+                           formats=[(f.suffix, f.content_type) for f in GRAPH_ANSWERS])
     response = Response(body, mimetype="text/html")
     response.vary.add("Accept")
     return conditional(response, kg)
@@ -208,21 +189,14 @@ def void_description() -> Response:
     """VoID with statistics measured on the data."""
     from .app import get_kg
 
-    kg, dumps, fmt = get_kg(), _state().dumps, _graph_format(None)
+    kg, dumps = get_kg(), _state().dumps
+    fmt = negotiate(GRAPH_ANSWERS, param=request.args.getlist("format"), what="the VoID description")
     site = _site(kg)
     stats = kg.cached(("void-stats",), lambda: void.statistics(kg.store))
     written = dumps.written if dumps else 0
     body = kg.cached(("void", site.origin, written, fmt.key),
-                     lambda: _serialize(void.void(stats, site, dumps), fmt))
+                     lambda: describe.serialize(void.void(stats, site, dumps), fmt))
     return _rdf_response(kg, body, fmt)
-
-
-def _serialize(triples: list[ox.Triple], fmt) -> bytes:
-    items = sorted(triples, key=str)
-    if fmt.quads:
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
-    kwargs = {"prefixes": describe.PREFIXES} if fmt.key in ("turtle", "trig", "rdfxml") else {}
-    return ox.serialize(items, format=fmt.writer, **kwargs)
 
 
 # -- dumps ------------------------------------------------------------------------------------------------------
@@ -262,22 +236,12 @@ def dump_file(filename: str) -> Response:
 
 
 # -- the event stream -------------------------------------------------------------------------------------------
-def _ldes_format():
-    if not request.accept_mimetypes:
-        return BY_KEY["trig"]
-    best = request.accept_mimetypes.best_match(LDES_OFFERS)
-    if best is None:
-        raise NotAcceptable("the event stream is available as " + ", ".join(LDES_OFFERS), offered=LDES_OFFERS)
-    return BY_KEY[LDES_KEYS[best]]
-
-
 def _ldes_response(kg: KnowledgeGraph, quads: list[ox.Quad], etag: str, last_modified: float,
                    cache_control: str) -> Response:
-    fmt = _ldes_format()
+    fmt = negotiate(LDES_OFFERS, what="the event stream")
     items = quads if fmt.quads else [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-    kwargs = {"prefixes": {"ldes": "https://w3id.org/ldes#", "tree": "https://w3id.org/tree#",
-                           "prov": "http://www.w3.org/ns/prov#", "dcterms": "http://purl.org/dc/terms/"}}
-    body = ox.serialize(items, format=fmt.writer, **(kwargs if fmt.key in ("turtle", "trig") else {}))
+    used = {name: prefixes()[name] for name in ("ldes", "tree", "prov", "dcterms")} if fmt.prefixes else {}
+    body = ox.serialize(items, format=fmt.ox_format, **({"prefixes": used} if used else {}))
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
     response.headers["Cache-Control"] = cache_control

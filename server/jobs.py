@@ -115,26 +115,22 @@ def run_query(store: Store, job: QueryJob) -> Answer:
     truncated = False
     if kind == "ask":
         t2 = time.perf_counter()
-        body = result.value.serialize(format=fmt.writer)
+        body = result.value.serialize(format=fmt.ox_format)
     elif kind == "select":  # a row without columns is an empty line: counted and read back like any other
         body, truncated = _write_lines(result.value, ox.QueryResultsFormat.TSV, job.max_rows, header=1)
         t2 = time.perf_counter()
-        if fmt.writer != ox.QueryResultsFormat.TSV:
-            body = ox.parse_query_results(body, ox.QueryResultsFormat.TSV).serialize(format=fmt.writer)
+        if fmt.ox_format != ox.QueryResultsFormat.TSV:
+            body = ox.parse_query_results(body, ox.QueryResultsFormat.TSV).serialize(format=fmt.ox_format)
     elif isinstance(result.value, ox.QueryTriples):  # the embedded store's answer (a remote one is parsed already)
         body, truncated = _write_lines(result.value, ox.RdfFormat.N_TRIPLES, job.max_rows, header=0)
         t2 = time.perf_counter()
-        if fmt.writer != ox.RdfFormat.N_TRIPLES:  # formats without prefixes ignore them
-            body = ox.serialize(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), format=fmt.writer,
-                                prefixes=job.prefixes or None)
+        if fmt.ox_format != ox.RdfFormat.N_TRIPLES:
+            body = fmt.write_triples(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), prefixes=job.prefixes)
     else:
         triples = list(itertools.islice(result.triples(), job.max_rows + 1))
         t2 = time.perf_counter()
         truncated = len(triples) > job.max_rows
-        items: list = triples[: job.max_rows]
-        if fmt.quads:
-            items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
-        body = ox.serialize(items, format=fmt.writer, prefixes=job.prefixes or None)
+        body = fmt.write_triples(triples[: job.max_rows], prefixes=job.prefixes)
     truncated = truncated or result.truncated  # a remote store may have cut its answer itself
     t3 = time.perf_counter()
     timings = (("check", (t1 - t0) * 1000), ("query", (t2 - t1) * 1000), ("serialise", (t3 - t2) * 1000))

@@ -12,12 +12,15 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, g, render_template
 
 from next2met.graph.errors import NotFound
+from next2met.graph.formats import HTML
+from next2met.graph.prefixes import curie
 
 from .caching import conditional
-from .describe import PREFIXES, Link, curie, labels, pick
+from .describe import PREFIXES, Link, labels, pick
 from .i18n import lazy_gettext as _l
 from .links import ONTOLOGY, choose_language
-from .resources import OFFERS, SUFFIXES, negotiate, query_link, serialize
+from .negotiation import negotiate
+from .resources import OFFERS, query_link, rdf_links, serialize
 
 bp = Blueprint("ontology_doc", __name__)
 
@@ -109,20 +112,18 @@ def show(suffix: str | None = None) -> Response:
     from .app import get_kg
 
     kg = get_kg()
-    media_type = negotiate(suffix)
+    fmt = negotiate(OFFERS, suffix=suffix)
     graph = ontology_graph(kg)
     found = triples(kg, graph)
-    if OFFERS.get(media_type) is not None:
-        response = Response(serialize(found, media_type), mimetype=media_type)
+    if fmt is not HTML:
+        response = Response(serialize(found, fmt), mimetype=fmt.media_type)
     else:
         from .browse import available_languages
 
         g.lang, g.lang_explicit = choose_language(available_languages(kg))
         doc = document(kg, found, g.lang)
         html = render_template("ontology.html", lang=g.lang, iri=ONTOLOGY, graph=graph, query_link=query_link(ONTOLOGY),
-                               rdf_links=[{"href": f"/ontology.{ext}", "label": label, "type": SUFFIXES[ext]}
-                                          for ext, label in [("ttl", "Turtle"), ("jsonld", "JSON-LD"),
-                                                             ("rdf", "RDF/XML"), ("nt", "N-Triples")]], **doc)
+                               rdf_links=rdf_links("/ontology"), **doc)
         response = Response(html, mimetype="text/html")
         response.headers["Content-Language"] = g.lang
     response.headers["Vary"] = "Accept, Accept-Language"
@@ -131,4 +132,4 @@ def show(suffix: str | None = None) -> Response:
 
 
 bp.add_url_rule("/ontology", view_func=show, endpoint="ontology")
-bp.add_url_rule("/ontology.<any(ttl, jsonld, rdf, nt, html):suffix>", view_func=show, endpoint="ontology_as")
+bp.add_url_rule("/ontology.<suffix>", view_func=show, endpoint="ontology_as")

@@ -16,11 +16,10 @@ import pyoxigraph as ox
 
 from next2met.graph.build import load_context, parse_yaml, yaml_quads
 from next2met.graph.errors import InputError, PayloadTooLarge, UnsupportedMediaType
-from next2met.graph.rdfio import FORMATS, parse_bytes
+from next2met.graph.formats import RDF_FORMATS, by_media_type
+from next2met.graph.rdfio import parse_bytes
 
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
-RDF_TYPES = {f.media_type: f for f in FORMATS.values()} | {
-    "text/n3": FORMATS["turtle"], "application/xml": FORMATS["xml"]}
 
 
 def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_dir: Path | None,
@@ -37,9 +36,10 @@ def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_d
         if len(quads) > max_triples:
             raise PayloadTooLarge(f"{source}: {len(quads)} triples; the limit is {max_triples}", limit=max_triples)
         return quads
-    if mimetype in RDF_TYPES:
-        return parse_bytes(data, RDF_TYPES[mimetype], source=source, graph=graph, max_triples=max_triples)
+    fmt = by_media_type(mimetype or "")
+    if fmt is not None:
+        return parse_bytes(data, fmt, source=source, graph=graph, max_triples=max_triples)
     raise UnsupportedMediaType(
         f"cannot read {mimetype or 'a body without Content-Type'}; send YAML (application/yaml), JSON, or RDF ("
-        + ", ".join(sorted(RDF_TYPES)) + ")"
+        + ", ".join(sorted(f.media_type for f in RDF_FORMATS)) + ")"
     )

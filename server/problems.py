@@ -12,17 +12,18 @@ from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from next2met.graph.errors import KGError
+from next2met.graph.formats import PLAIN_JSON, Format
+
+from .negotiation import prefers_html
 
 log = logging.getLogger(__name__)
 DOCS = "https://w3id.org/next2met/docs/problems#"
+PROBLEM = Format("problem", "problem details", "application/problem+json", "page")
 
 
 def wants_html() -> bool:
     """True when the client prefers HTML to JSON (a browser)."""
-    best = request.accept_mimetypes.best_match(
-        ["application/problem+json", "application/json", "text/html"], default="application/problem+json"
-    )
-    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    return prefers_html((PROBLEM, PLAIN_JSON))
 
 
 def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:

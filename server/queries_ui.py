@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from next2met.graph.cli import PREFIXES as NAMESPACES
+from next2met.graph.formats import HTML, PLAIN_JSON, Format
+from next2met.graph.prefixes import prefixes
 from next2met.graph.queries import CannedQuery, get_query, list_queries
 
 from . import negotiation
@@ -22,7 +23,6 @@ from .links import href
 from .state import KnowledgeGraph
 
 bp = Blueprint("queries_ui", __name__)
-PREFIXES = {prefix.rstrip(":"): ns for ns, prefix in NAMESPACES.items()}
 KINDS = {"select": "select", "ask": "ask", "construct": "graph", "describe": "graph"}
 # Query-string names that are not parameters of the query: the result format, and the page language that the
 # site-wide language switch adds (unless the query has a parameter of that name).
@@ -48,8 +48,8 @@ def _describe(q: CannedQuery) -> dict:
 def index() -> Response:
     """List the research questions with their parameters, as an HTML page of forms or as JSON."""
     queries = list_queries()
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"], default="text/html")
-    if best == "application/json" or request.args.get("format") == "json":
+    fmt = negotiation.negotiate((HTML, PLAIN_JSON), param=request.args.getlist("format"), what="the query list")
+    if fmt is PLAIN_JSON:
         response = jsonify([_describe(q) for q in queries])
     else:
         response = Response(render_template("queries.html", queries=queries), mimetype="text/html")
@@ -73,8 +73,8 @@ def run(name: str) -> Response:
     kg = _kg()
     sparql = q.bind(values, kg.settings.base_iri)
     kind = KINDS[q.form]
-    fmt = negotiation.choose(kind, request.accept_mimetypes, request.args.getlist("format"), html=True)
-    if fmt is None:
+    fmt = negotiation.choose_answer(kind, request.accept_mimetypes, request.args.getlist("format"), html=True)
+    if fmt is HTML:
         response = _html(q, values, sparql, kind)
     else:
         key = ("canned", sparql, fmt.key)
@@ -87,17 +87,14 @@ def run(name: str) -> Response:
     return conditional(response, kg)
 
 
-def _serialise(kg: KnowledgeGraph, sparql: str, fmt: negotiation.Format) -> bytes:
+def _serialise(kg: KnowledgeGraph, sparql: str, fmt: Format) -> bytes:
     result = kg.query(sparql)
     if result.kind == "graph":
         triples = list(dict.fromkeys(result.triples()))  # a graph is a set: engines may repeat triples
-        items = triples
-        if fmt.quads:
-            items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-        if fmt.writer in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):
-            return ox.serialize(items, format=fmt.writer, prefixes=PREFIXES)
-        return ox.serialize(items, format=fmt.writer)
-    return result.value.serialize(format=fmt.writer)  # type: ignore[union-attr]
+        body = fmt.write_triples(triples, prefixes=prefixes())
+        assert body is not None
+        return body
+    return result.value.serialize(format=fmt.ox_format)  # type: ignore[union-attr]
 
 
 def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Response:

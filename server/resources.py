@@ -13,30 +13,21 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, g, render_template, request
 
-from next2met.graph.errors import NotAcceptable, NotFound
-from next2met.graph.rdfio import FORMATS
+from next2met.graph.errors import NotFound
+from next2met.graph.formats import HTML, TRIPLE_FORMATS, Format
+from next2met.graph.prefixes import curie, used_in
 
 from . import entity_pages, practice_page
 from .caching import conditional
-from .describe import NAMESPACES, Page, construct, curie, labels
+from .describe import Page, construct, labels
 from .links import choose_language, iri_to_path, language_name, path_to_iri, url_with
+from .negotiation import negotiate
 from .state import KnowledgeGraph
 
 bp = Blueprint("resources", __name__)
 
-HTML = "text/html"
-# Offered media types, in order of preference for "*/*"; values are our RDF format names (None: HTML).
-OFFERS: dict[str, str | None] = {
-    HTML: None,
-    "text/turtle": "turtle",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "xml",
-    "application/n-triples": "nt",
-    "application/json": "jsonld",  # plain JSON clients get JSON-LD (served as application/json)
-}
-SUFFIXES = {"html": HTML, "ttl": "text/turtle", "jsonld": "application/ld+json", "rdf": "application/rdf+xml",
-            "nt": "application/n-triples"}
-FORMAT_LINKS = [("ttl", "Turtle"), ("jsonld", "JSON-LD"), ("rdf", "RDF/XML"), ("nt", "N-Triples")]
+# What a resource is offered as, in order of preference for "*/*": its page first, then its RDF.
+OFFERS: tuple[Format, ...] = (HTML, *TRIPLE_FORMATS)
 KINDS = ["practice", "organisation", "instrument", "action-plan", "action", "project", "partner", "event"]
 TEMPLATES = {"practice": "practice.html", "scheme": "scheme.html"}
 
@@ -44,41 +35,23 @@ TEMPLATES = {"practice": "practice.html", "scheme": "scheme.html"}
 def split_suffix(rest: str) -> tuple[str, str | None]:
     """``x.ttl`` → (``x``, ``ttl``); a dot that is not one of our suffixes stays part of the name."""
     stem, dot, ext = rest.rpartition(".")
-    if dot and ext in SUFFIXES and stem:
+    if dot and stem and any(f.suffix == ext for f in OFFERS):
         return stem, ext
     return rest, None
 
 
-def negotiate(suffix: str | None) -> str:
-    """The media type to answer with: forced by the suffix, else the best match of Accept (HTML when absent)."""
-    if suffix:
-        return SUFFIXES[suffix]
-    accept = request.accept_mimetypes
-    if not accept:
-        return HTML
-    best = accept.best_match(list(OFFERS))
-    if best is None:
-        offered = ", ".join(OFFERS)
-        raise NotAcceptable(f"This resource is available as {offered}; the Accept header asked for none of these.",
-                            offered=list(OFFERS))
-    return best
-
-
-def serialize(triples: list[ox.Triple], media_type: str, first: str = "") -> bytes:
-    """Write the triples in the format of ``media_type``, the resource ``first`` and its fragments at the top."""
-    fmt = FORMATS[OFFERS[media_type] or "turtle"]
+def serialize(triples: list[ox.Triple], fmt: Format, first: str = "") -> bytes:
+    """Write the triples in ``fmt``, the resource ``first`` and its fragments at the top."""
     triples = sorted(triples, key=lambda t: (not t.subject.value.startswith(first) if first else False,
                                               t.subject.value, t.predicate.value, str(t.object)))
-    used = {p: ns for p, ns in NAMESPACES.items() if any(t.predicate.value.startswith(ns) for t in triples)}
-    kwargs = {"prefixes": used} if fmt.name in ("turtle", "xml") else {}
-    return ox.serialize(triples, format=fmt.ox_format, **kwargs)
+    body = fmt.write_triples(triples, prefixes=used_in(t.predicate.value for t in triples))
+    assert body is not None
+    return body
 
 
-def rdf_links(iri: str) -> list[dict[str, str]]:
-    """Links to the RDF of a resource, one per format (the same URL with a suffix)."""
-    path = iri_to_path(iri) or ""
-    page, _, _ = path.partition("#")
-    return [{"href": f"{page}.{ext}", "label": label, "type": SUFFIXES[ext]} for ext, label in FORMAT_LINKS]
+def rdf_links(page_path: str) -> list[dict[str, str]]:
+    """Links to the RDF of a page, one per format (the same URL with a suffix)."""
+    return [{"href": f"{page_path}.{f.suffix}", "label": f.label, "type": f.media_type} for f in TRIPLE_FORMATS]
 
 
 def query_link(iri: str) -> str:
@@ -94,24 +67,24 @@ def set_language(kg: KnowledgeGraph) -> str:
     return g.lang
 
 
-def respond(kg: KnowledgeGraph, iri: str, media_type: str, render_html, kind: str = "") -> Response:
-    """Answer for one resource in the negotiated type; ``render_html(page)`` makes the HTML."""
-    if OFFERS.get(media_type) is None:
+def respond(kg: KnowledgeGraph, iri: str, fmt: Format, render_html, kind: str = "") -> Response:
+    """Answer for one resource in the negotiated format; ``render_html(page)`` makes the HTML."""
+    if fmt is HTML:
         page = Page(kg, iri, set_language(kg), in_graph=kind == "graph")
         if not page.exists:
             raise NotFound(f"There is no resource {iri} in this knowledge graph.")
-        response = Response(render_html(page), mimetype=HTML)
+        response = Response(render_html(page), mimetype=HTML.media_type)
         response.headers["Content-Language"] = g.lang
     else:
         triples = construct(kg, iri, in_graph=kind == "graph")
         if not triples:
             raise NotFound(f"There is no resource {iri} in this knowledge graph.")
-        response = Response(serialize(triples, media_type, iri), mimetype=media_type)
+        response = Response(serialize(triples, fmt, iri), mimetype=fmt.media_type)
     response.headers["Vary"] = "Accept, Accept-Language"
     response.headers["Access-Control-Allow-Origin"] = "*"  # linked data is for everybody's scripts
     path = (iri_to_path(iri) or "").partition("#")[0]
     response.headers["Link"] = ", ".join(
-        [f'<{path}.{ext}>; rel="alternate"; type="{SUFFIXES[ext]}"' for ext, _ in FORMAT_LINKS]
+        [f'<{link["href"]}>; rel="alternate"; type="{link["type"]}"' for link in rdf_links(path)]
         + [f'<{iri}>; rel="canonical"']
     )
     return conditional(response, kg)
@@ -121,8 +94,8 @@ def page_context(kg: KnowledgeGraph, page: Page, kind: str) -> dict:
     """What every resource template gets: the page, its statements and incoming links, the RDF links."""
     return {
         "page": page, "kind": kind, "iri": page.iri, "lang": page.lang, "title": page.label(page.iri),
-        "rdf_links": rdf_links(page.iri), "query_link": query_link(page.iri),
-        "statements": entity_pages.statements(page, curie), "incoming": entity_pages.incoming(kg, page, curie),
+        "rdf_links": rdf_links((iri_to_path(page.iri) or "").partition("#")[0]), "query_link": query_link(page.iri),
+        "statements": entity_pages.statements(page), "incoming": entity_pages.incoming(kg, page),
         "types": [page.label(t) if labels(kg).has(t) else curie(t) for t in page.types()],
         "language_name": language_name, "url_with": url_with,
     }
@@ -138,7 +111,7 @@ def show(kind: str, rest: str) -> Response:
     iri = path_to_iri("concept" if kind == "scheme" else kind, rest)
     if iri is None:
         raise NotFound(f"{request.path} is not the address of a resource here.")
-    media_type = negotiate(suffix)
+    fmt = negotiate(OFFERS, suffix=suffix)
 
     def render(page: Page) -> str:
         context = page_context(kg, page, kind)
@@ -147,7 +120,7 @@ def show(kind: str, rest: str) -> Response:
             context.update(builder(kg, page))
         return render_template(TEMPLATES.get(kind, "resource.html"), **context)
 
-    return respond(kg, iri, media_type, render, kind)
+    return respond(kg, iri, fmt, render, kind)
 
 
 for _kind in KINDS + ["region"]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from .negotiation import GRAPHS, RESULTS, Format
+from next2met.graph.formats import Format
+
+from .negotiation import TABLES
 from .state import KnowledgeGraph
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS_NS = "http://www.w3.org/ns/formats/"
+FORMATS_NS = "http://www.w3.org/ns/formats/"  # W3C's IRIs for formats (graph.formats has each one's)
 LIMITS = "https://w3id.org/next2met/service#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -23,12 +25,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 DCTERMS = "http://purl.org/dc/terms/"
 VOID = "http://rdfs.org/ns/void#"
 
-# W3C's IRIs for the formats we write (https://www.w3.org/ns/formats/).
-FORMAT_IRIS = {
-    "json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
-    "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD",
-    "rdfxml": "RDF_XML", "trig": "TriG", "nquads": "N-Quads",
-}
 LIMIT_TERMS = {
     "queryTimeout": ("query timeout", "Seconds a query may run; a longer one is stopped and answered with 503."),
     "maxResultRows": ("maximum result rows",
@@ -61,8 +57,9 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
         triples.append((service, _sd("supportedLanguage"), _sd("SPARQL11Update")))
     if settings.service_allowlist:
         triples.append((service, _sd("feature"), _sd("BasicFederatedQuery")))
-    for f in RESULTS + GRAPHS:
-        triples.append((service, _sd("resultFormat"), ox.NamedNode(FORMATS_NS + FORMAT_IRIS[f.key])))
+    for f in dict.fromkeys((*TABLES["select"], *TABLES["graph"])):
+        if f.iri:
+            triples.append((service, _sd("resultFormat"), ox.NamedNode(f.iri)))
     limits = {
         "queryTimeout": ox.Literal(f"{settings.query_timeout:g}", datatype=ox.NamedNode(XSD + "decimal")),
         "maxResultRows": _integer(settings.max_rows),
@@ -96,11 +93,8 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
             (node, _rdf("type"), _sd("NamedGraph")),
             (node, _sd("name"), ox.NamedNode(name)),
         ]
-    items: list = [ox.Triple(*t) for t in triples]
-    if fmt.quads:
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items]
     used = {**prefixes, "sd": SD, "formats": FORMATS_NS, "limits": LIMITS, "void": VOID}
-    body = ox.serialize(items, format=fmt.writer, prefixes=used)  # formats without prefixes ignore them
+    body = fmt.write_triples([ox.Triple(*t) for t in triples], prefixes=used)
     assert body is not None
     return body
 

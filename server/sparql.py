@@ -31,7 +31,6 @@ import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from next2met.graph.build import load_context
 from next2met.graph.errors import (
     InputError,
     KGError,
@@ -42,8 +41,10 @@ from next2met.graph.errors import (
     UnsupportedMediaType,
     UpdateForbidden,
 )
+from next2met.graph.formats import HTML, NQUADS
+from next2met.graph.prefixes import prefixes as all_prefixes
 from next2met.graph.queries import list_queries
-from next2met.graph.rdfio import FORMATS, parse_bytes
+from next2met.graph.rdfio import parse_bytes
 from next2met.graph.sparqltext import tokens, unescape
 from next2met.graph.store import OxigraphStore
 from next2met.graph.validate import validate_quads
@@ -67,10 +68,6 @@ UPDATE_BODY = "application/sparql-update"
 # Updates are trusted (token) but still bounded: copying and diffing a large dataset takes longer than a query.
 UPDATE_TIMEOUT_FLOOR = 60.0
 REMOTE_GRACE = 0.5
-STANDARD_PREFIXES = {
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-}
 # Answers that may change between two runs on the same data are never cached: those of the functions below, and
 # those of SERVICE, which reads data we do not version.
 VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
@@ -136,12 +133,12 @@ def sparql() -> Response:
     query = queries[0]
     if not query.strip():
         raise InputError("the query is empty")
-    form = negotiation.guess_form(query)
+    form = negotiation.kind_of(query)
     if request.method != "POST" and not format_param and _prefers_html(form or "select"):
         return _editor()  # a shared link opened in a browser: the editor runs the query from the URL
     formats = dict(negotiation.formats_for(request.headers.get("Accept", ""), tuple(format_param)))
     if form is not None and form not in formats:
-        negotiation.choose(form, request.accept_mimetypes, format_param)  # raises 406 with the right message
+        negotiation.choose_answer(form, request.accept_mimetypes, format_param)  # raises 406 with the right message
     if not formats:
         raise NotAcceptable("none of the types in the Accept header fits any SPARQL result",
                             offered=negotiation.offered("select") + negotiation.offered("graph"))
@@ -244,15 +241,12 @@ def _dataset(params: MultiDict, default_name: str, named_name: str) -> tuple[tup
 
 
 def _prefers_html(form: str) -> bool:
-    try:
-        return negotiation.choose(form, request.accept_mimetypes, html=True) is None
-    except NotAcceptable:
-        return False
+    return negotiation.prefers_html(negotiation.TABLES[form])
 
 
 def _describe_or_edit(format_param: list[str]) -> Response:
-    fmt = negotiation.choose("graph", request.accept_mimetypes, format_param, html=True)
-    if fmt is None:
+    fmt = negotiation.choose_answer("graph", request.accept_mimetypes, format_param, html=True)
+    if fmt is HTML:
         return _editor()
     kg = _kg()
     body = describe_service(kg, url_for(".sparql", _external=True), request.url_root, fmt, prefixes())
@@ -332,18 +326,8 @@ def vocabulary() -> Response:
 
 
 def prefixes() -> dict[str, str]:
-    """The prefixes of the data (from its JSON-LD context) and a few standard ones, for the editor and Turtle."""
-    kg = _kg()
-
-    def compute() -> dict[str, str]:
-        context = load_context(kg.settings.base_iri)
-        found = {
-            name: value for name, value in context.items()
-            if isinstance(value, str) and not name.startswith("@") and value.endswith(("/", "#"))
-        }
-        return dict(sorted({**STANDARD_PREFIXES, **found}.items()))
-
-    return kg.cached(("sparql-prefixes",), compute)
+    """The prefixes of the editor and of the Turtle answers (graph.prefixes)."""
+    return all_prefixes()
 
 
 # -- /update -------------------------------------------------------------------------------------------------
@@ -368,7 +352,7 @@ def update() -> Response:
         if not changed:
             return jsonify({"status": "unchanged", "changedGraphs": []})
         new: dict[str, list[ox.Quad]] = {g: [] for g in changed}
-        for q in parse_bytes(answer.nquads, FORMATS["nquads"], source="update"):
+        for q in parse_bytes(answer.nquads, NQUADS, source="update"):
             new[q.graph_name.value].append(q)
         kept = (q for q in kg.store.quads() if _graph(q) not in new)
         report = validate_quads(

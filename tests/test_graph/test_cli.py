@@ -11,7 +11,8 @@ import pytest
 
 from next2met.graph import paths
 from next2met.graph.cli import main
-from next2met.graph.rdfio import FORMATS, parse_file
+from next2met.graph.formats import NQUADS, RDF
+from next2met.graph.rdfio import parse_file
 from next2met.graph.store import OxigraphStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "cli"
@@ -120,11 +121,11 @@ def test_build_rejects_unknown_yaml_field(capsys, tmp_path):
     assert "unknown field(s) titel" in err
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(RDF))
 def test_export_round_trip(capsys, built_store, tmp_path, fmt):
     """Every export format parses back to the same number of triples (quads for graph-aware formats)."""
-    info = FORMATS[fmt]
-    out = tmp_path / f"dump.{info.extension}"
+    info = RDF[fmt]
+    out = tmp_path / f"dump.{info.suffix}"
     code, _, err = run(capsys, "export", "--store", str(built_store), "--format", fmt, "--output", str(out))
     assert code == 0, err
     store = OxigraphStore(built_store, read_only=True)
@@ -145,7 +146,7 @@ def test_export_gzip(capsys, built_store, tmp_path):
     code, _, _ = run(capsys, "export", "--store", str(built_store), "--output", str(out))
     assert code == 0
     assert out.read_bytes()[:2] == b"\x1f\x8b"
-    assert len(parse_file(out, FORMATS["nquads"])) > 1000
+    assert len(parse_file(out, NQUADS)) > 1000
 
 
 def test_export_empty_store_is_an_error(capsys, tmp_path):

@@ -14,12 +14,12 @@ import pyoxigraph as ox
 import pytest
 
 from next2met.graph.dumps import DUMP_FORMATS, write_dumps
-from next2met.graph.rdfio import guess_format
+from next2met.graph.formats import guess_format
 from next2met.graph.settings import Settings
 from next2met.server.app import create_app
 from next2met.server.state import Change
 
-FILES = [f"next2met.{fmt.extension}{gz}" for fmt in DUMP_FORMATS for gz in ("", ".gz")]
+FILES = [f"next2met.{fmt.suffix}{gz}" for fmt in DUMP_FORMATS for gz in ("", ".gz")]
 DCT = "http://purl.org/dc/terms/"
 N2M = "https://w3id.org/next2met/ontology#"
 

@@ -146,7 +146,7 @@ def test_html_suffix_forces_html(live_server):
         ("application/n-triples, text/html;q=0.1", "application/n-triples"),
         ("*/*", "text/html"),
         ("application/*", "application/ld+json"),
-        ("application/json", "application/json"),
+        ("application/json", "application/ld+json"),  # a JSON client gets JSON-LD, under its own name
     ],
 )
 def test_q_values_and_wildcards(live_server, accept, expected):

@@ -97,7 +97,7 @@ def test_construct_in_every_rdf_format(client, store, key):
     r = client.post("/sparql", data=CONSTRUCT, content_type="application/sparql-query",
                     headers={"Accept": fmt.media_type})
     assert r.status_code == 200 and r.mimetype == fmt.media_type
-    got = {(q.subject, q.predicate, q.object) for q in ox.parse(r.data, format=fmt.writer)}
+    got = {(q.subject, q.predicate, q.object) for q in ox.parse(r.data, format=fmt.ox_format)}
     expected = {(t.subject, t.predicate, t.object) for t in store.query(CONSTRUCT).triples()}
     assert got == expected and expected
 
@@ -165,14 +165,14 @@ NEGOTIATION = [
 
 @pytest.mark.parametrize("accept,kind,key", NEGOTIATION)
 def test_negotiation_table(accept, kind, key):
-    assert negotiation.choose(kind, parse_accept_header(accept, MIMEAccept)).key == key
+    assert negotiation.choose_answer(kind, parse_accept_header(accept, MIMEAccept)).key == key
 
 
 @pytest.mark.parametrize("accept,kind", [("image/png", "select"), ("text/plain", "select"),
                                          ("text/turtle;q=0", "graph"), ("application/sparql-results+json", "graph")])
 def test_negotiation_refuses(accept, kind):
     with pytest.raises(NotAcceptable) as info:
-        negotiation.choose(kind, parse_accept_header(accept, MIMEAccept))
+        negotiation.choose_answer(kind, parse_accept_header(accept, MIMEAccept))
     assert info.value.extra["offered"] == negotiation.offered(kind)
 
 
@@ -180,7 +180,7 @@ def test_negotiation_refuses(accept, kind):
                                             ("xml", "graph", "rdfxml"), ("ttl", "graph", "turtle"),
                                             ("application/sparql-results+xml", "ask", "xml")])
 def test_format_parameter(param, kind, key):
-    assert negotiation.choose(kind, parse_accept_header("image/png", MIMEAccept), param).key == key
+    assert negotiation.choose_answer(kind, parse_accept_header("image/png", MIMEAccept), param).key == key
 
 
 def test_406_lists_the_types_on_offer(client):
