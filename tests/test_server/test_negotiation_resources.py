@@ -13,15 +13,12 @@ import requests
 import yaml
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
+from next2met.graph.formats import TRIPLE_FORMATS
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "https://w3id.org/next2met/"
 NUTS = "http://data.europa.eu/nuts/code/"
-FORMATS = {  # media type → (suffix, rdflib parser name)
-    "text/turtle": ("ttl", "turtle"),
-    "application/ld+json": ("jsonld", "json-ld"),
-    "application/rdf+xml": ("rdf", "xml"),
-    "application/n-triples": ("nt", "nt"),
-}
+FORMATS = {f.media_type: (f.suffix, f.rdflib_name) for f in TRIPLE_FORMATS}  # media type → (suffix, rdflib parser)
 
 
 def records(*patterns: str) -> list[dict]:
@@ -115,7 +112,7 @@ def test_html_for_browsers(live_server, kind, iri, name):
     if name:
         assert name in unescape(html)
     path = url(live_server, iri)[len(live_server.url):]
-    for ext in ("ttl", "jsonld", "rdf", "nt"):
+    for ext, _ in FORMATS.values():
         assert f'href="{path}.{ext}"' in html
     assert "/sparql?query=DESCRIBE%20%3C" in html
 

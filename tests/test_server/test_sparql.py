@@ -91,7 +91,7 @@ def test_ask(client, accept, expected):
     assert r.status_code == 200 and r.mimetype == accept and expected in r.data
 
 
-@pytest.mark.parametrize("key", ["turtle", "nt", "jsonld", "rdfxml", "trig", "nquads"])
+@pytest.mark.parametrize("key", [f.key for f in negotiation.TABLES["graph"]])
 def test_construct_in_every_rdf_format(client, store, key):
     fmt = negotiation.BY_KEY[key]
     r = client.post("/sparql", data=CONSTRUCT, content_type="application/sparql-query",
