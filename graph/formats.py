@@ -95,7 +95,9 @@ JSONLD = _rdf("jsonld", "JSON-LD", "application/ld+json", "jsonld", ox.RdfFormat
 RDFXML = _rdf("rdfxml", "RDF/XML", "application/rdf+xml", "rdf", ox.RdfFormat.RDF_XML, "xml", "RDF_XML",
               ("RDF_XML", "RDF/XML"), fallbacks=("application/xml", "text/xml"),
               names=("xml", "rdf+xml", "rdf/xml", "owl"), prefixes=True)
-RDF_FORMATS: tuple[Format, ...] = (NQUADS, TRIG, TURTLE, NTRIPLES, JSONLD, RDFXML)
+N3 = _rdf("n3", "N3", "text/n3", "n3", ox.RdfFormat.N3, "n3", "N3", ("N3", "N3"), synonyms=("text/rdf+n3",),
+         prefixes=True)
+RDF_FORMATS: tuple[Format, ...] = (NQUADS, TRIG, TURTLE, NTRIPLES, JSONLD, RDFXML, N3)
 
 JSON = _results("json", "SPARQL JSON", "application/sparql-results+json", "srj", ox.QueryResultsFormat.JSON,
                 "SPARQL_Results_JSON", synonyms=("application/json",))

@@ -54,11 +54,14 @@ def choose(offers: Sequence[Format], accept: MIMEAccept, *, suffix: str | None =
         return offers[0]
     # main types before synonyms: "text/*" means CSV, not SPARQL XML by its old name text/xml
     primary = [f.media_type for f in offers] + [t for f in offers for t in f.synonyms]
-    best = accept.best_match(primary) or accept.best_match([t for f in offers for t in f.fallbacks])
-    if best is None:
-        raise NotAcceptable(f"none of the types in the Accept header fits {what}; on offer: "
-                            + ", ".join(media_types(offers)), offered=media_types(offers))
-    return next(f for f in offers if best in (f.media_type, *f.synonyms, *f.fallbacks))
+    best = accept.best_match(primary)
+    if best is not None:
+        return next(f for f in offers if best in (f.media_type, *f.synonyms))
+    best = accept.best_match([t for f in offers for t in f.fallbacks])
+    if best is not None:
+        return next(f for f in offers if best in f.fallbacks)
+    raise NotAcceptable(f"none of the types in the Accept header fits {what}; on offer: "
+                        + ", ".join(media_types(offers)), offered=media_types(offers))
 
 
 def media_types(offers: Sequence[Format]) -> list[str]:
