@@ -18,6 +18,7 @@ import pyoxigraph as ox
 
 from . import build as build_mod
 from . import queries as queries_mod
+from .cli_accounts import accounts as accounts_group
 from .errors import InputError, KGError, ShapesInvalid
 from .formats import RDF, RESULTS, TURTLE, Format, guess_format, rdf_format, results_format
 from .prefixes import curie
@@ -358,6 +359,9 @@ def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_
 def _progress(items, total: int, label: str):
     with click.progressbar(items, length=total, label=label, file=sys.stderr, show_pos=True) as bar:
         yield from bar
+
+
+cli.add_command(accounts_group, "accounts")
 
 
 def main(argv: list[str] | None = None) -> int:

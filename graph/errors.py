@@ -64,6 +64,12 @@ class Unauthorized(KGError):
     status, slug, title = 401, "unauthorized", "Authentication required"
 
 
+class Forbidden(KGError):
+    """The account is known but its role or scope does not allow this (the detail names the rule)."""
+
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
 class NotFound(KGError):
     status, slug, title = 404, "not-found", "Not found"
 

@@ -113,6 +113,13 @@ class Settings:
     data_dir: str = setting(
         "", help="Folder of the curated source files (default: the data/ shipped with the package)."
     )
+    accounts_dir: str = setting(
+        "", help="Folder of the partner accounts and the audit log (default: 'accounts' beside the store folder)."
+    )
+    login_limit: str = setting("10 per minute", help="Login attempts allowed per client address (Flask-Limiter).")
+    auth_failure_limit: str = setting(
+        "30 per minute", help="Refused bearer tokens allowed per client address before it gets 429."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -135,6 +142,12 @@ class Settings:
         from .paths import DATA_DIR
 
         return Path(self.data_dir) if self.data_dir else DATA_DIR
+
+    @property
+    def accounts_path(self) -> Path:
+        """The accounts database: beside the store, never inside the data folder or the dataset."""
+        folder = Path(self.accounts_dir) if self.accounts_dir else Path(self.store).parent / "accounts"
+        return folder / "accounts.sqlite3"
 
     @property
     def dumps_path(self) -> Path:

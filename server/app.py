@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # Each feature is one module with a blueprint ``bp`` and, optionally, ``init_app(app, kg)`` to register change
 # listeners or CLI commands. Order matters only for routes that could overlap (none do).
-FEATURES = ["health", "sparql", "queries_ui", "resources", "browse", "ontology_doc", "harvest", "api"]
+FEATURES = ["health", "sparql", "queries_ui", "resources", "browse", "ontology_doc", "harvest", "api", "auth"]
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:

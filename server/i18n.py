@@ -99,6 +99,10 @@ LEGEND = {  # the legend words of graph/layout.py
 }
 
 
+ROLE_NAMES = {"contributor": lazy_gettext("contributor"), "reviewer": lazy_gettext("reviewer"),
+              "admin": lazy_gettext("administrator")}
+
+
 def problem_title(problem: dict) -> str:
     """The title of a problem page in the reader's language (the JSON form keeps the English title)."""
     slug = str(problem.get("type", "")).rsplit("#", 1)[-1]
@@ -147,4 +151,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(problem_title, "problem_title")
     app.add_template_global(SEVERITIES, "severity_names")
     app.add_template_global(LEGEND, "legend_words")
+    app.add_template_global(ROLE_NAMES, "role_names")
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks: whitespace of the template ignored
