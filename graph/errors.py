@@ -121,5 +121,9 @@ class StoreError(KGError):
     status, slug, title = 502, "store", "Store error"
 
 
+class StoreUnwritable(KGError):
+    status, slug, title = 507, "insufficient-storage", "The store cannot be written"
+
+
 class StoreEmpty(KGError):
     status, slug, title = 503, "store-empty", "The store holds no data yet"

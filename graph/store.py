@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
+from .diskfaults import folder_takes_writes, guarded_write
 from .errors import QuerySyntaxError, RDFSyntaxError, StoreError
 from .formats import NQUADS, NTRIPLES, Format
 from .rdfio import ascii_ntriples, parse_bytes, scope_blank_nodes
@@ -87,6 +88,12 @@ class Staged:
 
 class Store(abc.ABC):
     """What the rest of the code may ask of a store."""
+
+    write_failure: str | None = None  # why writes fail now (a full or read-only disk), None while they work
+
+    def recover(self, *, probe: bool = True) -> bool:
+        """Try to take writes again after a disk failure; True when writes may go on."""
+        return True
 
     kind = "abstract"
 
@@ -183,6 +190,7 @@ class OxigraphStore(Store):
         self.read_only = read_only
         self.shared = shared
         self._gen = "memory-" + uuid.uuid4().hex[:8]
+        self.write_failure: str | None = None  # why the last write failed on the disk (diskfaults.py)
         self._open()
 
     # -- generations -------------------------------------------------------------------------------
@@ -287,6 +295,7 @@ class OxigraphStore(Store):
         return len(self.store)
 
     # -- writing -----------------------------------------------------------------------------------
+    @guarded_write
     def update(self, sparql):
         try:
             self.store.update(sparql)
@@ -294,6 +303,7 @@ class OxigraphStore(Store):
             raise QuerySyntaxError(str(e)) from None
         self._touch()
 
+    @guarded_write
     def replace_graphs(self, graphs):
         # One SPARQL update is one transaction in Oxigraph; build it from the quads as N-Quads-like data.
         parts = []
@@ -308,6 +318,7 @@ class OxigraphStore(Store):
             self.store.update(" ;\n".join(parts))
         self._touch()
 
+    @guarded_write
     def replace_dataset(self, quads):
         if self.root is None:
             self.store.clear()
@@ -316,11 +327,13 @@ class OxigraphStore(Store):
             return
         self.stage_dataset(quads).commit()
 
+    @guarded_write
     def stage_dataset(self, quads):
         if self.root is None:
             return super().stage_dataset(quads)
         return self._staged(self._fill_generation(lambda fresh: fresh.bulk_extend(quads), optimize=True))
 
+    @guarded_write
     def stage_text(self, text, parts):
         if self.root is None:
             return super().stage_text(text, parts)
@@ -351,6 +364,7 @@ class OxigraphStore(Store):
         """A filled generation that ``commit()`` makes current and ``discard()`` removes."""
         return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
 
+    @guarded_write
     def bulk_load_file(self, path: Path, fmt: Format) -> None:
         """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
         assert self.root is not None
@@ -385,6 +399,24 @@ class OxigraphStore(Store):
         self._open()
         # keep the previous generation one round: a server that still has it open can finish its requests
         self._remove_old_generations(keep={target.name, previous})
+
+    def recover(self, *, probe: bool = True) -> bool:
+        """After a write failed on the disk: once the folder takes writes again, reopen the database (RocksDB
+        refuses every write after a failed one until then); meanwhile keep it open for reading. True when
+        writes may go on."""
+        if self.write_failure is None or self.root is None:
+            return True
+        if probe and not folder_takes_writes(self.root):
+            return False
+        self.store = None  # type: ignore[assignment]
+        try:
+            self._open()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.store = ox.Store.read_only(str(self._link.resolve()))
+            return False
+        self.write_failure = None
+        return True
 
     def snapshot(self, target: Path) -> None:
         """Write a consistent copy of the current data to ``target`` (a RocksDB checkpoint: cheap, hard links)."""

@@ -41,9 +41,30 @@ def health() -> Response:
     pool = kg.extensions.get("sparql")
     if pool is not None:  # the query workers, and where each read its last answer (memory, disk)
         body["query_workers"] = pool.status()
+    writes = _writes(kg, pool)
+    body["writes"] = writes
+    if writes != "ok" and body["status"] == "ok":
+        body["status"] = "degraded"  # still 200: queries are answered
     if not ok:
         body["store"]["error"] = detail
     return jsonify(body), (200 if ok else 503)
+
+
+def _writes(kg, pool) -> str:
+    """"ok", or why writes fail now (a full or read-only disk); a check here also recovers, at most every few
+    seconds, once the disk takes writes again (nobody need write to find out)."""
+    store = kg.store
+    if store.write_failure is not None and time.monotonic() - _last_recovery[0] > RECOVERY_EVERY:
+        _last_recovery[0] = time.monotonic()
+        with kg.write_lock:
+            store.recover()
+    snapshots = getattr(pool, "snapshots", None)
+    failure = store.write_failure or (snapshots.failure if snapshots is not None else None)
+    return "ok" if failure is None else f"failing: {failure}"
+
+
+RECOVERY_EVERY = 2.0
+_last_recovery = [0.0]
 
 
 @bp.get("/favicon.ico")

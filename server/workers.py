@@ -91,14 +91,30 @@ class Snapshots:
         self._users: dict[str, int] = defaultdict(int)
         self._guard = threading.Lock()
         self._count = itertools.count(1)
+        self.failure: str | None = None  # why the last snapshot could not be made (the disk), None when it could
 
     def acquire(self) -> str:
-        """A snapshot folder of the current data (made now if the data changed); release it when done."""
+        """A snapshot folder of the current data (made now if the data changed); release it when done.
+
+        When a new snapshot cannot be made (a full or read-only disk), the last one serves: queries go on with the
+        data as it was, and ``failure`` says why (for /health)."""
         if self._stale():
             with self.lock:
                 if self._stale():
                     generation = self.store.generation
-                    folder = str(self._make())
+                    try:
+                        folder = str(self._make())
+                    except Exception as e:
+                        if self._current is None:
+                            raise StoreError(f"cannot make a snapshot of the data for the queries: {e}") from None
+                        if self.failure is None:
+                            log.error("queries go on from the last snapshot: cannot make a new one: %s", e)
+                        self.failure = f"cannot make a new snapshot for the queries: {e}"
+                        with self._guard:
+                            folder = self._current[1]
+                            self._users[folder] += 1
+                            return folder
+                    self.failure = None
                     with self._guard:
                         old, self._current = self._current, (generation, folder)
                         if old is not None and self._users[old[1]] == 0:
@@ -119,8 +135,15 @@ class Snapshots:
                 self._remove(folder)
 
     def _make(self) -> Path:
-        # The OxigraphStore layout (a ``current`` link to the database), so workers open it like any store.
         folder = self.root / f"snap-{next(self._count)}-{uuid.uuid4().hex[:6]}"
+        try:
+            return self._fill(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # half a snapshot on a full disk is not left there
+            raise
+
+    def _fill(self, folder: Path) -> Path:
+        # The OxigraphStore layout (a ``current`` link to the database), so workers open it like any store.
         folder.mkdir()
         data = folder / "data"
         if self.store.root is not None:
@@ -335,16 +358,16 @@ class QueryPool:
         snapshot = None
         handed_over = [False]  # the client's share is given back when a replacement worker has started
         try:
+            if self.snapshots is not None:  # before a worker is taken: a snapshot that fails cannot keep it
+                snapshot = self.snapshots.acquire()
             try:
                 worker = self._idle.get(timeout=timeout)
             except queue.Empty:
                 raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly",
                                  retry_after=1) from None
-            if self.snapshots is not None:
-                snapshot = self.snapshots.acquire()
-                if snapshot != self._newest:  # the data changed: the idle workers open the new data now
-                    self._newest = snapshot
-                    threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
+            if snapshot is not None and snapshot != self._newest:  # the data changed: idle workers open it now
+                self._newest = snapshot
+                threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
             job = replace(job, snapshot=snapshot)
             return self._exchange(worker, job, timeout, lambda: self._leave(client), handed_over)
         finally:
