@@ -23,14 +23,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
-import yaml
 from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 
-from . import paths
+from . import paths, sourceformat
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
 from .formats import guess_format
 from .rdfio import ascii_ntriples, parse_file, scope_blank_nodes
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
+from .sourceformat import Place
 from .validate import ValidationReport, nquads_text, validate_text
 from .vocab import N2M, SCHEMA, VOID
 
@@ -56,6 +56,11 @@ class SourceFile:
         if self.root.name == "data":
             return "data/" + self.path.relative_to(self.root).as_posix()
         return self.path.relative_to(self.root).as_posix()
+
+    @property
+    def shown(self) -> str:
+        """The path for messages: as in the repository, or as given for a data folder of another name."""
+        return self.relative if self.root.name == "data" else str(self.path)
 
     def graph_iri(self, base: str) -> str:
         """``{base}graph/practices/x`` for data files, ``{base}graph/ontology/next2met`` for the ontology."""
@@ -108,71 +113,32 @@ def _plain(value: object) -> object:
     return value
 
 
-def read_yaml(path: Path, context: dict) -> rdflib.Graph:
+def read_yaml(path: Path, context: dict, *, source: str | None = None,
+              places: dict[str, Place] | None = None) -> rdflib.Graph:
     """Parse one YAML source file into an rdflib graph through the JSON-LD context."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise DataFileError(f"{path}: cannot read: {e}") from None
-    return parse_yaml(text, context, source=str(path))
+        raise DataFileError(f"{source or path}: cannot read: {e}") from None
+    return parse_yaml(text, context, source=source or str(path), places=places)
 
 
-def parse_yaml(text: str, context: dict, *, source: str = "input") -> rdflib.Graph:
-    """Parse YAML (or JSON, which is YAML) in our source format into an rdflib graph."""
-    try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise DataFileError(f"{source}: YAML error at {where}: {e.problem}") from None
-    except yaml.YAMLError as e:
-        raise DataFileError(f"{source}: cannot read: {e}") from None
-    if doc is None:
-        raise DataFileError(f"{source}: the file is empty")
-    _check_plain(doc, source)
-    nodes = doc if isinstance(doc, list) else [doc]
-    for i, node in enumerate(nodes):
-        if not isinstance(node, dict) or "id" not in node:
-            raise DataFileError(f"{source}: item {i + 1} is not a mapping with an 'id'")
-        unknown = [k for k in node if k not in context]
-        if unknown:
-            raise DataFileError(f"{source}: {node['id']}: unknown field(s) {', '.join(map(str, unknown))}")
+def parse_yaml(text: str, context: dict, *, source: str = "input",
+               places: dict[str, Place] | None = None) -> rdflib.Graph:
+    """Parse YAML (or JSON, which is YAML) in our source format into an rdflib graph.
+
+    The document is checked first (``sourceformat.load``): a key the format cannot hold, at any depth, is refused
+    with its line rather than dropped. ``places``, when given, receives where each resource is written.
+    """
+    doc = sourceformat.load(text, context, source=source)
+    if places is not None:
+        places.update(doc.places)
     g = rdflib.Graph()
     try:
-        g.parse(data=json.dumps({"@context": context, "@graph": _plain(nodes)}), format="json-ld")
+        g.parse(data=json.dumps({"@context": context, "@graph": _plain(doc.items)}), format="json-ld")
     except Exception as e:  # the JSON-LD processor raises plain exceptions for context errors
         raise DataFileError(f"{source}: cannot map to RDF: {e}") from None
     return g
-
-
-# A YAML document with aliases is a graph that expands into a tree when mapped to JSON-LD: a few hundred bytes of
-# nested aliases become billions of nodes. The tree of any real source file has a few hundred nodes.
-MAX_YAML_NODES = 100_000
-
-
-def _check_plain(doc: object, source: str) -> None:
-    """Refuse what the source format cannot hold and what would make the JSON-LD processor reach out or blow up:
-    a key that is a JSON-LD keyword (``@context``, ``@import``, ``@id``, ...) at any depth, which could name a
-    URL or file to load, and a document whose alias expansion exceeds ``MAX_YAML_NODES``."""
-    count = 0
-    stack: list[tuple[object, str]] = [(doc, "")]
-    while stack:
-        node, where = stack.pop()
-        count += 1
-        if count > MAX_YAML_NODES:
-            raise DataFileError(
-                f"{source}: the document expands to more than {MAX_YAML_NODES:,} values (YAML aliases?); "
-                "write the values out or split the file")
-        if isinstance(node, dict):
-            for key, value in node.items():
-                name = str(key)
-                if name.startswith("@"):
-                    raise DataFileError(
-                        f"{source}: the key {name!r}{' in ' + where if where else ''} is not allowed: the source "
-                        "format maps to RDF through our own context only, so JSON-LD keywords cannot be used")
-                stack.append((value, f"{where}.{name}" if where else name))
-        elif isinstance(node, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
 
 
 def yaml_quads(g: rdflib.Graph, graph: str) -> list[ox.Quad]:
@@ -227,11 +193,12 @@ def rebase(g: rdflib.Graph, base: str) -> rdflib.Graph:
     return out
 
 
-def read_source(src: SourceFile, settings: Settings, context: dict) -> list[ox.Quad]:
-    """Read one source file into the quads of its named graph."""
+def read_source(src: SourceFile, settings: Settings, context: dict,
+                places: dict[str, Place] | None = None) -> list[ox.Quad]:
+    """Read one source file into the quads of its named graph (``places``: see :func:`parse_yaml`)."""
     graph = src.graph_iri(settings.base_iri)
     if src.path.suffix in (".yaml", ".yml"):
-        return yaml_quads(read_yaml(src.path, context), graph)
+        return yaml_quads(read_yaml(src.path, context, source=src.shown, places=places), graph)
     quads = parse_file(src.path, graph=graph)
     if settings.base_iri != DEFAULT_BASE_IRI:
         g = rebase(_to_rdflib(quads), settings.base_iri)
@@ -376,7 +343,20 @@ class DatasetStream:
         self.progress = progress
         self.extra = extra
         self.facts: dict[str, GraphFacts] = {}
+        self.places: dict[str, Place] = {}  # where each resource of the YAML files is written, by IRI
         self.quads = 0
+
+    def _read(self, src: SourceFile, context: dict) -> list[ox.Quad]:
+        """One file's quads; refuses an ``id`` that another file uses already, naming both files."""
+        found: dict[str, Place] = {}
+        quads = read_source(src, self.settings, context, found)
+        for iri, place in found.items():
+            other = self.places.setdefault(iri, place)
+            if other is not place:
+                raise DataFileError(
+                    f"the id {place.ref} is used in two files, {other} and {place}; a resource is "
+                    "described in one file only (a copied file needs an id of its own)")
+        return quads
 
     def graphs(self) -> Iterator[tuple[str, list[ox.Quad]]]:
         """(graph name, its quads) for each source file, then the provenance graph."""
@@ -384,7 +364,7 @@ class DatasetStream:
         context = load_context(base, self.settings.data_path)
         for src in self.progress(self.sources) if self.progress else self.sources:
             name = src.graph_iri(base)
-            quads = read_source(src, self.settings, context)
+            quads = self._read(src, context)
             self.facts[name] = GraphFacts.of(quads)
             self.quads += len(quads)
             yield name, quads
@@ -426,7 +406,7 @@ class DatasetStream:
                 self.quads += self.facts[name].triples
                 add(name, _decode(raw, src), src.relative, raw=True)
                 continue
-            quads = read_source(src, self.settings, context)
+            quads = self._read(src, context)
             self.facts[name] = GraphFacts.of(quads)
             self.quads += len(quads)
             # a blank node label belongs to its file: in the one text of all files, make it the file's own
@@ -460,6 +440,27 @@ def _decode(data: bytes, src: SourceFile) -> str:
         return ascii_ntriples(data)
     except UnicodeDecodeError as e:
         raise RDFSyntaxError(f"{src.relative}: N-Triples must be UTF-8: {e}") from None
+
+
+def source_places(settings: Settings, store=None) -> dict[str, Place]:
+    """Where each resource of the data is written, for a report on data already built: the file of every typed
+    resource from the store's provenance graph, and the line from the YAML files of the data folder."""
+    places: dict[str, Place] = {}
+    if store is not None:
+        prov = f"{settings.base_iri}graph/provenance"
+        rows = store.query(
+            f"SELECT ?s ?file WHERE {{ GRAPH <{prov}> {{ ?g <{DCTERMS.subject}> ?s ; <{DCTERMS.identifier}> ?file }} }}"
+        ).rows()
+        places = {r["s"].value: Place(r["file"].value) for r in rows}
+    context = load_context(settings.base_iri, settings.data_path)
+    for src in discover_sources(settings.data_path):
+        if src.path.suffix in (".yaml", ".yml"):
+            try:
+                places.update(sourceformat.load(src.path.read_text(encoding="utf-8"), context,
+                                                source=src.shown).places)
+            except (OSError, UnicodeDecodeError, DataFileError):
+                continue  # a file changed since the build: its resources keep the place the store knows
+    return places
 
 
 def harvested_quads(store, base: str) -> list[ox.Quad]:
@@ -501,7 +502,7 @@ def build_dataset(
     try:
         try:
             result.report = validate_text(handed.pop(), engine=engine or settings.shacl_engine,
-                                          base=settings.base_iri)
+                                          base=settings.base_iri).located(stream.places)
         except Exception:
             if staging is not None:
                 staging.wait()  # a syntax error found by the store names its file: prefer it to the engine's
@@ -511,7 +512,7 @@ def build_dataset(
         t3 = time.perf_counter()
         if not result.report.conforms:
             raise ShapesInvalid(
-                f"the data does not conform to the shapes ({result.report.violation_count} violations); "
+                f"the data does not conform to the shapes ({result.report.violation_count} violation(s)); "
                 "the store is unchanged",
                 result.report,
             )

@@ -24,6 +24,7 @@ from .formats import RDF, RESULTS, TURTLE, Format, guess_format, rdf_format, res
 from .prefixes import curie
 from .rdfio import parse_file
 from .settings import Settings
+from .sourceformat import Place
 from .stats import statistics
 from .store import open_store
 from .validate import reference_quads, validate_quads, validate_text
@@ -80,11 +81,15 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
 @click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder of source files to build instead of the curated data/ (e.g. generated benchmark data).")
-def build(engine, dry_run, quiet, data_dir, **opts) -> None:
+@click.option("--warnings", "list_warnings", is_flag=True,
+              help="List the warnings too, by file (by default they are counted by kind).")
+def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
     """Compile data/ and ontology/ into the store, one named graph per source file.
 
-    The dataset is validated with SHACL first; if it has violations the report is printed, the exit code is 1
-    and the store keeps its previous content.
+    The dataset is validated with SHACL first; if it has violations the report is printed (by file and line), the
+    exit code is 1 and the store keeps its previous content. A source file the format cannot read (an unknown key
+    at any depth, an id used in two files, a YAML error) stops the build with exit code 2 and one line naming the
+    file and the line; nothing is written.
     """
     settings = settings_from(opts, data_dir=data_dir)
     sources = build_mod.discover_sources(settings.data_path)
@@ -100,11 +105,13 @@ def build(engine, dry_run, quiet, data_dir, **opts) -> None:
             target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run
         )
     except ShapesInvalid as e:
-        click.echo(e.report.text(), err=False)  # type: ignore[union-attr]
+        click.echo(e.report.text(warnings=list_warnings), err=False)  # type: ignore[union-attr]
         raise
     finally:
         if target is not None:
             target.close()
+    if list_warnings and result.report is not None:
+        click.echo(result.report.text(warnings=True))
     if not quiet:
         where = "checked only (dry run)" if dry_run else f"written to {settings.store_url or settings.store}"
         click.echo(
@@ -119,20 +126,22 @@ def build(engine, dry_run, quiet, data_dir, **opts) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @store_options
 @click.option("--format", "out_format", type=click.Choice(["text", "turtle"]), default="text",
-              help="text: grouped by focus node; turtle: the W3C validation report graph.")
+              help="text: violations by file and line, warnings counted by kind; turtle: the W3C validation report.")
 @click.option("--input-format", default=None, help="RDF format of the files when the extension does not tell.")
 @click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
-@click.option("--violations-only", is_flag=True, help="Leave warnings out of the text report.")
-def validate(paths, out_format, input_format, engine, violations_only, **opts) -> None:
+@click.option("--warnings", "list_warnings", is_flag=True, help="List the warnings too, by file and line.")
+@click.option("--violations-only", is_flag=True, hidden=True, help="The default now; kept for old scripts.")
+def validate(paths, out_format, input_format, engine, list_warnings, violations_only, **opts) -> None:
     """Validate RDF files (any RDF format, or our YAML) against the shapes; without PATHS, the built dataset.
 
     Files are checked together with the ontology, the SKOS schemes and the curated data, so that links to
-    existing organisations and concepts resolve; the report covers only the files' own resources.
+    existing organisations and concepts resolve; the report covers only the files' own resources. The text report
+    lists the violations, each once, by file and line, and counts the warnings by kind (--warnings lists them).
     """
     settings = settings_from(opts)
     engine = engine or settings.shacl_engine
     if paths:
-        own, focus = _read_inputs(paths, input_format, settings)
+        own, focus, places = _read_inputs(paths, input_format, settings)
         curated_paths = {p.resolve() for p in paths}
         sources = [s for s in build_mod.discover_sources(settings.data_path) if s.path.resolve() not in curated_paths]
         _, per_graph = build_mod.compile_dataset(settings, sources)
@@ -143,38 +152,44 @@ def validate(paths, out_format, input_format, engine, violations_only, **opts) -
             for q in quads
         ]
         merged = [*own, *curated, *reference_quads(settings.base_iri)]
-        report = validate_quads(merged, engine=engine, base=settings.base_iri).only_focus(focus)
+        report = validate_quads(merged, engine=engine, base=settings.base_iri).only_focus(focus).located(places)
     else:
         st = open_store(settings, read_only=True)
         try:
             if st.is_empty():
                 raise InputError("the store is empty: run `next2met build` first, or name files to validate")
             report = validate_text(st.triples_text(), engine=engine, base=settings.base_iri)
+            report = report.located(build_mod.source_places(settings, st))
         finally:
             st.close()
     if out_format == "turtle":
         click.echo(report.turtle())
     else:
-        severities = ("Violation",) if violations_only else ("Violation", "Warning", "Info")
-        click.echo(report.text(severities=severities))
+        click.echo(report.text(warnings=list_warnings and not violations_only))
     if not report.conforms:
         sys.exit(1)
 
 
 def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Settings):
+    """The quads of the named files, the resources they describe, and where the YAML ones are written."""
     quads: list[ox.Quad] = []
+    places: dict[str, Place] = {}
     context = build_mod.load_context(settings.base_iri, settings.data_path)
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file")
         if path.suffix in (".yaml", ".yml"):
+            found: dict[str, Place] = {}
             src = build_mod.SourceFile(path.resolve(), path.resolve().parent)
-            quads += build_mod.read_source(src, settings, context)
+            quads += build_mod.read_source(src, settings, context, found)
+            for iri, place in found.items():
+                if places.setdefault(iri, place) is not place:
+                    raise InputError(f"the id {place.ref} is used in two files, {places[iri]} and {place}")
         else:
             fmt = rdf_format(input_format) if input_format else guess_format(path)
             quads += parse_file(path, fmt)
     focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
-    return quads, focus
+    return quads, focus, places
 
 
 @cli.command()

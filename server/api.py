@@ -16,7 +16,7 @@ import re
 import threading
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
 from next2met.graph.changes import provenance_graph_iri, replace_checked
 from next2met.graph.errors import InputError, NotFound
@@ -49,10 +49,13 @@ def _require_token() -> None:
 
 
 def _read_body(graph: str) -> list[ox.Quad]:
-    """Parse the request body (YAML/JSON in our format, or RDF) into the quads of ``graph``."""
+    """Parse the request body (YAML/JSON in our format, or RDF) into the quads of ``graph``; where each resource of
+    a YAML body is written goes to ``g.posted_places``, so that a 422 report points at the body's lines."""
     settings = _kg().settings
+    g.posted_places = {}
     return read_posted(request.get_data(), request.mimetype, graph, base_iri=settings.base_iri,
-                       data_dir=settings.data_path, max_triples=settings.max_posted_triples)
+                       data_dir=settings.data_path, max_triples=settings.max_posted_triples,
+                       places=g.posted_places)
 
 
 def _practice_iri(slug: str) -> str:
@@ -168,12 +171,10 @@ def validate() -> Response:
         return Response(report.turtle(), mimetype=TURTLE.media_type)
     if fmt is HTML:
         return Response(render_template("validate.html", report=report, text=text), mimetype="text/html")
+    grouped = report.as_json()
     return jsonify({
-        **_summary(report),
-        "results": [
-            {"focusNode": r.focus, "path": r.path, "severity": r.severity, "message": r.message, "value": r.value}
-            for r in report.results
-        ],
+        **grouped,
+        "results": [result for group in grouped["files"] for result in group["results"]],
     })
 
 

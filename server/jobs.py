@@ -232,11 +232,12 @@ def run_validate(store: Store, job: ValidateJob) -> ValidationReport:
 
     from .posted import read_posted
 
+    places: dict = {}
     quads = read_posted(job.data, job.mimetype, f"{job.base_iri}graph/validate", base_iri=job.base_iri,
                         data_dir=Path(job.data_dir) if job.data_dir else None, max_triples=job.max_triples,
-                        source="posted data")
+                        source="posted data", places=places)
     focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     context_quads = [q for q in store.quads() if q.subject.value not in focus]
     report = validate_quads([*quads, *context_quads, *reference_quads(job.base_iri)], engine=job.engine,
                             base=job.base_iri)
-    return report.only_focus(focus)
+    return report.only_focus(focus).located(places)

@@ -23,8 +23,10 @@ YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 
 
 def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_dir: Path | None,
-                max_triples: int, source: str = "request body") -> list[ox.Quad]:
-    """The quads of a posted body, all in ``graph``; 400 for what cannot be read, 413 past ``max_triples``."""
+                max_triples: int, source: str = "request body", places: dict | None = None) -> list[ox.Quad]:
+    """The quads of a posted body, all in ``graph``; 400 for what cannot be read (a key the source format does not
+    have, at any depth, with its line), 413 past ``max_triples``. ``places`` receives where each resource of a
+    YAML body is written."""
     if not data.strip():
         raise InputError(f"the {source} is empty")
     if mimetype in YAML_TYPES:
@@ -32,7 +34,7 @@ def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_d
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"the {source} is not UTF-8 text") from None
-        quads = yaml_quads(parse_yaml(text, load_context(base_iri, data_dir), source=source), graph)
+        quads = yaml_quads(parse_yaml(text, load_context(base_iri, data_dir), source=source, places=places), graph)
         if len(quads) > max_triples:
             raise PayloadTooLarge(f"{source}: {len(quads)} triples; the limit is {max_triples}", limit=max_triples)
         return quads

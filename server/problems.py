@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, g, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from next2met.graph.errors import KGError
@@ -39,11 +39,14 @@ def handle_kg_error(e: KGError) -> Response:
     extra = dict(e.extra)
     report = getattr(e, "report", None)
     if report is not None:
-        extra["violations"] = [
-            {"focusNode": r.focus, "path": r.path, "severity": r.severity, "message": r.message, "value": r.value}
-            for r in report.results if r.severity == "Violation"
-        ]
-        extra["report"] = report.text(severities=("Violation",))
+        # the report's own grouping: violations by file and line, warnings counted by kind; a posted YAML body's
+        # lines where the write API read one
+        report = report.located(g.get("posted_places") or {})
+        grouped = report.as_json(severities=("Violation",))
+        extra["files"] = grouped["files"]
+        extra["warningKinds"] = grouped["warningKinds"]
+        extra["violations"] = [result for group in grouped["files"] for result in group["results"]]
+        extra["report"] = report.text()
     response = problem(e.status, e.title, e.detail, e.slug, **extra)
     if e.status in (429, 503) and "retry_after" in e.extra:  # come back when a worker may be free
         response.headers["Retry-After"] = str(e.extra["retry_after"])

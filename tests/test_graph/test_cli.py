@@ -27,19 +27,23 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_validate_valid_file(capsys, tmp_path):
     code, out, err = run(capsys, "validate", str(FIXTURES / "valid-practice.ttl"), "--store", str(tmp_path))
     assert code == 0, out + err
-    assert "Conforms: 0 violation(s)" in out
-    assert "cli-test-valid" in out  # its warnings are reported under its IRI
+    summary = out.splitlines()[-1]
+    assert summary.startswith("Conforms: 0 violations; ") and "--warnings lists them" in summary
+    assert "cli-test-valid" not in out  # warnings are counted by kind, not listed
+    code, out, err = run(capsys, "validate", str(FIXTURES / "valid-practice.ttl"), "--warnings",
+                         "--store", str(tmp_path))
+    assert code == 0 and "practice/cli-test-valid" in out  # listed with --warnings
 
 
-def test_validate_invalid_file_reports_by_focus_node(capsys, tmp_path):
+def test_validate_invalid_file_reports_each_violation_once(capsys, tmp_path):
     code, out, _ = run(capsys, "validate", str(FIXTURES / "invalid-practice.ttl"), "--store", str(tmp_path))
     assert code == 1
     lines = out.splitlines()
-    focus = lines.index("https://w3id.org/next2met/practice/cli-test-invalid")
-    violations = [line for line in lines[focus + 1:] if line.startswith("  Violation")]
-    assert any("n2m:standing" in v for v in violations)
-    assert any("dcterms:title" in v for v in violations)
-    assert "Does not conform" in out
+    violations = [line for line in lines if line.startswith("  ")]
+    assert any("practice/cli-test-invalid n2m:standing" in v for v in violations)
+    assert any("practice/cli-test-invalid dcterms:title" in v for v in violations)
+    assert len(violations) == len(set(violations))
+    assert lines[-1].startswith("Does not conform: ")
     # the curated data is context only: none of its warnings are reported
     assert "practice/digital-consultations-longford" not in out
 
@@ -94,7 +98,8 @@ def test_build_refuses_invalid_data_and_keeps_store(capsys, built_store, tmp_pat
     broken.write_text(broken.read_text().replace("standing: gp-database\n", "standing: nonsense\n"))
     code, out, err = run(capsys, "build", "--store", str(store), "--data", str(data), "--quiet")
     assert code == 1
-    assert "digital-consultations-longford" in out and "Violation n2m:standing" in out
+    assert "Violations in data/practices/digital-consultations-longford.yaml" in out
+    assert "practice/digital-consultations-longford n2m:standing" in out
     assert "store is unchanged" in err
     after = OxigraphStore(store, read_only=True)
     assert (after.count(), after.generation) == (count, generation)
@@ -109,7 +114,8 @@ def test_build_reports_yaml_error_with_line(capsys, tmp_path):
     (data / "practices" / "broken.yaml").write_text("id: practice/broken\ntitle: {en: [unclosed\n")
     code, _, err = run(capsys, "build", "--store", str(tmp_path / "s"), "--data", str(data), "--quiet")
     assert code == 2
-    assert "broken.yaml: YAML error at line" in err
+    assert "data/practices/broken.yaml: YAML error at line 3, column 1: " in err
+    assert "begins at line 2, column 13" in err  # where the unclosed bracket was opened
 
 
 def test_build_rejects_unknown_yaml_field(capsys, tmp_path):
@@ -118,7 +124,8 @@ def test_build_rejects_unknown_yaml_field(capsys, tmp_path):
     (data / "practices" / "typo.yaml").write_text("id: practice/typo\ntitel: {en: Typo}\n")
     code, _, err = run(capsys, "build", "--store", str(tmp_path / "s"), "--data", str(data), "--quiet")
     assert code == 2
-    assert "unknown field(s) titel" in err
+    assert err == ("next2met: error: data/practices/typo.yaml: line 2, column 1: unknown field 'titel'; did you "
+                   "mean 'title'? (the source format has no such field, so its value would be lost)\n")
 
 
 @pytest.mark.parametrize("fmt", sorted(RDF))
