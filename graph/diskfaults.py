@@ -1,11 +1,14 @@
-"""Writes on a full or read-only disk: answered 507 naming the folder, nothing changed, and recovered from without
-a restart once the disk takes writes again.
+"""Durable writes, and writes on a full or read-only disk: answered 507 naming the folder, nothing changed, and
+recovered from without a restart once the disk takes writes again.
 
 RocksDB (under pyoxigraph) stops taking writes after one failed: every later write repeats the first error until
 the database is opened again. So a write that fails for want of space, quota or a writable file system marks the
 store as failing, the error becomes ``StoreUnwritable`` (507), and the next write, or ``/health``, first checks that
 the folder takes a small file again and then reopens the database. Reads go on meanwhile from the open database
-(and the query workers from their snapshot)."""
+(and the query workers from their snapshot).
+
+A write is synced before it is acknowledged: Oxigraph hands each transaction to RocksDB's write-ahead log (one
+write() each) but does not sync it, so ``sync_logs`` syncs the log files and their folder after each write."""
 
 from __future__ import annotations
 
@@ -69,3 +72,19 @@ def guarded_write(method):
         return result
 
     return write
+
+
+def fsync_path(path: Path) -> None:
+    """Sync one file or folder to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_logs(database: Path) -> None:
+    """Sync a RocksDB database's write-ahead log files and its folder (new log files are entries in it)."""
+    for log in database.glob("*.log"):
+        fsync_path(log)
+    fsync_path(database)
