@@ -166,7 +166,9 @@ def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int
             edges.append(NetEdge(r.iri, n, kinds[n], _line(nodes[r.iri], nodes[n]), 1,
                                  f"{nodes[r.iri].label} — {kinds[n]} — {nodes[n].label}"))
     used = sorted({nodes[n].kind for n in inner}, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99)
-    legend = [("centre", "this practice"), ("practice", "practices like it")] + [(k, k) for k in used]
+    # one entry per colour: a shared practice is drawn as a practice, already in the legend
+    legend = [("centre", "this practice"), ("practice", "practices like it")] + [
+        (k, k) for k in used if k not in ("centre", "practice")]
     return Network(width, height, list(nodes.values()), edges, legend)
 
 

@@ -23,6 +23,7 @@ from .i18n import ngettext
 from .links import choose_language, href, iri_to_path, lang_path, language_name, url_with
 from .negotiation import negotiate
 from .state import KnowledgeGraph
+from .textfit import fit
 
 bp = Blueprint("browse", __name__)
 
@@ -94,6 +95,7 @@ def _language(kg: KnowledgeGraph) -> str:
 bp.add_app_template_global(href, "href")
 bp.add_app_template_global(url_with, "url_with")
 bp.add_app_template_global(lang_path, "lang_path")
+bp.add_app_template_filter(fit, "fit")
 bp.add_app_template_global(language_name, "language_name")
 
 
