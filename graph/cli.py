@@ -330,13 +330,21 @@ def stats(**opts) -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8080).")
 @click.option("--query-timeout", default=None, type=float, help="Seconds a user SPARQL query may run.")
 @click.option("--max-rows", default=None, type=int, help="Most rows/triples a user query returns (cut with notice).")
-@click.option("--update-token", default=None, help="Bearer token that turns on /update and the write API.")
-def serve(host, port, query_timeout, max_rows, update_token, **opts) -> None:
+@click.option("--update-token-file", default=None, type=click.Path(dir_okay=False),
+              help="File holding the bearer token that turns on /update and the write API.")
+@click.option("--update-token", default=None,
+              help="The token itself (visible to anyone who lists processes: prefer --update-token-file or "
+                   "NEXT2MET_UPDATE_TOKEN).")
+def serve(host, port, query_timeout, max_rows, update_token_file, update_token, **opts) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, pages, harvesting), building it first when the store is empty."""
     from next2met.server.run import serve as run_server
 
+    if update_token:
+        click.echo("next2met: warning: --update-token shows the token to anyone who lists processes; use "
+                   "--update-token-file or NEXT2MET_UPDATE_TOKEN instead", err=True)
     settings = settings_from(
-        opts, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows, update_token=update_token
+        opts, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows, update_token=update_token,
+        update_token_file=update_token_file,
     )
     run_server(settings)
 

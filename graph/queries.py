@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from . import paths
 from .errors import QueryNotFound, QueryParameterError
 from .settings import DEFAULT_BASE_IRI
@@ -142,8 +144,14 @@ def sparql_term(param: Param, raw: str, base: str = DEFAULT_BASE_IRI) -> str:
         return QueryParameterError(f"parameter {param.name} must be {param.describe()}, got {raw!r}")
 
     if t == "iri":
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*", raw):
+        # no control character (NUL included), space or character that IRIs exclude (RFC 3987), and an IRI that
+        # pyoxigraph's own parser accepts
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20\x7f<>\"{}|\\^`]*", raw):
             raise bad()
+        try:
+            ox.NamedNode(raw)
+        except ValueError:
+            raise bad() from None
         return f"<{raw}>"
     if t == "nuts":
         if not re.fullmatch(r"[A-Z]{2}[A-Z0-9]{0,3}", raw):

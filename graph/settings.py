@@ -109,6 +109,14 @@ class Settings:
     update_token: str = setting(
         "", help="Bearer token that allows /update and the write API; empty turns writes off."
     )
+    update_token_file: str = setting(
+        "", help="File holding the update token (read at start; kept out of the process list and environment)."
+    )
+    trusted_hosts: tuple[str, ...] = setting(
+        factory=tuple, help="Host names (or host:port) the server answers as, for the absolute links of /catalog, "
+        "/dumps, /ldes and the sitemap (comma-separated); a request naming another Host gets links under base_iri. "
+        "Loopback names are always trusted.",
+    )
     dumps_dir: str = setting("", help="Folder for the generated dumps (default: inside the store folder).")
     data_dir: str = setting(
         "", help="Folder of the curated source files (default: the data/ shipped with the package)."
@@ -131,6 +139,8 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.type, raw, f.name)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("update_token_file") and not values.get("update_token"):
+            values["update_token"] = _read_token(values["update_token_file"])
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:
@@ -152,6 +162,18 @@ class Settings:
     @property
     def dumps_path(self) -> Path:
         return Path(self.dumps_dir) if self.dumps_dir else Path(self.store) / "dumps"
+
+
+def _read_token(path: str) -> str:
+    from .errors import ConfigError
+
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the update token file {path}: {e}") from None
+    if not token:
+        raise ConfigError(f"the update token file {path} is empty")
+    return token
 
 
 def _convert(annotation: Any, raw: str, name: str) -> Any:

@@ -138,8 +138,18 @@ def _state() -> Harvesting:
     return get_kg().extensions["harvest"]
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def _origin() -> str:
-    return request.url_root.rstrip("/")
+    """Where the absolute links of the catalogue, dumps, change feed and sitemap point: the request's own origin
+    when its Host is one the server answers as (loopback, or ``trusted_hosts``), else the base IRI: a forged
+    Host header must not put another site's address into what harvesters store."""
+    trusted = _state().kg.settings.trusted_hosts
+    hostname = (request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host).strip("[]")
+    if hostname.lower() in LOOPBACK or hostname.lower() in trusted or request.host.lower() in trusted:
+        return request.url_root.rstrip("/")
+    return _state().kg.settings.base_iri.rstrip("/")
 
 
 def _site(kg: KnowledgeGraph) -> describe.Site:
