@@ -138,7 +138,7 @@ class ValidationReport:
         at = f"line {line}: " if line else ""
         path = f" {r.path}" if r.path else ""
         value = f" (value: {self.short(r.value)})" if r.value and r.value not in r.message else ""
-        return f"{at}{self.short(r.focus)}{path}: {r.message}{value}"
+        return f"{at}{self.short(r.focus)}{path}: {r.message.replace(self.base, '')}{value}"
 
     def summary(self, *, listed: bool = False) -> str:
         """The closing line: conformance, violations and files, and the warnings counted by kind."""
