@@ -5,11 +5,12 @@ The public API::
     from next2met.graph import Settings, open_store, build, validate_quads, get_query
 """
 
+from .backend import open_store
 from .build import build_dataset, compile_dataset, discover_sources
 from .errors import KGError
 from .queries import get_query, list_queries
 from .settings import Settings
-from .store import OxigraphStore, Result, Store, open_store
+from .store import OxigraphStore, Result, Store
 from .validate import ValidationReport, validate_graph, validate_quads
 
 __all__ = [

@@ -7,6 +7,7 @@ Errors are one line on stderr; results go to stdout.
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import io
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import pyoxigraph as ox
 
 from . import build as build_mod
 from . import queries as queries_mod
+from .backend import open_store
 from .cli_accounts import accounts as accounts_group
 from .errors import InputError, KGError, ShapesInvalid
 from .formats import RDF, RESULTS, TURTLE, Format, guess_format, rdf_format, results_format
@@ -26,7 +28,6 @@ from .rdfio import parse_file
 from .settings import Settings
 from .sourceformat import Place
 from .stats import statistics
-from .store import open_store
 from .validate import reference_quads, validate_quads, validate_text
 
 
@@ -67,7 +68,37 @@ def settings_from(opts: dict[str, Any], **extra: Any) -> Settings:
     return Settings.from_env(**{k: opts.pop(k) for k in STORE_OPTION_NAMES}, **extra)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+PLUGINS = "next2met.commands"  # the entry-point group of commands other packages add (the server's ``serve``)
+
+
+class Commands(click.Group):
+    """Our subcommands, and those that installed packages register under the entry-point group ``PLUGINS``
+    (``next2met.server`` registers ``serve``), loaded only when asked for: ``next2met build`` never imports Flask,
+    and this package never imports the server."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in _plugins():
+            command = _plugins()[name].load()
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:
+            if not _plugins():  # installed before the server registered its commands (an old editable install)
+                e.message += f" (no package registers commands under {PLUGINS}: reinstall with pip install -e .)"
+            raise
+
+
+def _plugins() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=PLUGINS)}
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="next2met-kg")
 def cli() -> None:
     """next2met-kg: build, check, query and serve the Next2Met good-practice knowledge graph."""
@@ -322,31 +353,6 @@ def stats(**opts) -> None:
     for key, rows in data.items():
         click.echo(f"\n{titles[key]}")
         click.echo(_table(["count", "name", "IRI"], [[str(r.count), r.label, r.key] for r in rows]), nl=False)
-
-
-@cli.command()
-@store_options
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Port to listen on (default 8080).")
-@click.option("--query-timeout", default=None, type=float, help="Seconds a user SPARQL query may run.")
-@click.option("--max-rows", default=None, type=int, help="Most rows/triples a user query returns (cut with notice).")
-@click.option("--update-token-file", default=None, type=click.Path(dir_okay=False),
-              help="File holding the bearer token that turns on /update and the write API.")
-@click.option("--update-token", default=None,
-              help="The token itself (visible to anyone who lists processes: prefer --update-token-file or "
-                   "NEXT2MET_UPDATE_TOKEN).")
-def serve(host, port, query_timeout, max_rows, update_token_file, update_token, **opts) -> None:
-    """Serve the graph over HTTP (SPARQL endpoint, pages, harvesting), building it first when the store is empty."""
-    from next2met.server.run import serve as run_server
-
-    if update_token:
-        click.echo("next2met: warning: --update-token shows the token to anyone who lists processes; use "
-                   "--update-token-file or NEXT2MET_UPDATE_TOKEN instead", err=True)
-    settings = settings_from(
-        opts, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows, update_token=update_token,
-        update_token_file=update_token_file,
-    )
-    run_server(settings)
 
 
 @cli.command()

@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 
+from .backend import open_store
 from .errors import InputError, ShapesInvalid
 from .formats import RDF_FORMATS, guess_format
 from .http import DEFAULT_MAX_BYTES, Fetched, Fetcher, FetchPolicy, check_url, gunzip
@@ -28,7 +29,7 @@ from .ldes import TREE
 from .ldes_reader import read_ldes
 from .rdfio import parse_bytes
 from .settings import Settings
-from .store import Store, open_store
+from .store import Store
 from .validate import ValidationReport, validate_quads
 
 KINDS = ("sparql", "dump", "ldes")

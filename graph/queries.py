@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from . import paths
 from .errors import QueryNotFound, QueryParameterError
 from .settings import DEFAULT_BASE_IRI
-from .sparqltext import query_form, tokens
+from .sparqltext import first_keyword, tokens
 
 PARAM_TYPES = {
     "iri": "an IRI",
@@ -70,7 +70,7 @@ class CannedQuery:
 
     @property
     def form(self) -> str:
-        word = query_form(self.text).lower()
+        word = first_keyword(self.text).lower()
         return word if word in ("select", "ask", "construct", "describe") else "select"
 
     def bind(self, values: dict[str, str], base: str = DEFAULT_BASE_IRI) -> str:

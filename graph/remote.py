@@ -52,7 +52,7 @@ from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPA
 
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
 from .settings import DEFAULT_BASE_IRI
-from .sparqltext import has_dataset_clause, strip_comments, tokens
+from .sparqltext import first_keyword, has_dataset_clause, strip_comments, tokens
 from .store import Result, Store
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,6 @@ XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
 DCT_MODIFIED = "http://purl.org/dc/terms/modified"
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
-_PROLOGUE = re.compile(  # Virtuoso's pragmas (define name value) may come first, then PREFIX and BASE
-    r"(?is)^\s*(?:define\s+[\w:-]+\s+(?:<[^>]*>|\"[^\"]*\"|\S+)\s*)*"
-    r"(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*")
 _GRAPH_IRI = re.compile(r"(?i)\b(?:GRAPH|INTO|TO|WITH|CLEAR|DROP|CREATE)\s+(?:SILENT\s+)?(?:GRAPH\s+)?<([^>\s]+)>")
 GET_LIMIT = 1800  # longer request URLs go as a URL-encoded POST
 CHUNK_TRIPLES = 2000  # triples per INSERT DATA request
@@ -117,9 +114,7 @@ def without_graphs(sparql: str, graphs: list[str]) -> str:
 
 def query_form(sparql: str) -> str:
     """SELECT, ASK, CONSTRUCT or DESCRIBE; an update or something else is a QuerySyntaxError."""
-    body = _PROLOGUE.sub("", strip_comments(sparql))
-    word = body.split(None, 1)[0].upper() if body.strip() else ""
-    word = re.split(r"[^A-Z]", word, maxsplit=1)[0]
+    word = first_keyword(sparql)
     if word in QUERY_FORMS:
         return word
     if word in UPDATE_WORDS:

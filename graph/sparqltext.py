@@ -74,7 +74,7 @@ def has_dataset_clause(sparql: str) -> bool:
     return any(kind == "word" and depth == 0 and value.upper() == "FROM" for kind, value, _, depth in tokens(sparql))
 
 
-def query_form(sparql: str) -> str:
+def first_keyword(sparql: str) -> str:
     """The first keyword after the prologue (PREFIX, BASE, and the DEFINE pragmas of Virtuoso), upper case:
     SELECT, ASK, CONSTRUCT or DESCRIBE for a query, INSERT, DELETE, LOAD, ... for an update; "" when there is none.
     Comments, and keywords inside IRIs and strings, never count."""

@@ -1,5 +1,6 @@
 """The storage seam. Everything above it speaks SPARQL and quads; below it is either the embedded on-disk
-Oxigraph store (default) or a remote SPARQL 1.1 store (``remote.py``).
+Oxigraph store (default, here) or a remote SPARQL 1.1 store (``remote.py``); ``backend.open_store`` opens the one
+the settings name.
 
 Query results use pyoxigraph's result objects for both backends, so serialising them to any SPARQL results
 format or RDF format is the same code whatever answered the query.
@@ -476,12 +477,3 @@ def result_kind(value: object) -> str:
     if isinstance(value, ox.QuerySolutions):
         return "select"
     return "graph"
-
-
-def open_store(settings: Any, *, read_only: bool = False, shared: bool = False) -> Store:
-    """Open the store the settings name: a remote SPARQL store when ``store_url`` is set, else the embedded one."""
-    if settings.store_url:
-        from .remote import SparqlStore
-
-        return SparqlStore.from_settings(settings)
-    return OxigraphStore(settings.store, read_only=read_only, shared=shared)

@@ -11,7 +11,6 @@ W3C report in Turtle) for programs.
 
 from __future__ import annotations
 
-import atexit
 import re
 import threading
 
@@ -27,7 +26,7 @@ from .jobs import ValidateJob
 from .negotiation import negotiate
 from .posted import read_posted
 from .sparql import client_key
-from .state import Change
+from .state import Change, get_kg
 
 bp = Blueprint("api", __name__)
 
@@ -35,10 +34,6 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 GOOD_PRACTICE = "https://w3id.org/next2met/ontology#GoodPractice"
 
 
-def _kg():
-    from .app import get_kg
-
-    return get_kg()
 
 
 def _require_token() -> None:
@@ -51,7 +46,7 @@ def _require_token() -> None:
 def _read_body(graph: str) -> list[ox.Quad]:
     """Parse the request body (YAML/JSON in our format, or RDF) into the quads of ``graph``; where each resource of
     a YAML body is written goes to ``g.posted_places``, so that a 422 report points at the body's lines."""
-    settings = _kg().settings
+    settings = get_kg().settings
     g.posted_places = {}
     return read_posted(request.get_data(), request.mimetype, graph, base_iri=settings.base_iri,
                        data_dir=settings.data_path, max_triples=settings.max_posted_triples,
@@ -61,11 +56,11 @@ def _read_body(graph: str) -> list[ox.Quad]:
 def _practice_iri(slug: str) -> str:
     if not SLUG.fullmatch(slug):
         raise InputError(f"{slug!r} is not a valid slug: use lower-case letters, digits and single hyphens")
-    return f"{_kg().settings.base_iri}practice/{slug}"
+    return f"{get_kg().settings.base_iri}practice/{slug}"
 
 
 def _graph_of(slug: str) -> str:
-    return f"{_kg().settings.base_iri}graph/practices/{slug}"
+    return f"{get_kg().settings.base_iri}graph/practices/{slug}"
 
 
 def _check_subjects(quads: list[ox.Quad], iri: str) -> None:
@@ -85,11 +80,11 @@ def _check_subjects(quads: list[ox.Quad], iri: str) -> None:
 
 
 def _exists(iri: str) -> bool:
-    return _kg().store.ask(f"ASK {{ <{iri}> a <{GOOD_PRACTICE}> }}")
+    return get_kg().store.ask(f"ASK {{ <{iri}> a <{GOOD_PRACTICE}> }}")
 
 
 def _write(slug: str, quads: list[ox.Quad], reason: str):
-    kg = _kg()
+    kg = get_kg()
     graph = _graph_of(slug)
     with kg.write_lock:
         report = replace_checked(kg.store, {graph: quads}, base=kg.settings.base_iri, engine=kg.settings.shacl_engine)
@@ -123,7 +118,7 @@ def practice(slug: str) -> Response:
     if request.method == "GET":
         if not _exists(iri):
             raise NotFound(f"no practice {iri}")
-        quads = list(_kg().store.quads(_graph_of(slug)))
+        quads = list(get_kg().store.quads(_graph_of(slug)))
         return Response(serialize_quads(quads, TURTLE), mimetype=TURTLE.media_type)
     _require_token()
     if request.method == "DELETE":
@@ -158,7 +153,7 @@ def _conflict(iri: str) -> Response:
 @bp.route("/validate", methods=["GET", "POST"])
 def validate() -> Response:
     """Validate posted data against the shapes (together with the stored data) without storing it."""
-    kg = _kg()
+    kg = get_kg()
     if request.method == "GET":
         return Response(render_template("validate.html", report=None, text=""), mimetype="text/html")
     text, mimetype = _form_or_body()
@@ -192,7 +187,6 @@ def validation_pool(kg):
                                          max_concurrent_queries=kg.settings.max_concurrent_validations)
             pool = kg.extensions["validate"] = QueryPool(settings, sparql.snapshots if sparql else None,
                                                          name="validation")
-            atexit.register(pool.close)
             pool.wait_ready()  # the first request waits for the start, not its own timeout
     return pool
 

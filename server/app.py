@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 
-from flask import Flask, current_app
+from flask import Flask
 
 from next2met.graph.build import build_dataset
 from next2met.graph.settings import Settings
 from next2met.graph.store import Store
 
-from . import i18n, problems
+from . import api, auth, browse, harvest, health, i18n, ontology_doc, problems, queries_ui, resources, sparql
 from .state import Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
 
 # Each feature is one module with a blueprint ``bp`` and, optionally, ``init_app(app, kg)`` to register change
-# listeners or CLI commands. Order matters only for routes that could overlap (none do).
-FEATURES = ["health", "sparql", "queries_ui", "resources", "browse", "ontology_doc", "harvest", "api", "auth"]
+# listeners or start what it needs (it puts that in ``kg.extensions``; ``kg.close()`` stops it). Order matters only
+# for routes that could overlap (none do).
+FEATURES = (health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:
@@ -39,17 +39,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.extensions["next2met"] = kg
     problems.init_app(app)
     i18n.init_app(app)
-    for name in FEATURES:
-        module = importlib.import_module(f".{name}", __package__)
-        app.register_blueprint(module.bp)
-        init = getattr(module, "init_app", None)
+    for feature in FEATURES:
+        app.register_blueprint(feature.bp)
+        init = getattr(feature, "init_app", None)
         if init is not None:
             init(app, kg)
     kg.changed(Change((), "start"))
     app.before_request(kg.refresh)
     return app
-
-
-def get_kg() -> KnowledgeGraph:
-    """The knowledge graph of the current app (inside a request or app context)."""
-    return current_app.extensions["next2met"]

@@ -22,7 +22,7 @@ from .i18n import lazy_gettext as _l
 from .i18n import ngettext
 from .links import choose_language, href, iri_to_path, lang_path, language_name, url_with
 from .negotiation import negotiate
-from .state import KnowledgeGraph
+from .state import KnowledgeGraph, get_kg
 from .textfit import fit
 
 bp = Blueprint("browse", __name__)
@@ -81,10 +81,6 @@ def available_languages(kg: KnowledgeGraph) -> list[str]:
     return ["en"] + sorted(found - {"en"})
 
 
-def _kg() -> KnowledgeGraph:
-    from .app import get_kg
-
-    return get_kg()
 
 
 def _language(kg: KnowledgeGraph) -> str:
@@ -112,7 +108,7 @@ def bar_rows(index: PracticeIndex, result: SearchResult, facet: str, lang: str, 
 
 @bp.get("/")
 def home() -> Response:
-    kg = _kg()
+    kg = get_kg()
     lang = _language(kg)
     index = search_index(kg)
     everything = index.search(lang=lang)
@@ -160,7 +156,7 @@ def _int(name: str, default: int, low: int, high: int | None = None) -> int:
 @bp.get("/practices")
 @bp.get("/practices.<any(json, csv, html):suffix>")
 def practices(suffix: str | None = None) -> Response:
-    kg = _kg()
+    kg = get_kg()
     lang = _language(kg)
     fmt = negotiate(OFFERS, suffix=suffix, what="/practices").key
     index = search_index(kg)
@@ -250,7 +246,7 @@ def _csv(kg: KnowledgeGraph, rows: list[dict]) -> Response:
 
 @bp.get("/regions")
 def regions() -> Response:
-    kg = _kg()
+    kg = get_kg()
     lang = _language(kg)
     pg = practice_graph(kg)
     names = labels(kg)
@@ -270,7 +266,7 @@ def regions() -> Response:
 
 @bp.get("/network")
 def network() -> Response:
-    kg = _kg()
+    kg = get_kg()
     lang = _language(kg)
     view = per_generation(kg, f"practice-network-{lang}", lambda kg: _practice_network(kg, lang))
     return _html(kg, render_template("network.html", lang=lang, **view))

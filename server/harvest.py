@@ -33,7 +33,7 @@ from next2met.graph.prefixes import prefixes
 from .caching import conditional
 from .links import iri_to_path
 from .negotiation import negotiate
-from .state import Change, KnowledgeGraph
+from .state import Change, KnowledgeGraph, get_kg
 
 log = logging.getLogger(__name__)
 bp = Blueprint("harvest", __name__)
@@ -67,6 +67,7 @@ class Harvesting:
         self._dump_lock = threading.Lock()
         self._dirty = threading.Event()
         self._writer: threading.Thread | None = None
+        self._closing = False
 
     def on_change(self, kg: KnowledgeGraph, change: Change) -> None:
         # A failure here must not turn a write that succeeded into an error: log it, keep serving the old files.
@@ -75,7 +76,7 @@ class Harvesting:
         else:
             self._dirty.set()
             if self._writer is None:
-                self._writer = threading.Thread(target=self._write_when_dirty, name="dumps", daemon=True)
+                self._writer = threading.Thread(target=self._write_when_dirty, name="next2met-dumps", daemon=True)
                 self._writer.start()
         try:
             added = self.log.record(kg.store, change.at, change.graphs, self._dumped_quads(kg))
@@ -123,7 +124,16 @@ class Harvesting:
         while True:
             self._dirty.wait()
             self._dirty.clear()
+            if self._closing:
+                return
             self.write_dumps()
+
+    def close(self) -> None:
+        """Stop the dump writer (a dump under way is finished first: its files are switched to atomically)."""
+        self._closing = True
+        self._dirty.set()
+        if self._writer is not None:
+            self._writer.join()
 
 
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:
@@ -133,8 +143,6 @@ def init_app(app: Flask, kg: KnowledgeGraph) -> None:
 
 
 def _state() -> Harvesting:
-    from .app import get_kg
-
     return get_kg().extensions["harvest"]
 
 
@@ -167,8 +175,6 @@ def _rdf_response(kg: KnowledgeGraph, body: bytes, fmt: Format) -> Response:
 @bp.get("/catalog.<suffix>")
 def catalog(suffix: str | None = None) -> Response:
     """The DCAT-AP 3 catalogue: Turtle, JSON-LD, RDF/XML, N-Triples (or TriG/N-Quads) by Accept or suffix."""
-    from .app import get_kg
-
     kg, dumps = get_kg(), _state().dumps
     fmt = negotiate(GRAPH_ANSWERS, suffix=suffix, param=request.args.getlist("format"), html=True,
                     what="the catalogue")
@@ -197,8 +203,6 @@ def _catalogue_page(kg: KnowledgeGraph, dumps) -> Response:
 @bp.get("/.well-known/void")
 def void_description() -> Response:
     """VoID with statistics measured on the data."""
-    from .app import get_kg
-
     kg, dumps = get_kg(), _state().dumps
     fmt = negotiate(GRAPH_ANSWERS, param=request.args.getlist("format"), what="the VoID description")
     site = _site(kg)
@@ -214,8 +218,6 @@ def void_description() -> Response:
 @bp.get("/dumps/")
 def dump_list() -> Response:
     """The dump files with their sizes and checksums, as JSON."""
-    from .app import get_kg
-
     kg, dumps = get_kg(), _state().dumps
     if dumps is None:
         raise NotFound("the dumps have not been written yet")
@@ -261,8 +263,6 @@ def _ldes_response(kg: KnowledgeGraph, quads: list[ox.Quad], etag: str, last_mod
 @bp.get("/ldes")
 def ldes_root() -> Response:
     """The event stream's description and its first page (``tree:view``)."""
-    from .app import get_kg
-
     kg, changes = get_kg(), _state().log
     changes.refresh()
     stream = f"{_origin()}/ldes"
@@ -274,8 +274,6 @@ def ldes_root() -> Response:
 @bp.get("/ldes/<int:number>")
 def ldes_page(number: int) -> Response:
     """Page ``number`` of the stream: immutable once full, the last one grows until it is."""
-    from .app import get_kg
-
     kg, changes = get_kg(), _state().log
     changes.refresh()
     if number >= changes.page_count:
@@ -294,8 +292,6 @@ def ldes_page(number: int) -> Response:
 @bp.get("/sitemap.xml")
 def sitemap() -> Response:
     """Every resource page with its last modification (``dcterms:modified``); an index past 50,000 pages."""
-    from .app import get_kg
-
     kg = get_kg()
     entries = kg.cached(("sitemap-entries",), lambda: _sitemap_entries(kg))
     page = request.args.get("page", type=int)
@@ -343,8 +339,6 @@ def _served(routes, path: str) -> bool:
 @bp.get("/robots.txt")
 def robots() -> Response:
     """Crawlers welcome, except on the query and write endpoints; the sitemap lists every page."""
-    from .app import get_kg
-
     body = "\n".join([
         "User-agent: *",
         "Disallow: /sparql",

@@ -6,6 +6,8 @@ import time
 
 from flask import Blueprint, Response, jsonify
 
+from .state import get_kg
+
 bp = Blueprint("health", __name__)
 STARTED = time.time()
 _counted: dict[str, int] = {}  # store generation -> its number of quads
@@ -24,8 +26,6 @@ def _quads(store) -> int:
 
 @bp.get("/health")
 def health() -> Response:
-    from .app import get_kg
-
     kg = get_kg()
     try:
         quads = _quads(kg.store)

@@ -22,7 +22,7 @@ from werkzeug.http import parse_accept_header
 
 from next2met.graph.errors import NotAcceptable, NotFound
 from next2met.graph.formats import GRAPH_ANSWERS, HTML, RDF_FORMATS, RESULTS_FORMATS, Format
-from next2met.graph.sparqltext import query_form
+from next2met.graph.sparqltext import first_keyword
 
 # The formats of each SPARQL query form's answer.
 TABLES: dict[str, tuple[Format, ...]] = {"select": RESULTS_FORMATS, "ask": RESULTS_FORMATS, "graph": GRAPH_ANSWERS}
@@ -91,7 +91,7 @@ def prefers_html(offers: Sequence[Format], accept: MIMEAccept | None = None) -> 
 # -- SPARQL answers ------------------------------------------------------------------------------------------------
 def kind_of(sparql: str) -> str | None:
     """The query form (select, ask or graph) from the text's first keyword; None when it is none of them."""
-    return {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}.get(query_form(sparql))
+    return {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}.get(first_keyword(sparql))
 
 
 def kind_name(kind: str) -> str:

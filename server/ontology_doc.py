@@ -21,6 +21,7 @@ from .i18n import lazy_gettext as _l
 from .links import ONTOLOGY, choose_language
 from .negotiation import negotiate
 from .resources import OFFERS, query_link, rdf_links, serialize
+from .state import get_kg
 
 bp = Blueprint("ontology_doc", __name__)
 
@@ -109,8 +110,6 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
 
 
 def show(suffix: str | None = None) -> Response:
-    from .app import get_kg
-
     kg = get_kg()
     fmt = negotiate(OFFERS, suffix=suffix)
     graph = ontology_graph(kg)

@@ -20,7 +20,7 @@ from next2met.graph.queries import CannedQuery, get_query, list_queries
 from . import negotiation
 from .caching import conditional
 from .links import href
-from .state import KnowledgeGraph
+from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("queries_ui", __name__)
 KINDS = {"select": "select", "ask": "ask", "construct": "graph", "describe": "graph"}
@@ -29,10 +29,6 @@ KINDS = {"select": "select", "ask": "ask", "construct": "graph", "describe": "gr
 RESERVED = {"format", "lang"}
 
 
-def _kg() -> KnowledgeGraph:
-    from .app import get_kg
-
-    return get_kg()
 
 
 def _describe(q: CannedQuery) -> dict:
@@ -54,14 +50,14 @@ def index() -> Response:
     else:
         response = Response(render_template("queries.html", queries=queries), mimetype="text/html")
     response.vary.add("Accept")
-    return conditional(response, _kg())
+    return conditional(response, get_kg())
 
 
 @bp.get("/queries/<name>.rq")
 def text(name: str) -> Response:
     """The query file as it is (header and all), to copy into any SPARQL tool."""
     q = get_query(name)
-    return conditional(Response(q.text, mimetype="application/sparql-query"), _kg())
+    return conditional(Response(q.text, mimetype="application/sparql-query"), get_kg())
 
 
 @bp.get("/queries/<name>")
@@ -70,7 +66,7 @@ def run(name: str) -> Response:
     q = get_query(name)
     own = {p.name for p in q.params}
     values = {k: v for k, v in request.args.items() if k in own or k not in RESERVED}
-    kg = _kg()
+    kg = get_kg()
     sparql = q.bind(values, kg.settings.base_iri)
     kind = KINDS[q.form]
     fmt = negotiation.choose_answer(kind, request.accept_mimetypes, request.args.getlist("format"), html=True)
@@ -98,7 +94,7 @@ def _serialise(kg: KnowledgeGraph, sparql: str, fmt: Format) -> bytes:
 
 
 def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Response:
-    kg = _kg()
+    kg = get_kg()
     limit = kg.settings.max_rows
     if kind == "select":
         names, rows = kg.cached(("canned-rows", sparql), lambda: _rows(kg, sparql))

@@ -22,7 +22,7 @@ from .caching import conditional
 from .describe import Page, construct, labels
 from .links import choose_language, iri_to_path, language_name, path_to_iri, url_with
 from .negotiation import negotiate
-from .state import KnowledgeGraph
+from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("resources", __name__)
 
@@ -102,8 +102,6 @@ def page_context(kg: KnowledgeGraph, page: Page, kind: str) -> dict:
 
 
 def show(kind: str, rest: str) -> Response:
-    from .app import get_kg
-
     kg = get_kg()
     rest, suffix = split_suffix(rest)
     if kind == "concept" and "/" not in rest:

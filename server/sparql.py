@@ -21,14 +21,13 @@ graphs (``GRAPH ?g { ... }``, ``INSERT { GRAPH <g> { ... } }``). LOAD and SERVIC
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import hmac
 import logging
 import time
 
 import pyoxigraph as ox
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from next2met.graph.errors import (
@@ -51,7 +50,7 @@ from . import negotiation
 from .i18n import gettext as _
 from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
 from .service_description import describe_service
-from .state import Change, KnowledgeGraph
+from .state import Change, KnowledgeGraph, get_kg
 from .workers import QueryPool, Snapshots
 
 log = logging.getLogger(__name__)
@@ -93,16 +92,13 @@ def init_app(app: Flask, kg: KnowledgeGraph) -> None:
     """Start the query workers (reading snapshots of the embedded store, or the remote store directly)."""
     snapshots = Snapshots(kg.store, kg.write_lock) if isinstance(kg.store, OxigraphStore) else None
     pool = QueryPool(kg.settings, snapshots)
-    kg.extensions["sparql"] = pool
-    atexit.register(pool.close)
+    kg.extensions["sparql"] = pool  # kg.close() stops it
 
 
-def _kg() -> KnowledgeGraph:
-    return current_app.extensions["next2met"]
 
 
 def _pool() -> QueryPool:
-    return _kg().extensions["sparql"]
+    return get_kg().extensions["sparql"]
 
 
 # -- /sparql -----------------------------------------------------------------------------------------------
@@ -149,7 +145,7 @@ bp.add_url_rule("/sparql/", "sparql_slash", sparql, methods=["GET", "POST", "OPT
 
 def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     started = time.perf_counter()
-    kg = _kg()
+    kg = get_kg()
     settings = kg.settings
     default_graph, named_graphs = _dataset(params, "default-graph-uri", "named-graph-uri")
     if default_graph is not None or named_graphs is not None:  # the protocol's dataset: whatever is not named is empty
@@ -200,7 +196,7 @@ def _read_params(body_type: str) -> MultiDict:
     """The protocol parameters of the request, from the URL, a form body, or a direct SPARQL body."""
     if request.method in ("GET", "HEAD"):
         return request.args
-    limit = _kg().settings.max_body
+    limit = get_kg().settings.max_body
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the request body has {request.content_length} bytes; the limit is {limit} bytes",
                               limit=limit)
@@ -246,7 +242,7 @@ def _describe_or_edit(format_param: list[str]) -> Response:
     fmt = negotiation.choose_answer("graph", request.accept_mimetypes, format_param, html=True)
     if fmt is HTML:
         return _editor()
-    kg = _kg()
+    kg = get_kg()
     body = describe_service(kg, url_for(".sparql", _external=True), request.url_root, fmt, prefixes())
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
@@ -274,7 +270,7 @@ def _cors(response: Response) -> Response:
 
 # -- the editor ----------------------------------------------------------------------------------------------
 def _editor() -> Response:
-    settings = _kg().settings
+    settings = get_kg().settings
     try:
         examples = [{"name": q.title, "query": q.text, "description": q.description} for q in list_queries()]
     except KGError as e:  # a broken .rq file must not take the editor down; the query tests report it
@@ -303,7 +299,7 @@ def _editor() -> Response:
 @bp.get("/sparql/vocabulary.json")
 def vocabulary() -> Response:
     """Classes and properties of the data and the ontology, for the editor's autocompletion."""
-    kg = _kg()
+    kg = get_kg()
     classes = kg.select(
         "SELECT DISTINCT ?t WHERE { { ?s a ?t } UNION { ?t a <http://www.w3.org/2002/07/owl#Class> } "
         "UNION { ?t a <http://www.w3.org/2000/01/rdf-schema#Class> } FILTER(isIRI(?t)) }"
@@ -332,7 +328,7 @@ def prefixes() -> dict[str, str]:
 @bp.post("/update")
 def update() -> Response:
     """Run a SPARQL 1.1 Update (bearer token only); nothing changes unless the result conforms to the shapes."""
-    kg = _kg()
+    kg = get_kg()
     settings = kg.settings
     _authorise()
     params = _read_params(UPDATE_BODY)
@@ -373,7 +369,7 @@ def client_key() -> str:
     came from (behind a reverse proxy, the proxy's: let it limit clients, or pass the client's address on to
     waitress with its trusted_proxy settings). A bearer token that is not valid counts as nothing: made-up tokens
     cannot make one client into many."""
-    token = _kg().settings.update_token
+    token = get_kg().settings.update_token
     scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
     if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
         return "token"

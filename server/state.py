@@ -1,9 +1,13 @@
 """The server's one handle on the knowledge graph: settings, the store, a write lock, a result cache for our own
-queries, a byte-bounded cache of answers to user queries, and the listeners that must hear of every data change
-(related-practices graph, dumps, change feed)."""
+queries, a byte-bounded cache of answers to user queries, the listeners that must hear of every data change
+(related-practices graph, dumps, change feed), and the extensions the features started (query workers, dump
+writer), which ``close()`` stops. ``get_kg()`` is the current app's; this module imports nothing of the server's,
+so every feature can import it."""
 
 from __future__ import annotations
 
+import atexit
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -12,9 +16,13 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
-from next2met.graph.settings import Settings
-from next2met.graph.store import Result, Store, open_store
+from flask import current_app
 
+from next2met.graph.backend import open_store
+from next2met.graph.settings import Settings
+from next2met.graph.store import Result, Store
+
+log = logging.getLogger(__name__)
 ChangeListener = Callable[["KnowledgeGraph", "Change"], None]
 
 
@@ -88,6 +96,8 @@ class KnowledgeGraph:
         self.modified_at = time.time()
         self._checked_at = time.monotonic()
         self.extensions: dict[str, Any] = {}  # per-feature state (related graph, dumps, ...), keyed by feature
+        self.closed = False
+        atexit.register(self.close)  # a process that ends without closing still stops its workers
 
     # -- change notification -------------------------------------------------------------------------
     def on_change(self, listener: ChangeListener) -> None:
@@ -154,4 +164,22 @@ class KnowledgeGraph:
         return formatdate(self.modified_at, usegmt=True)
 
     def close(self) -> None:
+        """Stop everything the features started (the last started first: query workers, validation workers, the
+        dump writer, snapshots), then close the store. Safe to call twice."""
+        if self.closed:
+            return
+        self.closed = True
+        atexit.unregister(self.close)
+        for name, extension in reversed(list(self.extensions.items())):
+            stop = getattr(extension, "close", None)
+            if callable(stop):
+                try:
+                    stop()
+                except Exception:  # the others must stop all the same
+                    log.exception("could not stop %s", name)
         self.store.close()
+
+
+def get_kg() -> KnowledgeGraph:
+    """The knowledge graph of the current app (inside a request or app context)."""
+    return current_app.extensions["next2met"]

@@ -17,9 +17,10 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from next2met.graph.backend import open_store
 from next2met.graph.errors import KGError
 from next2met.graph.settings import Settings
-from next2met.graph.store import OxigraphStore, Store, open_store
+from next2met.graph.store import OxigraphStore, Store
 
 from .jobs import UpdateJob, ValidateJob, position, run_query, run_update, run_validate, shorten
 

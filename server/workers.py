@@ -217,6 +217,7 @@ class QueryPool:
         self._ready = threading.Condition()
         self._ready_count = 0
         self._newest: str | None = None  # the newest snapshot handed to a worker
+        self._starting: set[threading.Thread] = set()  # threads starting a worker (close() waits for them)
         for _ in range(max(1, settings.query_workers)):
             self._start()
 
@@ -234,12 +235,16 @@ class QueryPool:
             try:
                 started()
             finally:
+                with self._lock:
+                    self._starting.discard(threading.current_thread())
                 if on_done is not None:
                     on_done()
 
         def started() -> None:
-            worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
             with self._lock:
+                if self._closed:
+                    return
+                worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
                 self._all.add(worker)
             try:
                 ready = worker.conn.poll(STARTUP_TIMEOUT) and worker.conn.recv() == "ready"
@@ -259,7 +264,10 @@ class QueryPool:
                 self._all.discard(worker)
             worker.kill()
 
-        threading.Thread(target=start, daemon=True, name="next2met-worker-start").start()
+        thread = threading.Thread(target=start, daemon=True, name="next2met-worker-start")
+        with self._lock:
+            self._starting.add(thread)
+        thread.start()
 
     def _open_data(self, worker: _Worker) -> bool:
         """Have a new worker open the current data with a query of its own, so that its copy in memory is under
@@ -432,10 +440,15 @@ class QueryPool:
         return counts
 
     def close(self) -> None:
-        self._closed = True
+        """Stop every worker, and wait for those being started (they stop themselves once they see the pool
+        closed), so that no process of the pool outlives this call."""
         with self._lock:
+            self._closed = True
             workers, self._all = list(self._all), set()
+            starting = list(self._starting)
         for worker in workers:
             worker.kill()
+        for thread in starting:
+            thread.join(STARTUP_TIMEOUT)
         if self.snapshots is not None:
             self.snapshots.close()

@@ -117,3 +117,17 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_a_busy_port_is_one_line_and_exit_2(tmp_path):
+    """Before building or starting workers: one line on stderr naming the port and the way out, exit 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [str(Path(sys.executable).parent / "next2met"), "serve", "--port", str(port),
+                   "--store", str(tmp_path / "store")]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and f"port {port}" in done.stderr and "--port" in done.stderr
+    assert not (tmp_path / "store").exists()  # nothing was built

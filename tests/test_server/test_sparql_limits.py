@@ -60,9 +60,7 @@ def server(built_store, tmp_path_factory):
     thread.start()
     yield url, late.app
     http.shutdown()
-    kg = late.app.extensions["next2met"]
-    kg.extensions["sparql"].close()
-    kg.close()
+    late.app.extensions["next2met"].close()
 
 
 # The worker tests ask for a fresh run each time: a repeated query is otherwise answered from the answer cache.

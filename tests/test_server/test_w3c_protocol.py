@@ -96,9 +96,7 @@ def w3c(tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", app, quads
     server.shutdown()
-    kg = app.extensions["next2met"]
-    kg.extensions["sparql"].close()
-    kg.close()
+    app.extensions["next2met"].close()
 
 
 def test_manifest_has_all_cases():
