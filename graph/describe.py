@@ -325,13 +325,16 @@ def _agents(g: Graph, site: Site, cov: Coverage) -> None:
 
 
 def _spatial(g: Graph, ds: str, cov: Coverage, cat: str) -> None:
+    """Where the data is about: the countries, from the EU country table, as ``dct:spatial`` (DCAT-AP's vocabulary
+    shapes want its values from the EU tables or GeoNames), and next to them the NUTS regions of the practices as
+    ``dct:coverage``, the broader DCMI property of which ``dct:spatial`` is a refinement (no EU table lists NUTS)."""
     for code in cov.countries:
         iri = EU + "country/" + COUNTRIES[code][0]
         g.add(ds, DCT + "spatial", iri)
         g.add(cat, DCT + "spatial", iri)
         g.concept(iri, EU + "country", COUNTRIES[code][1], DCT + "Location")
     for iri, label in cov.regions:
-        g.add(ds, DCT + "spatial", iri)
+        g.add(ds, DCT + "coverage", iri)
         g.a(iri, DCT + "Location")
         g.text(iri, SKOS + "prefLabel", label, "en")
 

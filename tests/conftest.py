@@ -17,8 +17,6 @@ from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-STANDARDS = SHARED / "standards"
 # The throw-away Virtuoso of the remote-store tests (fixtures `virtuoso`, `virtuoso_built`; skipped when absent).
 pytest_plugins = ["tests.virtuoso"]
 
