@@ -135,6 +135,7 @@ def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
         result = build_mod.build_dataset(
             target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run
         )
+        derived = _derive(target, settings) if target is not None else []
     except ShapesInvalid as e:
         click.echo(e.report.text(warnings=list_warnings), err=False)  # type: ignore[union-attr]
         raise
@@ -148,9 +149,20 @@ def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
         click.echo(
             f"Built {result.quads} quads in {len(result.graphs)} graphs from {result.files} files; "
             f"{result.report.violation_count} violations, {result.report.warning_count} warnings; {where}. "
-            + ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items()),
+            + ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items())
+            + (f"; derived graphs: {', '.join(g.rsplit('/', 1)[-1] for g in derived)}" if derived else ""),
             err=True,
         )
+
+
+def _derive(store, settings: Settings) -> list[str]:
+    """Compute the derived graphs (learning network, quality) into the freshly built store; a running server that
+    shares the store (opened read-only here) computes them itself when it picks up the build."""
+    if getattr(store, "read_only", False):
+        return []
+    from .analysis.derived import refresh
+
+    return refresh(store, settings.base_iri)
 
 
 @cli.command()
@@ -353,6 +365,26 @@ def stats(**opts) -> None:
     for key, rows in data.items():
         click.echo(f"\n{titles[key]}")
         click.echo(_table(["count", "name", "IRI"], [[str(r.count), r.label, r.key] for r in rows]), nl=False)
+
+
+@cli.command()
+@click.argument("name")
+@store_options
+def release(name, **opts) -> None:
+    """Freeze the current dataset as release NAME (e.g. 2026.1): dumps with checksums, a store to query it as it
+    was (/sparql?release=NAME), CITATION.cff and BibTeX, listed in the catalogue and at /releases."""
+    from .releases import make_release, releases_dir
+
+    settings = settings_from(opts)
+    store = open_store(settings, shared=True)
+    try:
+        made = make_release(store, settings, name)
+    finally:
+        store.close()
+    click.echo(f"{made.path}")
+    click.echo(f"Release {made.name}: {made.quads} quads, data generation {made.generation[:12]}, "
+               f"{len(made.files)} files in {releases_dir(settings)}"
+               + (f"; previous release {made.previous}" if made.previous else ""), err=True)
 
 
 @cli.command()

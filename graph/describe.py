@@ -34,6 +34,7 @@ EU = "http://publications.europa.eu/resource/authority/"
 IANA = "http://www.iana.org/assignments/media-types/"
 NUTS = "http://data.europa.eu/nuts/code/"
 SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+DQV = "http://www.w3.org/ns/dqv#"
 # DCAT-AP 3.0.1's vocabulary shape accepts only checksum algorithms whose IRI starts with https://spdx.org/rdf/terms
 # (mdr-vocabularies.shape.ttl, ChecksumAlgorithmRestriction), although SPDX 2.3 itself uses http://; we follow the
 # profile so that the catalogue validates with zero violations.
@@ -217,8 +218,9 @@ def _extreme(store: Store, sparql: str, pick) -> ox.Literal | None:
 
 
 # -- the DCAT-AP catalogue -------------------------------------------------------------------------------------
-def catalogue(store: Store, site: Site, dumps: DumpSet | None) -> list[ox.Triple]:
-    """The DCAT-AP 3 catalogue: catalogue, dataset, distributions (dumps and SPARQL) and the SPARQL service."""
+def catalogue(store: Store, site: Site, dumps: DumpSet | None, releases: Iterable = ()) -> list[ox.Triple]:
+    """The DCAT-AP 3 catalogue: catalogue, dataset, distributions (dumps and SPARQL), the SPARQL service and the
+    releases (``releases.catalog_triples``)."""
     cov = coverage(store, site.base)
     g = Graph()
     cat, ds, svc = site.catalogue, site.dataset, site.service
@@ -289,6 +291,10 @@ def catalogue(store: Store, site: Site, dumps: DumpSet | None) -> list[ox.Triple
         if cov.end is not None:
             g.add(period, DCAT + "endDate", cov.end)
 
+    _quality(g, store, site)
+    from .releases import catalog_triples
+
+    catalog_triples(g, site, list(releases))
     for f in dumps.files if dumps else ():
         _distribution(g, site, f, licence)
     sparql_dist = f"{ds}/distribution/sparql"
@@ -312,6 +318,19 @@ def catalogue(store: Store, site: Site, dumps: DumpSet | None) -> list[ox.Triple
     g.add(svc, DCT + "accessRights", public)
     g.add(svc, DCAT + "contactPoint", site.publisher + "#contact")
     return g.sorted()
+
+
+def _quality(g: Graph, store: Store, site: Site) -> None:
+    """The dataset's quality measurements (W3C DQV, as DCAT-AP recommends), from the derived quality graph."""
+    rows = store.query(f"""SELECT ?m ?metric ?value WHERE {{ GRAPH <{site.base}graph/derived/quality> {{
+        ?m <{DQV}computedOn> <{site.dataset}> ; <{DQV}isMeasurementOf> ?metric ; <{DQV}value> ?value }} }}""").rows()
+    for r in rows:
+        m = r["m"].value
+        g.add(site.dataset, DQV + "hasQualityMeasurement", m)
+        g.a(m, DQV + "QualityMeasurement")
+        g.add(m, DQV + "computedOn", site.dataset)
+        g.add(m, DQV + "isMeasurementOf", r["metric"].value)
+        g.add(m, DQV + "value", r["value"])
 
 
 def _agents(g: Graph, site: Site, cov: Coverage) -> None:

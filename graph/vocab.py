@@ -12,6 +12,8 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
+DQV = Namespace("http://www.w3.org/ns/dqv#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
 
 
 class N2M(DefinedNamespace):
@@ -22,24 +24,35 @@ class N2M(DefinedNamespace):
 
     Action: URIRef
     ActionPlan: URIRef
+    Community: URIRef
     GoodPractice: URIRef
     Indicator: URIRef
     LearningEvent: URIRef
+    LearningFlow: URIRef
     Milestone: URIRef
+    NetworkPosition: URIRef
     Partner: URIRef
     PolicyInstrument: URIRef
     Project: URIRef
     Region: URIRef
     StakeholderInvolvement: URIRef
+    actionCount: URIRef
+    betweenness: URIRef
+    bridgesCommunity: URIRef
     budget: URIRef
     challenge: URIRef
+    community: URIRef
     confidence: URIRef
     confidenceNote: URIRef
+    dataGeneration: URIRef
+    degree: URIRef
     difficulties: URIRef
     evidenceOfSuccess: URIRef
     focusRegion: URIRef
+    fromRegion: URIRef
     goodPracticeDatabasePage: URIRef
     host: URIRef
+    hubRank: URIRef
     improves: URIRef
     innovationStage: URIRef
     inspiredBy: URIRef
@@ -48,13 +61,18 @@ class N2M(DefinedNamespace):
     learnedFrom: URIRef
     locationNote: URIRef
     mainInstitution: URIRef
+    meanConfidence: URIRef
     measureType: URIRef
     metropolis: URIRef
     milestone: URIRef
+    missingProperty: URIRef
     nutsLevel: URIRef
+    pageRank: URIRef
     participants: URIRef
     partnerCode: URIRef
     plausiblyInspiredBy: URIRef
+    positionOf: URIRef
+    practiceCount: URIRef
     presentedAt: URIRef
     programme: URIRef
     programmeTopic: URIRef
@@ -67,8 +85,13 @@ class N2M(DefinedNamespace):
     standing: URIRef
     submittedBy: URIRef
     successIndicator: URIRef
+    templateCompleteness: URIRef
     theme: URIRef
+    toRegion: URIRef
     transferPotential: URIRef
+    viaAction: URIRef
+    viaPractice: URIRef
+    warningCount: URIRef
 
 
 def concept(scheme: str, code: str, base: str = BASE) -> URIRef:

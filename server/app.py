@@ -10,7 +10,22 @@ from next2met.graph.build import build_dataset
 from next2met.graph.settings import Settings
 from next2met.graph.store import Store
 
-from . import api, auth, browse, harvest, health, i18n, ontology_doc, problems, queries_ui, resources, sparql
+from . import (
+    analytics,
+    api,
+    auth,
+    browse,
+    harvest,
+    health,
+    i18n,
+    ontology_doc,
+    problems,
+    quality,
+    queries_ui,
+    releases,
+    resources,
+    sparql,
+)
 from .state import Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
@@ -18,7 +33,9 @@ log = logging.getLogger(__name__)
 # Each feature is one module with a blueprint ``bp`` and, optionally, ``init_app(app, kg)`` to register change
 # listeners or start what it needs (it puts that in ``kg.extensions``; ``kg.close()`` stops it). Order matters only
 # for routes that could overlap (none do).
-FEATURES = (health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth)
+# Derivers run in the order registered (analytics first).
+FEATURES = (analytics, health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth, quality,
+            releases)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:

@@ -29,6 +29,7 @@ from next2met.graph.formats import GRAPH_ANSWERS, HTML, JSONLD, NQUADS, NTRIPLES
 from next2met.graph.ldes import ChangeLog
 from next2met.graph.ldes_pages import page_quads, root_quads
 from next2met.graph.prefixes import prefixes
+from next2met.graph.releases import list_releases, releases_dir
 
 from .caching import conditional
 from .links import iri_to_path
@@ -182,12 +183,15 @@ def catalog(suffix: str | None = None) -> Response:
         return _catalogue_page(kg, dumps)
     site = _site(kg)
 
+    releases = list_releases(releases_dir(kg.settings))
+
     def build() -> bytes:
-        triples = describe.catalogue(kg.store, site, dumps)
+        triples = describe.catalogue(kg.store, site, dumps, releases)
         return describe.serialize(triples, fmt)
 
     written = dumps.written if dumps else 0
-    return _rdf_response(kg, kg.cached(("catalog", site.origin, written, fmt.key), build), fmt)
+    stamp = tuple(r.name for r in releases)
+    return _rdf_response(kg, kg.cached(("catalog", site.origin, written, fmt.key, stamp), build), fmt)
 
 
 def _catalogue_page(kg: KnowledgeGraph, dumps) -> Response:

@@ -40,6 +40,7 @@ class QueryJob:
     prefixes: dict[str, str] = field(default_factory=dict)
     allowlist: tuple[str, ...] = ()
     snapshot: str | None = None  # set by the pool
+    release: str | None = None  # the store folder of a release: answer from it, as it was (never copied to memory)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from next2met.graph.errors import NotFound
 from next2met.graph.formats import HTML, TRIPLE_FORMATS, Format
 from next2met.graph.prefixes import curie, used_in
 
-from . import entity_pages, practice_page
+from . import analytics, entity_pages, practice_page, quality
 from .caching import conditional
 from .describe import Page, construct, labels
 from .links import choose_language, iri_to_path, language_name, path_to_iri, url_with
@@ -116,6 +116,9 @@ def show(kind: str, rest: str) -> Response:
         builder = practice_page.context if kind == "practice" else entity_pages.BUILDERS.get(kind)
         if builder is not None:
             context.update(builder(kg, page))
+        context["network_words"] = analytics.in_words(kg, page.iri, kind)
+        if kind == "practice":
+            context["quality"] = quality.badge(kg, page.iri)
         return render_template(TEMPLATES.get(kind, "resource.html"), **context)
 
     return respond(kg, iri, fmt, render, kind)

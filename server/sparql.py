@@ -151,15 +151,17 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     if default_graph is not None or named_graphs is not None:  # the protocol's dataset: whatever is not named is empty
         default_graph, named_graphs = default_graph or (), named_graphs or ()
     base = request.base_url
+    release = _release(params)
     job = QueryJob(
         sparql=query, formats=formats, max_rows=settings.max_rows, default_graph=default_graph,
         named_graphs=named_graphs, base_iri=base, prefixes=prefixes(),
-        allowlist=settings.service_allowlist,
+        allowlist=settings.service_allowlist, release=str(release.store_path) if release else None,
     )
     # A repeated query is answered from memory until the data changes, unless its answer may differ between runs.
+    # A release's answers are not kept: they are few, and the cache holds one data generation at a time.
     key = (query, tuple(sorted(formats.items())), default_graph, named_graphs, base, settings.max_rows)
     generation = kg.store.generation
-    cacheable = not is_volatile(query)
+    cacheable = not is_volatile(query) and release is None
     # Cache-Control: no-cache asks for a fresh run (the answer still refreshes the cache)
     answer = kg.answers.get(generation, key) if cacheable and not request.cache_control.no_cache else None
     hit = answer is not None
@@ -190,6 +192,18 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     response.headers["Server-Timing"] = ", ".join([*steps, *(['cache;desc="hit"'] if hit else []),
                                                    f"total;dur={total:.2f}"])
     return response
+
+
+def _release(params: MultiDict):
+    """The release a query names (``release=NAME``: answer from the release as it was), or None."""
+    names = params.getlist("release")
+    if not names:
+        return None
+    if len(names) > 1:
+        raise InputError(f"name one release per query (this request names {len(names)})")
+    from next2met.graph.releases import get_release, releases_dir
+
+    return get_release(releases_dir(_kg().settings), names[0])
 
 
 def _read_params(body_type: str) -> MultiDict:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from typing import Any
 
@@ -24,6 +24,8 @@ from next2met.graph.store import Result, Store
 
 log = logging.getLogger(__name__)
 ChangeListener = Callable[["KnowledgeGraph", "Change"], None]
+# A deriver recomputes graphs derived from the data (analytics, quality) and returns the names of those it wrote.
+Deriver = Callable[["KnowledgeGraph", "Change"], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class KnowledgeGraph:
         self.store = store if store is not None else open_store(settings)
         self.write_lock = threading.RLock()
         self._listeners: list[ChangeListener] = []
+        self._derivers: list[Deriver] = []
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_generation = self.store.generation
@@ -103,10 +106,25 @@ class KnowledgeGraph:
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
 
+    def derive_with(self, deriver: Deriver) -> None:
+        """Have ``deriver`` bring derived graphs up to date after each change, before the listeners hear of it."""
+        self._derivers.append(deriver)
+
     def changed(self, change: Change) -> None:
-        """Tell every listener that the data changed (call with the write lock held)."""
+        """Bring the derived graphs up to date, then tell every listener that the data changed (call with the
+        write lock held). The listeners hear of the derived graphs written as part of the change."""
         self.modified_at = change.at
         self.clear_cache()
+        written: list[str] = []
+        for deriver in self._derivers:
+            try:
+                written += deriver(self, change)
+            except Exception:  # the write itself succeeded: keep the old derived graphs, the next change retries
+                log.exception("could not recompute the derived graphs after %s", change.reason)
+        if written:
+            self.clear_cache()
+            if change.graphs:  # empty means "anything may have changed" already
+                change = replace(change, graphs=tuple(dict.fromkeys([*change.graphs, *written])))
         for listener in self._listeners:
             listener(self, change)
 

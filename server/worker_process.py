@@ -179,6 +179,7 @@ def worker_main(conn, settings: Settings) -> None:
     store: Store | None = None
     opened: str | None = None
     memory = MemoryCopy(settings.query_memory_quads)
+    frozen: tuple[str, OxigraphStore] | None = None  # the release last asked for, open beside the live data
     while True:
         try:
             _spin(conn, WORKER_SPIN)
@@ -188,6 +189,14 @@ def worker_main(conn, settings: Settings) -> None:
         if job is None:
             return
         try:
+            release = getattr(job, "release", None)
+            if release:
+                if frozen is None or frozen[0] != release:
+                    if frozen is not None:
+                        frozen[1].close()
+                    frozen = (release, OxigraphStore(release, read_only=True))
+                conn.send(("ok", replace(run_query(frozen[1], job), store="release")))
+                continue
             if settings.store_url:
                 store = store or open_store(settings)
             elif job.snapshot != opened:

@@ -366,8 +366,8 @@ class QueryPool:
         snapshot = None
         handed_over = [False]  # the client's share is given back when a replacement worker has started
         try:
-            if self.snapshots is not None:  # before a worker is taken: a snapshot that fails cannot keep it
-                snapshot = self.snapshots.acquire()
+            if self.snapshots is not None and not getattr(job, "release", None):  # a release is read as it is
+                snapshot = self.snapshots.acquire()  # before a worker is taken: a snapshot that fails cannot keep it
             try:
                 worker = self._idle.get(timeout=timeout)
             except queue.Empty:
@@ -376,7 +376,7 @@ class QueryPool:
             if snapshot is not None and snapshot != self._newest:  # the data changed: idle workers open it now
                 self._newest = snapshot
                 threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
-            job = replace(job, snapshot=snapshot)
+            job = replace(job, snapshot=snapshot) if snapshot is not None else job
             return self._exchange(worker, job, timeout, lambda: self._leave(client), handed_over)
         finally:
             if snapshot is not None:

@@ -28,11 +28,15 @@ def make_settings(store: Path, **changes) -> Settings:
 
 @pytest.fixture(scope="session")
 def built_store(tmp_path_factory) -> Path:
-    """A store folder holding the real dataset, built once per session. Treat as read-only: copy to write."""
+    """A store folder holding the real dataset and its derived graphs, built once per session, as ``next2met build``
+    makes it. Treat as read-only: copy to write."""
+    from next2met.graph.analysis.derived import refresh
+
     path = tmp_path_factory.mktemp("built") / "store"
     settings = make_settings(path)
     store = OxigraphStore(path)
     build_dataset(store, settings)
+    refresh(store, settings.base_iri)
     store.close()
     return path
 

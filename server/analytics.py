@@ -1,0 +1,81 @@
+"""The derived graphs on the server: recomputed after every change (before the dumps, the change log and the
+caches hear of it), and read back to say on the pages, in words, where a practice, an organisation or a region
+stands in the learning network."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from flask import Blueprint, Flask
+
+from next2met.graph.analysis.derived import derived_graph, refresh
+
+from .state import Change, KnowledgeGraph
+
+bp = Blueprint("analytics", __name__)
+
+N2M = "https://w3id.org/next2met/ontology#"
+ORDINALS = {1: "the most", 2: "the second most", 3: "the third most"}
+KIND_WORDS = {"practice": ("practice", "practices"), "organisation": ("organisation", "organisations"),
+              "region": ("region", "regions")}
+
+
+def init_app(app: Flask, kg: KnowledgeGraph) -> None:
+    def derive(kg: KnowledgeGraph, change: Change) -> tuple[str, ...]:
+        return tuple(refresh(kg.store, kg.settings.base_iri))
+
+    kg.derive_with(derive)
+
+
+def position(kg: KnowledgeGraph, iri: str) -> dict | None:
+    """What the network graph says of a node: degree, betweenness, PageRank, rank, how many of its kind, and
+    for a practice its community, the other members and the communities it bridges."""
+    graph = derived_graph(kg.settings.base_iri, "network")
+    node = ox.NamedNode(iri)
+    rows = kg.select(f"""PREFIX n2m: <{N2M}>
+SELECT ?pos ?degree ?betweenness ?pagerank ?rank ?community (COUNT(DISTINCT ?peer) AS ?of) WHERE {{
+  GRAPH <{graph}> {{
+    ?pos n2m:positionOf {node} ; n2m:degree ?degree ; n2m:betweenness ?betweenness ; n2m:pageRank ?pagerank ;
+         n2m:hubRank ?rank .
+    OPTIONAL {{ ?pos n2m:community ?community }}
+    ?peerPos n2m:positionOf ?peer .
+    FILTER(STRBEFORE(STRAFTER(STR(?peerPos), "#"), "-") = STRBEFORE(STRAFTER(STR(?pos), "#"), "-"))
+  }}
+}} GROUP BY ?pos ?degree ?betweenness ?pagerank ?rank ?community""")
+    if not rows:
+        return None
+    row = rows[0]
+    out = {"degree": int(row["degree"].value), "betweenness": float(row["betweenness"].value),
+           "pagerank": float(row["pagerank"].value), "rank": int(row["rank"].value), "of": int(row["of"].value),
+           "community": row["community"].value if "community" in row else None, "peers": [], "bridges": []}
+    if out["community"]:
+        members = kg.select(f"""SELECT ?m WHERE {{ GRAPH <{graph}> {{
+  <{out['community']}> <http://www.w3.org/2004/02/skos/core#member> ?m FILTER(?m != {node}) }} }} ORDER BY ?m""")
+        out["peers"] = [r["m"].value for r in members]
+    bridges = kg.select(f"""PREFIX n2m: <{N2M}>
+SELECT ?c WHERE {{ GRAPH <{graph}> {{ <{row['pos'].value}> n2m:bridgesCommunity ?c }} }} ORDER BY ?c""")
+    out["bridges"] = [r["c"].value for r in bridges]
+    return out
+
+
+def in_words(kg: KnowledgeGraph, iri: str, kind: str) -> str | None:
+    """One sentence on the node's place in the learning network, or None when the network graph lacks it."""
+    found = position(kg, iri)
+    if found is None or kind not in KIND_WORDS:
+        return None
+    one, many = KIND_WORDS[kind]
+    rank, of = found["rank"], found["of"]
+    if rank <= 3 and of > 3:
+        standing = f"{ORDINALS[rank]} connected {one} of the {of} {many}"
+    else:
+        standing = f"number {rank} of {of} {many} by connections"
+    links = f"{found['degree']} link{'s' if found['degree'] != 1 else ''} in the learning network"
+    text = f"{links}: {standing}"
+    if found["betweenness"] > 0:
+        text += f"; betweenness {found['betweenness']:.3f}"
+    if found["community"]:
+        name = "community " + found["community"].rsplit("-", 1)[-1]
+        text += f"; in {name} with {len(found['peers'])} other practice{'s' if len(found['peers']) != 1 else ''}"
+        if found["bridges"]:
+            names = ", ".join(b.rsplit("-", 1)[-1] for b in found["bridges"])
+            text += f", and a bridge to communit{'ies' if len(found['bridges']) > 1 else 'y'} {names}"
+    return text[:1].upper() + text[1:] + "."

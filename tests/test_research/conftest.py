@@ -1,0 +1,50 @@
+"""A writable server over real HTTP on a private copy of the built store, for the research features."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from next2met.graph import paths
+from next2met.server.app import create_app
+from tests.conftest import LiveServer, make_settings
+
+TOKEN = "research-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+N2M = "https://w3id.org/next2met/ontology#"
+BASE = "https://w3id.org/next2met/"
+LONGFORD = (paths.DATA_DIR / "practices" / "digital-consultations-longford.yaml").read_text()
+
+
+@dataclass
+class Served:
+    url: str
+    kg: object
+
+    def select(self, query: str, **params) -> list[dict[str, str]]:
+        """Run a SELECT over HTTP and return rows of plain values."""
+        r = requests.get(f"{self.url}/sparql", params={"query": query, **params},
+                         headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert r.status_code == 200, r.text
+        return [{k: v["value"] for k, v in b.items()} for b in r.json()["results"]["bindings"]]
+
+    def ask(self, query: str, **params) -> bool:
+        r = requests.get(f"{self.url}/sparql", params={"query": query, **params},
+                         headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()["boolean"]
+
+
+@pytest.fixture
+def served(store_copy) -> Iterator[Served]:
+    """The real app with writes on, over real HTTP, on a private copy of the built store."""
+    app = create_app(make_settings(store_copy, update_token=TOKEN))
+    server = LiveServer(app)
+    try:
+        yield Served(server.url, app.extensions["next2met"])
+    finally:
+        server.stop()
+        app.extensions["next2met"].close()
