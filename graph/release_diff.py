@@ -40,29 +40,6 @@ class Diff:
         lines.append("TC .")
         return "\n".join(lines) + "\n"
 
-    def words(self, label) -> list[str]:
-        """Sentences for people; ``label(iri)`` names a resource."""
-        out = []
-        if not self.added and not self.removed:
-            return [f"Nothing changed between {self.old} and {self.new}."]
-        if self.practices_added:
-            out.append(f"{len(self.practices_added)} practice(s) added: "
-                       + ", ".join(label(p) for p in self.practices_added) + ".")
-        if self.practices_removed:
-            out.append(f"{len(self.practices_removed)} practice(s) removed: "
-                       + ", ".join(label(p) for p in self.practices_removed) + ".")
-        for p, props in self.practices_changed.items():
-            out.append(f"{label(p)}: changed {', '.join(props)}.")
-        if self.other_changed:
-            shown = ", ".join(label(r) for r in self.other_changed[:10])
-            more = f" and {len(self.other_changed) - 10} more" if len(self.other_changed) > 10 else ""
-            out.append(f"{len(self.other_changed)} other record(s) changed: {shown}{more}.")
-        if self.derived_changed:
-            out.append("Derived graphs recomputed: " + ", ".join(g.rsplit("/", 1)[-1] for g in self.derived_changed)
-                       + ".")
-        out.append(f"In all {len(self.added)} quad(s) added and {len(self.removed)} removed.")
-        return out
-
 
 def _term_quad(q: ox.Quad) -> str:
     graph = "" if isinstance(q.graph_name, ox.DefaultGraph) else f" {q.graph_name}"

@@ -9,14 +9,13 @@ from flask import Blueprint, Flask
 
 from next2met.graph.analysis.derived import derived_graph, refresh
 
+from .i18n import gettext as _
+from .i18n import ngettext
 from .state import Change, KnowledgeGraph
 
 bp = Blueprint("analytics", __name__)
 
 N2M = "https://w3id.org/next2met/ontology#"
-ORDINALS = {1: "the most", 2: "the second most", 3: "the third most"}
-KIND_WORDS = {"practice": ("practice", "practices"), "organisation": ("organisation", "organisations"),
-              "region": ("region", "regions")}
 
 
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:
@@ -60,22 +59,46 @@ SELECT ?c WHERE {{ GRAPH <{graph}> {{ <{row['pos'].value}> n2m:bridgesCommunity 
 def in_words(kg: KnowledgeGraph, iri: str, kind: str) -> str | None:
     """One sentence on the node's place in the learning network, or None when the network graph lacks it."""
     found = position(kg, iri)
-    if found is None or kind not in KIND_WORDS:
+    if found is None or kind not in STANDINGS:
         return None
-    one, many = KIND_WORDS[kind]
     rank, of = found["rank"], found["of"]
-    if rank <= 3 and of > 3:
-        standing = f"{ORDINALS[rank]} connected {one} of the {of} {many}"
-    else:
-        standing = f"number {rank} of {of} {many} by connections"
-    links = f"{found['degree']} link{'s' if found['degree'] != 1 else ''} in the learning network"
-    text = f"{links}: {standing}"
+    standing = STANDINGS[kind][rank](of) if rank <= 3 and of > 3 else STANDINGS[kind][0](rank, of)
+    parts = [ngettext("%(num)d link in the learning network", "%(num)d links in the learning network",
+                      found["degree"]) + ": " + standing]
     if found["betweenness"] > 0:
-        text += f"; betweenness {found['betweenness']:.3f}"
+        value = format(found["betweenness"], ".3f")
+        parts.append(_("betweenness %(value)s", value=value))
     if found["community"]:
-        name = "community " + found["community"].rsplit("-", 1)[-1]
-        text += f"; in {name} with {len(found['peers'])} other practice{'s' if len(found['peers']) != 1 else ''}"
+        parts.append(ngettext("in community %(name)s with %(num)d other practice",
+                              "in community %(name)s with %(num)d other practices", len(found["peers"]),
+                              name=found["community"].rsplit("-", 1)[-1]))
         if found["bridges"]:
             names = ", ".join(b.rsplit("-", 1)[-1] for b in found["bridges"])
-            text += f", and a bridge to communit{'ies' if len(found['bridges']) > 1 else 'y'} {names}"
+            parts.append(ngettext("a bridge to community %(names)s", "a bridge to communities %(names)s",
+                                  len(found["bridges"]), names=names))
+    text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
+
+
+# What to say of a node's rank, per kind: [other ranks, first, second, third]. Whole phrases, so that each language
+# can word them (and inflect the kind) as it needs.
+STANDINGS = {
+    "practice": [
+        lambda rank, of: _("number %(rank)d of %(of)d practices by connections", rank=rank, of=of),
+        lambda of: _("the most connected practice of %(of)d", of=of),
+        lambda of: _("the second most connected practice of %(of)d", of=of),
+        lambda of: _("the third most connected practice of %(of)d", of=of),
+    ],
+    "organisation": [
+        lambda rank, of: _("number %(rank)d of %(of)d organisations by connections", rank=rank, of=of),
+        lambda of: _("the most connected organisation of %(of)d", of=of),
+        lambda of: _("the second most connected organisation of %(of)d", of=of),
+        lambda of: _("the third most connected organisation of %(of)d", of=of),
+    ],
+    "region": [
+        lambda rank, of: _("number %(rank)d of %(of)d regions by connections", rank=rank, of=of),
+        lambda of: _("the most connected region of %(of)d", of=of),
+        lambda of: _("the second most connected region of %(of)d", of=of),
+        lambda of: _("the third most connected region of %(of)d", of=of),
+    ],
+}

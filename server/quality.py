@@ -15,6 +15,7 @@ from next2met.graph.analysis.quality import template_fields
 
 from .charts import Bar, bar_chart
 from .describe import labels
+from .i18n import gettext as _
 from .links import iri_to_path
 from .state import KnowledgeGraph
 
@@ -86,7 +87,7 @@ def report(kg: KnowledgeGraph, lang: str = "en") -> dict:
         return {
             "dataGeneration": found["generation"],
             "templateFields": len(fields),
-            "dataset": entry(dataset[0], "dataset", "the whole dataset") if dataset else None,
+            "dataset": entry(dataset[0], "dataset", "dataset") if dataset else None,
             "regions": [entry(on, "region", names.get(on, lang)) for on in of("region")],
             "fields": sorted((entry(on, "property", fields.get(on, on)) for on in of("field")),
                              key=lambda f: f["templateCompleteness"]),
@@ -97,11 +98,16 @@ def report(kg: KnowledgeGraph, lang: str = "en") -> dict:
     return kg.cached(("quality-report", lang), compute)
 
 
+def confidence_word(level: str | None) -> str:
+    words = {"high": _("high"), "medium": _("medium"), "low": _("low")}
+    return words.get(level or "", _("not stated"))
+
+
 def badge(kg: KnowledgeGraph, iri: str) -> dict | None:
     """'11 of 14 template fields; confidence medium; 2 facts missing: start year, budget' for a practice."""
     for item in report(kg)["practices"]:
         if item["practice"] == iri:
-            return item
+            return {**item, "confidence_word": confidence_word(item["confidence"])}
     return None
 
 
@@ -110,19 +116,20 @@ def page() -> Response:
     kg = _kg()
     data = report(kg)
     charts = [
-        bar_chart("Template completeness per region", [
+        bar_chart(_("Template completeness per region"), [
             Bar(r["name"], r.get("templateCompleteness", 0), f"{r.get('templateCompleteness', 0):.0%}",
                 iri_to_path(r["region"]) or "") for r in data["regions"]], 1.0),
-        bar_chart("Confidence per region (high 1, medium 0.5, low 0)", [
+        bar_chart(_("Confidence per region (high 1, medium 0.5, low 0)"), [
             Bar(r["name"], r.get("meanConfidence", 0), f"{r.get('meanConfidence', 0):.2f}") for r in data["regions"]],
             1.0),
-        bar_chart("Practices that give each template field", [
+        bar_chart(_("Practices that give each template field"), [
             Bar(f["name"], f.get("templateCompleteness", 0), f"{f.get('templateCompleteness', 0):.0%}")
             for f in data["fields"]], 1.0),
-        bar_chart("SHACL warnings per region", [
+        bar_chart(_("SHACL warnings per region"), [
             Bar(r["name"], r.get("warningCount", 0), str(r.get("warningCount", 0))) for r in data["regions"]]),
     ]
-    html = render_template("quality.html", data=data, charts=charts, quality_graph=iri_to_path(
+    html = render_template("quality.html", data=data, charts=charts, confidence_word=confidence_word,
+                           quality_graph=iri_to_path(
         derived_graph(kg.settings.base_iri, "quality")))
     return Response(html, mimetype="text/html")
 

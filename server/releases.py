@@ -23,6 +23,8 @@ from next2met.graph.releases import (
 )
 
 from .describe import labels
+from .i18n import gettext as _
+from .i18n import ngettext
 from .problems import wants_html
 from .state import KnowledgeGraph
 
@@ -113,7 +115,7 @@ def _diff(a: str, b: str) -> Diff:
 def diff_page(a: str, b: str) -> Response:
     d = _diff(a, b)
     names = labels(_kg())
-    words = d.words(lambda iri: names.get(iri))
+    words = in_words(d, lambda iri: names.get(iri))
     body = {
         "from": a, "to": b, "summary": words, "practicesAdded": d.practices_added,
         "practicesRemoved": d.practices_removed, "practicesChanged": d.practices_changed,
@@ -126,6 +128,30 @@ def diff_page(a: str, b: str) -> Response:
     if not wants_html() or request.args.get("format") == "json":
         return jsonify(body)
     return Response(render_template("releases.html", diff=body), mimetype="text/html")
+
+
+def in_words(d: Diff, label) -> list[str]:
+    """Sentences for people; ``label(iri)`` names a resource."""
+    if not d.added and not d.removed:
+        return [_("Nothing changed between %(old)s and %(new)s.", old=d.old, new=d.new)]
+    out = []
+    if d.practices_added:
+        out.append(ngettext("%(num)d practice added: %(names)s.", "%(num)d practices added: %(names)s.",
+                            len(d.practices_added), names=", ".join(label(p) for p in d.practices_added)))
+    if d.practices_removed:
+        out.append(ngettext("%(num)d practice removed: %(names)s.", "%(num)d practices removed: %(names)s.",
+                            len(d.practices_removed), names=", ".join(label(p) for p in d.practices_removed)))
+    for p, props in d.practices_changed.items():
+        out.append(_("%(practice)s: changed %(fields)s.", practice=label(p), fields=", ".join(props)))
+    if d.other_changed:
+        out.append(ngettext("%(num)d other record changed: %(names)s.", "%(num)d other records changed: %(names)s.",
+                            len(d.other_changed), names=", ".join(label(r) for r in d.other_changed[:10])
+                            + (" …" if len(d.other_changed) > 10 else "")))
+    if d.derived_changed:
+        out.append(_("Derived graphs recomputed: %(names)s.",
+                     names=", ".join(g.rsplit("/", 1)[-1] for g in d.derived_changed)))
+    out.append(_("In all %(added)d quads added and %(removed)d removed.", added=len(d.added), removed=len(d.removed)))
+    return out
 
 
 @bp.get("/releases/<a>/diff/<b>/<part>")
