@@ -19,6 +19,7 @@ from . import (
     health,
     i18n,
     ontology_doc,
+    packs,
     problems,
     quality,
     queries_ui,
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
 FEATURES = (analytics, health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth, quality,
-            releases)
+            releases, packs)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:

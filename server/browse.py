@@ -186,6 +186,7 @@ def practices(suffix: str | None = None) -> Response:
     }
     links = {
         "self": url_with(), "html": _as("html"), "json": _as("json"), "csv": _as("csv"),
+        "evidence": "/practices/evidence.zip" + (("?" + request.query_string.decode()) if request.query_string else ""),
         "next": url_with(page=page + 1) if page < pages else None,
         "prev": url_with(page=page - 1) if page > 1 else None,
     }

@@ -116,6 +116,7 @@ def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Res
         "queries_run.html", q=q, kind=kind, table=table, answer=answer, truncated=truncated, limit=limit,
         current=current, sparql=sparql, editor=url_for("sparql.sparql") + "?" + urlencode({"query": sparql}),
         download=lambda key: url_for(".run", name=q.name, **shown, format=key), downloads=downloads,
+        evidence=url_for("packs.query_pack", name=q.name, **shown),
     )
     return Response(html, mimetype="text/html")
 
