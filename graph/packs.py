@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from .rdfio import FORMATS, serialize_quads
+from .formats import JSONLD
+from .rdfio import serialize_quads
 from .store import Store
 
 PRACTICE_COLUMNS = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
@@ -99,7 +100,7 @@ def practices_jsonld(store: Store, practices: list[str]) -> bytes:
         FILTER(isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?practice), "#"))) }} }}""")
     quads = [ox.Quad(t.subject, t.predicate, t.object) for t in dict.fromkeys(result.triples())]
     buffer = io.BytesIO()
-    serialize_quads(sorted(quads, key=str), FORMATS["jsonld"], buffer)
+    serialize_quads(sorted(quads, key=str), JSONLD, buffer)
     return buffer.getvalue()
 
 

@@ -30,7 +30,7 @@ import pyoxigraph as ox
 from .analysis.derived import digest_quads
 from .dumps import DumpFile, _write_all, filename
 from .errors import InputError, NotFound
-from .rdfio import FORMATS
+from .formats import NQUADS, rdf_format
 from .settings import Settings
 from .store import Store
 
@@ -65,7 +65,7 @@ class Release:
 
     @property
     def nquads(self) -> Path:
-        return self.path / filename(dump_name(self.name), FORMATS["nquads"], False)
+        return self.path / filename(dump_name(self.name), NQUADS, False)
 
     def file(self, name: str) -> DumpFile:
         for f in self.files:
@@ -132,7 +132,7 @@ def make_release(store: Store, settings: Settings, name: str, *, now: dt.datetim
     tmp.mkdir()
     try:
         files = _write_all(store, tmp, dump_name(name))  # the store is read once, into the N-Quads file
-        nquads = tmp / filename(dump_name(name), FORMATS["nquads"], False)
+        nquads = tmp / filename(dump_name(name), NQUADS, False)
         quads = list(ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False))
         generation = digest_quads(quads, settings.base_iri)
         db = tmp / "store" / "data"
@@ -204,7 +204,7 @@ def citation_text(release: Release, base: str) -> str:
 def catalog_triples(g, site, releases: list[Release]) -> None:
     """The releases in the catalogue (DCAT 3 versioning): each a dcat:Dataset with its version, date, previous
     version and downloads, all in the series of releases; the dataset itself ``dcat:hasVersion`` each release."""
-    from .describe import DCAT, DCT, FILE_TYPES, IANA, SHA256, SPDX, XSD
+    from .describe import DCAT, DCT, IANA, SHA256, SPDX, XSD
 
     if not releases:
         return
@@ -236,7 +236,8 @@ def catalog_triples(g, site, releases: list[Release]) -> None:
                 continue
             dist = f"{iri}/distribution/{f.filename}"
             url = f"{site.origin}/releases/{r.name}/{f.filename}"
-            code, label = FILE_TYPES[f.format]
+            fmt = rdf_format(f.format)
+            code, label = fmt.eu_file_type or ("RDF", fmt.label)
             g.add(iri, DCAT + "distribution", dist)
             g.a(dist, DCAT + "Distribution")
             g.text(dist, DCT + "title", f"Release {r.name} as {label}, gzipped", "en")

@@ -20,7 +20,8 @@ GENERATION = PREFIXES + f"SELECT ?g WHERE {{ GRAPH <{NETWORK}> {{ <{NETWORK}> n2
 def test_derived_network_graph_with_provenance(served):
     rows = served.select(ANALYTICS)
     practices = [r for r in rows if "/practice/" in r["node"]]
-    assert len(practices) == 36  # every practice of the data has its place
+    count = served.select(PREFIXES + "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a n2m:GoodPractice }")
+    assert len(practices) == int(count[0]["n"]) > 0  # every practice of the data has its place
     assert any("/organisation/" in r["node"] for r in rows)
     assert any(r["node"].startswith("http://data.europa.eu/nuts/code/") for r in rows)
     assert all("community" in r for r in practices)
