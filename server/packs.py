@@ -31,7 +31,7 @@ from next2met.graph.store import OxigraphStore, Store
 from .charts import Bar, bar_chart
 from .describe import search_index
 from .i18n import gettext as _
-from .state import KnowledgeGraph
+from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("packs", __name__)
 RESERVED = {"format", "lang", "release"}
@@ -41,8 +41,6 @@ AUTHOR, TITLE = "next2met-kg developers", "Next2Met good practices knowledge gra
 
 
 def _kg() -> KnowledgeGraph:
-    from .app import get_kg
-
     return get_kg()
 
 

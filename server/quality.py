@@ -17,7 +17,7 @@ from .charts import Bar, bar_chart
 from .describe import labels
 from .i18n import gettext as _
 from .links import iri_to_path
-from .state import KnowledgeGraph
+from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("quality", __name__)
 
@@ -28,8 +28,6 @@ CONFIDENCE_WORDS = {1.0: "high", 0.5: "medium", 0.0: "low"}
 
 
 def _kg() -> KnowledgeGraph:
-    from .app import get_kg
-
     return get_kg()
 
 

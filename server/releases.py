@@ -26,7 +26,7 @@ from .describe import labels
 from .i18n import gettext as _
 from .i18n import ngettext
 from .problems import wants_html
-from .state import KnowledgeGraph
+from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("releases", __name__)
 EXTRA_FILES = {"CITATION.cff": "text/plain; charset=utf-8", "CITATION.bib": "application/x-bibtex; charset=utf-8",
@@ -35,8 +35,6 @@ DIFF_CACHE = 8
 
 
 def _kg() -> KnowledgeGraph:
-    from .app import get_kg
-
     return get_kg()
 
 

@@ -203,7 +203,7 @@ def _release(params: MultiDict):
         raise InputError(f"name one release per query (this request names {len(names)})")
     from next2met.graph.releases import get_release, releases_dir
 
-    return get_release(releases_dir(_kg().settings), names[0])
+    return get_release(releases_dir(get_kg().settings), names[0])
 
 
 def _read_params(body_type: str) -> MultiDict:
