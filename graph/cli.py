@@ -354,7 +354,7 @@ def stats(**opts) -> None:
     try:
         if st.is_empty():
             raise InputError("the store is empty: run `next2met build` first")
-        data = statistics(st)
+        data = statistics(st, settings.base_iri)
     finally:
         st.close()
     titles = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .errors import QuerySyntaxError
+
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 # One lexical token of SPARQL, enough to tell keywords from IRIs, strings and comments and to count braces.
 _TOKEN = re.compile(
@@ -87,3 +89,71 @@ def first_keyword(sparql: str) -> str:
         for _ in range(skip):
             next(found, None)
     return ""
+
+
+_PARSER_ERROR = re.compile(r"error at (\d+):(\d+): expected (?:one of )?(.*)", re.S)
+_RANGE = re.compile(r"\['(.)'\.\.=?'(.)'\]")
+_RANGE_WORDS = {("0", "9"): "a digit", ("a", "z"): "a letter", ("A", "Z"): "a letter", ("0", "1"): "a digit"}
+
+
+def syntax_error(e: SyntaxError, text: str) -> QuerySyntaxError:
+    """The QuerySyntaxError for pyoxigraph's error ``e`` on ``text``, in words, with the line and column."""
+    message, where = explain_syntax_error(str(e), text)
+    return QuerySyntaxError(message, **where)
+
+
+def explain_syntax_error(message: str, text: str) -> tuple[str, dict[str, int]]:
+    """pyoxigraph's SPARQL syntax error ("error at 1:25: expected one of LATERAL, SERVICE, [_]") in words: where (line,
+    column and the text found there), what the parser would have taken there (keywords and punctuation as they are
+    written, character classes by name), and a hint for the usual slips (an unclosed brace, string or IRI). Returns
+    the message and the position (line, column) when the parser gave one."""
+    m = _PARSER_ERROR.match(message.strip())
+    if m is None:
+        return message, {}
+    line, column = int(m.group(1)), int(m.group(2))
+    lines = text.split("\n")
+    rest = lines[line - 1][column - 1:] if 0 < line <= len(lines) else ""
+    at_end = not rest.strip() and not any(x.strip() for x in lines[line:])
+    wanted = _expected_words(m.group(3))
+    where = f"line {line}, column {column}"
+    if at_end:
+        found = "the query ends too soon"
+    else:
+        token = rest.strip().split()[0][:30] if rest.strip() else "the end of the line"
+        found = f"“{token}” is not allowed here" if rest.strip() else f"{token} comes too soon"
+    hint = ""
+    if at_end and "}" in wanted:
+        hint = " (is a closing brace missing?)"
+    elif '"' in wanted or "'" in wanted:
+        hint = " (is a string not closed?)"
+    elif ">" in wanted:
+        hint = " (is an IRI not closed with '>'?)"
+    elif m.group(3).startswith("IRI"):
+        return f"{where}: {found}: not a valid IRI", {"line": line, "column": column}
+    if len(wanted) > 8:  # a place where many kinds of term could go: the list would bury the point
+        expected = f"; SPARQL expects another term there, such as {_or(wanted[:4])}"
+    else:
+        expected = f"; SPARQL expects {_or(wanted)} there" if wanted else ""
+    return f"{where}: {found}{expected}{hint}", {"line": line, "column": column}
+
+
+def _expected_words(listing: str) -> list[str]:
+    words: list[str] = []
+    for item in re.findall(r'"(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,\s][^,]*', listing):
+        item = item.strip()
+        if item.startswith('"'):
+            token = item[1:-1].encode().decode("unicode_escape")
+            words.append(token)
+        elif item.startswith("["):
+            found = _RANGE.search(item)
+            name = _RANGE_WORDS.get((found.group(1), found.group(2))) if found else None
+            if name and name not in words:
+                words.append(name)  # [_] stands for anything else: it says nothing
+        elif item:
+            words.append(item)
+    return words
+
+
+def _or(words: list[str]) -> str:
+    shown = [w if w[:1].isalpha() and (w.isupper() or " " in w) else f"“{w}”" for w in words]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]

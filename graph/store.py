@@ -29,10 +29,10 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from .diskfaults import folder_takes_writes, fsync_path, guarded_write, sync_logs
-from .errors import QuerySyntaxError, RDFSyntaxError, StoreError
+from .errors import RDFSyntaxError, StoreError
 from .formats import NQUADS, NTRIPLES, Format
 from .rdfio import ascii_ntriples, parse_bytes, scope_blank_nodes
-from .sparqltext import has_dataset_clause
+from .sparqltext import has_dataset_clause, syntax_error
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
 
@@ -288,7 +288,7 @@ class OxigraphStore(Store):
         try:
             value = self.store.query(sparql, base_iri=base_iri, **kwargs)
         except SyntaxError as e:
-            raise QuerySyntaxError(str(e)) from None
+            raise syntax_error(e, sparql) from None
         return Result(result_kind(value), value)
 
     def quads(self, graph=None):
@@ -313,7 +313,7 @@ class OxigraphStore(Store):
         try:
             self.store.update(sparql)
         except SyntaxError as e:
-            raise QuerySyntaxError(str(e)) from None
+            raise syntax_error(e, sparql) from None
         self._sync()
         self._touch()
 

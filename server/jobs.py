@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from next2met.graph import errors
 from next2met.graph.errors import KGError, NotAcceptable, QuerySyntaxError
-from next2met.graph.sparqltext import has_dataset_clause
+from next2met.graph.sparqltext import has_dataset_clause, syntax_error
 from next2met.graph.store import OxigraphStore, Result, Store, result_kind
 
 from . import guard
@@ -192,7 +192,7 @@ def _query_own_dataset(store: Store, job: QueryJob) -> Result:
     try:
         value = store.store.query(job.sparql, base_iri=job.base_iri)
     except SyntaxError as e:
-        raise QuerySyntaxError(str(e)) from None
+        raise syntax_error(e, job.sparql) from None
     return Result(result_kind(value), value)
 
 
@@ -209,7 +209,7 @@ def run_update(store: Store, job: UpdateJob) -> UpdateAnswer:
     try:
         copy.update(text, base_iri=job.base_iri)
     except SyntaxError as e:
-        raise QuerySyntaxError(str(e)) from None
+        raise syntax_error(e, text) from None
     after: dict[str, set] = defaultdict(set)
     for q in copy:
         after[_graph_key(q.graph_name)].add(q)

@@ -53,8 +53,28 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
         (service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + ".well-known/void")),
         (service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + "catalog")),
     ]
+    accepts = ("SPARQL 1.1 queries (SELECT, ASK, CONSTRUCT, DESCRIBE) by GET with query=, or by POST as "
+               "application/x-www-form-urlencoded or application/sparql-query; default-graph-uri and "
+               "named-graph-uri set the dataset. Updates are not taken here")
     if settings.update_token:
-        triples.append((service, _sd("supportedLanguage"), _sd("SPARQL11Update")))
+        updates = ox.NamedNode(root + "update")
+        accepts += f": send them to {updates.value}."
+        triples += [
+            (service, ox.NamedNode(RDFS + "seeAlso"), updates),
+            (updates, _rdf("type"), _sd("Service")),
+            (updates, _sd("endpoint"), updates),
+            (updates, _sd("supportedLanguage"), _sd("SPARQL11Update")),
+            (updates, _sd("defaultDataset"), dataset),
+            (updates, ox.NamedNode(DCTERMS + "title"), ox.Literal("next2met-kg SPARQL update endpoint", language="en")),
+            (updates, ox.NamedNode(DCTERMS + "description"), ox.Literal(
+                "SPARQL 1.1 Update by POST as application/sparql-update or application/x-www-form-urlencoded "
+                "(update=), with 'Authorization: Bearer <token>'; using-graph-uri and using-named-graph-uri set "
+                "the dataset; LOAD and SERVICE are refused, and an update whose result would not conform to the "
+                "SHACL shapes is refused with the report (422), nothing changed.", language="en")),
+        ]
+    else:
+        accepts += ": this server takes none."
+    triples.append((service, ox.NamedNode(DCTERMS + "description"), ox.Literal(accepts, language="en")))
     if settings.service_allowlist:
         triples.append((service, _sd("feature"), _sd("BasicFederatedQuery")))
     for f in dict.fromkeys((*TABLES["select"], *TABLES["graph"])):

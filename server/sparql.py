@@ -30,6 +30,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from next2met.graph import stats
 from next2met.graph.errors import (
     InputError,
     KGError,
@@ -312,22 +313,9 @@ def _editor() -> Response:
 
 @bp.get("/sparql/vocabulary.json")
 def vocabulary() -> Response:
-    """Classes and properties of the data and the ontology, for the editor's autocompletion."""
+    """Classes and properties of our data and ontology (graph.stats.vocabulary), for the editor's completion."""
     kg = get_kg()
-    classes = kg.select(
-        "SELECT DISTINCT ?t WHERE { { ?s a ?t } UNION { ?t a <http://www.w3.org/2002/07/owl#Class> } "
-        "UNION { ?t a <http://www.w3.org/2000/01/rdf-schema#Class> } FILTER(isIRI(?t)) }"
-    )
-    properties = kg.select(
-        "SELECT DISTINCT ?p WHERE { { ?s ?p ?o } UNION { ?p a ?type VALUES ?type { "
-        "<http://www.w3.org/1999/02/22-rdf-syntax-ns#Property> <http://www.w3.org/2002/07/owl#ObjectProperty> "
-        "<http://www.w3.org/2002/07/owl#DatatypeProperty> <http://www.w3.org/2002/07/owl#AnnotationProperty> } } "
-        "FILTER(isIRI(?p)) }"
-    )
-    body = {
-        "classes": sorted(row["t"].value for row in classes),
-        "properties": sorted(row["p"].value for row in properties),
-    }
+    body = kg.cached(("vocabulary",), lambda: stats.vocabulary(kg.store, kg.settings.base_iri))
     response = jsonify(body)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

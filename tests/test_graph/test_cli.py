@@ -183,3 +183,6 @@ def test_stats(capsys, built_store):
     line = next(line for line in out.splitlines() if line.rstrip().endswith("ontology#GoodPractice"))
     assert line.split()[0] == str(practices)
     assert "Practices per region" in out and "Practices per innovation-chain stage" in out
+    classes = out.split("Resources per class", 1)[1].split("\n\n", 1)[0]
+    assert "ontology#GoodPractice" in classes  # our classes; not the terms of the ontology and shapes graphs
+    assert "http://www.w3.org/ns/shacl#" not in classes and "http://www.w3.org/2002/07/owl#" not in classes

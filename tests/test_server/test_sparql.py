@@ -17,10 +17,13 @@ from SPARQLWrapper import JSON, POST, POSTDIRECTLY, RDFXML, SPARQLWrapper
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from next2met.graph import paths
 from next2met.graph.errors import NotAcceptable
 from next2met.graph.queries import list_queries
 from next2met.server import negotiation
+from next2met.server.app import create_app
 from next2met.server.sparql import is_volatile
+from tests.conftest import make_settings
 
 N2M = "https://w3id.org/next2met/ontology#"
 PRACTICES = f"SELECT ?p WHERE {{ ?p a <{N2M}GoodPractice> }} ORDER BY ?p"
@@ -201,12 +204,21 @@ def test_head_answers_like_get_without_a_body(client):
 
 
 # -- errors ----------------------------------------------------------------------------------------------------
-def test_malformed_query_gets_the_parsers_message_and_position(client):
-    r = client.get("/sparql", query_string={"query": "SELECT * WHERE {\n  ?s ?p \n"})
+@pytest.mark.parametrize("query,line,words", [
+    ("SELECT * WHERE {\n  ?s ?p \n", 3, "the query ends too soon"),
+    ("SELECT * WHERE { ?s ?p ?o ", 1, "is a closing brace missing?"),
+    ('SELECT * WHERE { ?s ?p "abc }', 1, "is a string not closed?"),
+    ("SELECT * WHERE { ?s <http://x ?o }", 1, "is an IRI not closed with '>'?"),
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT x", 1, "“x” is not allowed here; SPARQL expects HAVING, OFFSET, OPTIONAL, "
+                                              "VALUES or a digit there"),
+])
+def test_malformed_query_gets_the_problem_in_words_and_its_position(client, query, line, words):
+    r = client.get("/sparql", query_string={"query": query})
     assert r.status_code == 400 and r.mimetype == "application/problem+json"
     body = r.json
-    assert body["type"].endswith("#query-syntax") and body["line"] == 3
-    assert "error at 3:" in body["detail"]
+    assert body["type"].endswith("#query-syntax") and body["line"] == line and body["column"] > 0
+    assert body["detail"].startswith(f"line {line}, column {body['column']}: ") and words in body["detail"]
+    assert not re.search(r"\[[^\]]*\.\.|\[_\]|error at", body["detail"])  # no character ranges of the grammar
 
 
 def test_browser_gets_an_html_problem_page(client):
@@ -288,6 +300,26 @@ def test_service_description(client, app, store, accept, fmt):
     names = {str(g.value(n, SD.name)) for n in g.objects(dataset, SD.namedGraph)}
     assert names == set(store.named_graphs())
     assert rdflib.URIRef("http://localhost/.well-known/void") in set(g.objects(service, rdflib.RDFS.seeAlso))
+    # what /sparql takes: queries only (this server has no update token, so no update endpoint is described)
+    assert set(g.objects(service, SD.supportedLanguage)) == {SD.SPARQL11Query}
+    assert "Updates are not taken here: this server takes none." in str(g.value(service, rdflib.DCTERMS.description))
+    assert (None, SD.supportedLanguage, SD.SPARQL11Update) not in g
+
+
+def test_service_description_with_updates(store_copy):
+    """With an update token, /update is described as its own service (SPARQL 1.1 Update only), and /sparql still
+    takes queries only and says where updates go."""
+    app = create_app(make_settings(store_copy, update_token="t", query_workers=1))
+    try:
+        g = rdflib.Graph().parse(data=app.test_client().get("/sparql", headers={"Accept": "text/turtle"}).data,
+                                 format="turtle")
+    finally:
+        app.extensions["next2met"].close()
+    sparql, update = rdflib.URIRef("http://localhost/sparql"), rdflib.URIRef("http://localhost/update")
+    assert set(g.objects(sparql, SD.supportedLanguage)) == {SD.SPARQL11Query}
+    assert set(g.objects(update, SD.supportedLanguage)) == {SD.SPARQL11Update}
+    assert g.value(update, SD.endpoint) == update and (sparql, rdflib.RDFS.seeAlso, update) in g
+    assert "Bearer" in str(g.value(update, rdflib.DCTERMS.description))
 
 
 # -- the editor -------------------------------------------------------------------------------------------------
@@ -326,11 +358,21 @@ def test_shared_link_opens_the_editor_in_a_browser_and_results_elsewhere(client)
 
 
 def test_vocabulary_lists_the_classes_and_properties_of_the_data(client, store):
+    """The data's classes and properties and those our ontology defines; not SHACL's or OWL's (the terms the
+    ontology and shapes graphs are written in)."""
     body = client.get("/sparql/vocabulary.json").json
-    used_classes = {row[0].strip("<>") for row in local_rows(store, "SELECT DISTINCT ?c { ?s a ?c FILTER isIRI(?c) }")}
-    used_properties = {row[0].strip("<>") for row in local_rows(store, "SELECT DISTINCT ?p { ?s ?p ?o }")}
-    assert used_classes <= set(body["classes"]) and N2M + "GoodPractice" in body["classes"]
-    assert used_properties <= set(body["properties"])
+    practices = "FILTER(STRSTARTS(STR(?g), 'https://w3id.org/next2met/graph/practices/'))"
+    def used(var: str, pattern: str) -> set[str]:
+        return {row[0].strip("<>") for row in local_rows(store, f"SELECT DISTINCT ?{var} {{ GRAPH ?g {{ {pattern} }} "
+                                                                 f"{practices} }}")}
+
+    used_classes, used_properties = used("c", "?s a ?c"), used("p", "?s ?p ?o")
+    ontology = rdflib.Graph().parse(paths.ONTOLOGY_FILE)
+    defined = {str(c) for c in ontology.subjects(rdflib.RDF.type, rdflib.OWL.Class) if str(c).startswith(N2M)}
+    assert used_classes and defined and used_classes | defined <= set(body["classes"])
+    assert used_properties <= set(body["properties"]) and N2M + "mainInstitution" in body["properties"]
+    for term in body["classes"] + body["properties"]:
+        assert not term.startswith((str(rdflib.OWL), "http://www.w3.org/ns/shacl#")), term
 
 
 # -- real HTTP clients --------------------------------------------------------------------------------------------
@@ -368,6 +410,12 @@ def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server
         page.goto(live_server.url + "/sparql")
         editor = page.locator(".tabPanel.active .CodeMirror")
         expect(editor).to_contain_text("PREFIX n2m:")
+        # the starter query is in view as the page opens: its prefixes take a few lines, not a screenful
+        shown = page.evaluate("""() => { const cm = window.n2mYasgui.getTab().getYasqe();
+            const box = cm.getScrollInfo(); const lines = cm.getValue().split("\\n");
+            return { select: lines.findIndex((l) => l.startsWith("SELECT")), prefixes: lines.filter((l) =>
+                     l.startsWith("PREFIX")).length, visible: cm.lineAtHeight(box.top + box.clientHeight, "local") }; }""")
+        assert shown["prefixes"] == 2 and 0 < shown["select"] < shown["visible"], shown
         expect(page.locator(".tabsList .tab")).to_have_count(1 + len(list_queries()))
         page.evaluate(f"window.n2mYasgui.getTab().getYasqe().setValue({json.dumps(PRACTICES)})")
         page.click(".tabPanel.active .yasqe_queryButton")
