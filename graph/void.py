@@ -95,12 +95,12 @@ def void(stats: Statistics, site: Site, dumps: DumpSet | None) -> list[ox.Triple
     for name, value in stats.totals.items():
         g.typed(ds, VOID + name, value, XSD + "integer")
     for cls, n in stats.classes.items():
-        part = f"{ds}#class-{_short(cls)}"
+        part = f"{ds}#class-{partition_name(cls)}"
         g.add(ds, VOID + "classPartition", part)
         g.add(part, VOID + "class", cls)
         g.typed(part, VOID + "entities", n, XSD + "integer")
     for prop, n in stats.properties.items():
-        part = f"{ds}#property-{_short(prop)}"
+        part = f"{ds}#property-{partition_name(prop)}"
         g.add(ds, VOID + "propertyPartition", part)
         g.add(part, VOID + "property", prop)
         g.typed(part, VOID + "triples", n, XSD + "integer")
@@ -124,7 +124,7 @@ def _linkset(g: Graph, ds: str, stats: Statistics) -> None:
     g.add(links, VOID + "objectsTarget", nuts)
     g.typed(links, VOID + "triples", sum(stats.nuts_links.values()), XSD + "integer")
     for prop, n in stats.nuts_links.items():
-        part = f"{links}-{_short(prop)}"
+        part = f"{links}-{partition_name(prop)}"
         g.add(links, VOID + "subset", part)
         g.a(part, VOID + "Linkset")
         g.add(part, VOID + "linkPredicate", prop)
@@ -133,7 +133,7 @@ def _linkset(g: Graph, ds: str, stats: Statistics) -> None:
         g.typed(part, VOID + "triples", n, XSD + "integer")
 
 
-def _short(iri: str) -> str:
+def partition_name(iri: str) -> str:
     """A stable fragment for a partition: the local name and a short hash (two vocabularies may share names)."""
     local = iri[len(namespace(iri)):] or "x"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in local)

@@ -18,6 +18,7 @@ from . import (
     harvest,
     health,
     i18n,
+    model_doc,
     ontology_doc,
     packs,
     problems,
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
 FEATURES = (analytics, health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth, quality,
-            releases, packs)
+            releases, packs, model_doc)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:

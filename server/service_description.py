@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from next2met.graph.formats import Format
+from next2met.graph.void import partition_name, statistics
 
 from .negotiation import TABLES
 from .state import KnowledgeGraph
@@ -106,6 +107,19 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
         (default_graph, ox.NamedNode(DCTERMS + "description"),
          ox.Literal("The union of all named graphs (queries that name no dataset see everything).", language="en")),
     ]
+    # the classes and properties in use, as VoID partitions of the default graph (the counts of /.well-known/void)
+    stats = kg.cached(("void-stats",), lambda: statistics(kg.store))
+    for cls, n in sorted(stats.classes.items()):
+        part = ox.NamedNode(f"{endpoint}#class-{partition_name(cls)}")
+        triples += [(default_graph, ox.NamedNode(VOID + "classPartition"), part),
+                    (part, ox.NamedNode(VOID + "class"), ox.NamedNode(cls)),
+                    (part, ox.NamedNode(VOID + "entities"), _integer(n))]
+    for prop, n in sorted(stats.properties.items()):
+        part = ox.NamedNode(f"{endpoint}#property-{partition_name(prop)}")
+        triples += [(default_graph, ox.NamedNode(VOID + "propertyPartition"), part),
+                    (part, ox.NamedNode(VOID + "property"), ox.NamedNode(prop)),
+                    (part, ox.NamedNode(VOID + "triples"), _integer(n))]
+    triples.append((service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + "model")))
     for i, name in enumerate(kg.cached(("sd-graphs",), kg.store.named_graphs)):
         node = ox.BlankNode(f"graph{i}")
         triples += [
