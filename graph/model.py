@@ -1,6 +1,6 @@
 """The data model as it is: every class of the data, the properties its instances carry (ours and reused), their
 ranges and cardinalities from the shapes and the ontology, how often each is used, and an example value from the
-data. What the ``/model`` page and ``/sparql/vocabulary.json`` show.
+data. What the ``/model`` page shows.
 
 The data is every named graph except the ontology's and the shapes' (whose OWL and SHACL terms describe the
 vocabulary rather than use it); the SKOS schemes, the provenance graph and the derived graphs are data.
@@ -61,14 +61,6 @@ class ClassInfo:
 def _data_filter(base: str) -> str:
     onto, shapes = vocabulary_graphs(base)
     return f"FILTER(?g != <{onto}> && ?g != <{shapes}>)"
-
-
-def data_terms(store: Store, base: str) -> tuple[list[str], list[str]]:
-    """(classes, properties) used in the data."""
-    where = _data_filter(base)
-    classes = store.query(f"SELECT DISTINCT ?c WHERE {{ GRAPH ?g {{ ?s a ?c }} {where} FILTER(isIRI(?c)) }}").rows()
-    props = store.query(f"SELECT DISTINCT ?p WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {where} }}").rows()
-    return sorted(r["c"].value for r in classes), sorted(r["p"].value for r in props)
 
 
 def model(store: Store, base: str) -> list[ClassInfo]:
