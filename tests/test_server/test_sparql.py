@@ -413,8 +413,9 @@ def test_editor_runs_a_query_in_a_browser_without_leaving_the_origin(live_server
         # the starter query is in view as the page opens: its prefixes take a few lines, not a screenful
         shown = page.evaluate("""() => { const cm = window.n2mYasgui.getTab().getYasqe();
             const box = cm.getScrollInfo(); const lines = cm.getValue().split("\\n");
-            return { select: lines.findIndex((l) => l.startsWith("SELECT")), prefixes: lines.filter((l) =>
-                     l.startsWith("PREFIX")).length, visible: cm.lineAtHeight(box.top + box.clientHeight, "local") }; }""")
+            return { select: lines.findIndex((l) => l.startsWith("SELECT")),
+                     prefixes: lines.filter((l) => l.startsWith("PREFIX")).length,
+                     visible: cm.lineAtHeight(box.top + box.clientHeight, "local") }; }""")
         assert shown["prefixes"] == 2 and 0 < shown["select"] < shown["visible"], shown
         expect(page.locator(".tabsList .tab")).to_have_count(1 + len(list_queries()))
         page.evaluate(f"window.n2mYasgui.getTab().getYasqe().setValue({json.dumps(PRACTICES)})")
