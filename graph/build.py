@@ -23,16 +23,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
-from rdflib.namespace import DCTERMS, PROV, RDF, XSD
+from rdflib.namespace import DCTERMS, PROV, RDF
 
 from . import paths, sourceformat
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
-from .formats import guess_format
 from .rdfio import ascii_ntriples, parse_file, scope_blank_nodes
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
 from .sourceformat import Place
 from .validate import ValidationReport, nquads_text, validate_text
-from .vocab import N2M, SCHEMA, VOID
+from .vocab import N2M, SCHEMA
 
 ONTOLOGY_NS = str(N2M._NS)
 
@@ -81,11 +80,9 @@ def discover_sources(data_dir: Path = paths.DATA_DIR, ontology_dir: Path = paths
     """All source files, in a stable order: the ontology, the schemes, the shapes, then the data."""
     root = ontology_dir.parent
     found = sorted(ontology_dir.glob("*.ttl")) + sorted((ontology_dir / "schemes").glob("*.ttl"))
-    data_files = [
-        p for p in sorted(data_dir.rglob("*"))
-        if p.is_file() and (p.suffix in (".yaml", ".yml") or guess_format(p) is not None)
-        and p.name != paths.CONTEXT_FILE.name
-    ]
+    from .changes.files import is_source
+
+    data_files = [p for p in sorted(data_dir.rglob("*")) if is_source(p, data_dir)]
     return [SourceFile(p, root) for p in found] + [SourceFile(p, data_dir) for p in data_files]
 
 
@@ -287,31 +284,19 @@ class TextPart:
 
 
 def provenance(sources: list[SourceFile], facts: dict[str, GraphFacts], base: str) -> list[ox.Quad]:
-    """Describe each named graph: the file it came from, the web sources of its facts, its size, its date."""
-    g = rdflib.Graph()
-    build = rdflib.URIRef(f"{base}graph/provenance#build")
-    g.add((build, RDF.type, PROV.Activity))
-    g.add((build, rdflib.RDFS.label, rdflib.Literal("next2met build", lang="en")))
+    """Describe each named graph: the file it came from (and its checksum), the web sources of its facts, its size,
+    its date (the write path's one builder, ``changes/provenance.py``)."""
+    from .changes.provenance import checksum, describe_activity, describe_graph
+
+    quads = describe_activity(base)
     for src in sources:
         name = src.graph_iri(base)
-        node = rdflib.URIRef(name)
-        about = facts.get(name) or GraphFacts()
-        g.add((node, RDF.type, PROV.Entity))
-        g.add((node, RDF.type, rdflib.URIRef("http://www.w3.org/ns/sparql-service-description#Graph")))
-        g.add((node, DCTERMS.identifier, rdflib.Literal(src.relative)))
-        g.add((node, PROV.wasGeneratedBy, build))
-        g.add((node, VOID.triples, rdflib.Literal(about.triples, datatype=XSD.integer)))
-        file_node = rdflib.URIRef(f"{base}graph/provenance#file-{src.relative}")
-        g.add((node, PROV.wasDerivedFrom, file_node))
-        g.add((file_node, RDF.type, PROV.Entity))
-        g.add((file_node, DCTERMS.identifier, rdflib.Literal(src.relative)))
-        if about.modified:
-            g.add((node, DCTERMS.modified, rdflib.Literal(about.modified, datatype=XSD.date)))
-        for url in sorted(about.sources):
-            g.add((node, DCTERMS.source, rdflib.URIRef(url)))
-        for s in sorted(about.subjects):
-            g.add((node, DCTERMS.subject, rdflib.URIRef(s)))
-    return _rdflib_quads(g, f"{base}graph/provenance")
+        try:
+            digest = checksum(src.path.read_bytes())
+        except OSError as e:
+            raise DataFileError(f"{src.relative}: cannot read: {e}") from None
+        quads += describe_graph(name, facts.get(name) or GraphFacts(), base, file=src.relative, digest=digest)
+    return quads
 
 
 def compile_dataset(
@@ -464,16 +449,20 @@ def source_places(settings: Settings, store=None) -> dict[str, Place]:
 
 
 def harvested_quads(store, base: str) -> list[ox.Quad]:
-    """The graphs that ``next2met harvest`` added, with their provenance: a rebuild from the sources keeps them."""
+    """The graphs that have no source file (harvested, derived, written under a name of their own), with their
+    provenance: a rebuild from the sources keeps them."""
     if store is None or store.is_empty():
         return []
     prov = f"{base}graph/provenance"
     rows = store.query(
-        f"SELECT ?g WHERE {{ GRAPH <{prov}> {{ ?g <http://www.w3.org/ns/prov#wasGeneratedBy> <{prov}#harvest> }} }}"
+        f"SELECT ?g WHERE {{ GRAPH <{prov}> {{ ?g <http://www.w3.org/ns/prov#wasGeneratedBy> ?made }} "
+        f"FILTER (?made != <{prov}#build>) }}"
     ).rows()
-    harvested = {r["g"].value for r in rows}
-    kept = [q for g in sorted(harvested) for q in store.quads(g)]
-    return kept + [q for q in store.quads(prov) if q.subject.value in harvested]
+    kept_graphs = {r["g"].value for r in rows}
+    kept = [q for g in sorted(kept_graphs) for q in store.quads(g)]
+    made = {q.object.value for q in store.quads(prov) if q.subject.value in kept_graphs
+            and q.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy"}
+    return kept + [q for q in store.quads(prov) if q.subject.value in kept_graphs | made]
 
 
 def build_dataset(

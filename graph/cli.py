@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from . import build as build_mod
 from . import queries as queries_mod
 from .backend import open_store
+from .changes import Change, apply_change
 from .cli_accounts import accounts as accounts_group
 from .errors import InputError, KGError, ShapesInvalid
 from .formats import RDF, RESULTS, TURTLE, Format, guess_format, rdf_format, results_format
@@ -134,7 +135,8 @@ def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
     try:
         result = build_mod.build_dataset(
             target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run
-        )
+        ) if dry_run else apply_change(target, settings, Change(channel="build", rebuild=True), engine=engine,
+                                       progress=progress).build
         derived = _derive(target, settings) if target is not None else []
     except ShapesInvalid as e:
         click.echo(e.report.text(warnings=list_warnings), err=False)  # type: ignore[union-attr]

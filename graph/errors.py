@@ -127,3 +127,31 @@ class StoreUnwritable(KGError):
 
 class StoreEmpty(KGError):
     status, slug, title = 503, "store-empty", "The store holds no data yet"
+
+
+class Conflict(KGError):
+    """The write clashes with the current state: a practice that exists already, a graph that cannot be written."""
+
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class WriteBackRefused(Conflict):
+    """A change to a graph compiled from a source file that the file's format cannot hold; ``file`` names it."""
+
+    slug, title = "write-back-refused", "The change cannot be written to its source file"
+
+
+class PreconditionFailed(KGError):
+    """``If-Match`` names another version than the current one; ``etag`` is the current one."""
+
+    status, slug, title = 412, "precondition-failed", "The record changed since you read it"
+
+
+class PreconditionRequired(KGError):
+    status, slug, title = 428, "precondition-required", "Send If-Match with the ETag you read"
+
+
+class DataFolderUnwritable(KGError):
+    """The data folder cannot take the change (read-only, full, gone); nothing was changed."""
+
+    status, slug, title = 507, "data-folder-unwritable", "The data folder cannot be written"

@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 
 from .backend import open_store
+from .changes import Change, Edit, apply_change
 from .errors import InputError, ShapesInvalid
 from .formats import RDF_FORMATS, guess_format
 from .http import DEFAULT_MAX_BYTES, Fetched, Fetcher, FetchPolicy, check_url, gunzip
@@ -30,7 +31,7 @@ from .ldes_reader import read_ldes
 from .rdfio import parse_bytes
 from .settings import Settings
 from .store import Store
-from .validate import ValidationReport, validate_quads
+from .validate import ValidationReport
 
 KINDS = ("sparql", "dump", "ldes")
 RDF_ACCEPT = ("application/n-quads, application/trig;q=0.95, application/n-triples;q=0.9, text/turtle;q=0.9, "
@@ -63,8 +64,9 @@ class HarvestResult:
 
 def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | None = None,
             engine: str | None = None, *, store: Store | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-            page_size: int = PAGE_SIZE, policy: FetchPolicy | None = None) -> HarvestResult:
-    """Pull RDF from ``source`` into the named graph ``graph`` after SHACL validation; record its provenance.
+            page_size: int = PAGE_SIZE, policy: FetchPolicy | None = None, author: str = "next2met harvest",
+            notify=None) -> HarvestResult:
+    """Pull RDF from ``source`` into the named graph ``graph`` through the write path (SHACL, provenance, history).
 
     ``policy`` says where the harvest may go and how long it may take (default: the source's origin only, public
     addresses only, ``max_bytes`` a body)."""
@@ -80,24 +82,22 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
     if not triples:
         raise InputError(f"{source}: no triples to harvest")
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in sorted(triples, key=str)]
+    read_from = _read_from(source, kind, fetcher)
     target = store if store is not None else open_store(settings)
     try:
-        others = [q for q in target.quads() if q.graph_name != ox.NamedNode(graph)]
-        report = validate_quads([*others, *quads], engine=engine or settings.shacl_engine, base=settings.base_iri)
-        if not report.conforms:
-            shown = report.text(severities=("Violation",)).splitlines()
-            text = "\n".join(shown[:40] + (["…"] if len(shown) > 40 else []))
-            raise ShapesInvalid(
-                f"the data harvested from {source} does not conform to the shapes ({report.violation_count} "
-                f"violations); nothing was written:\n{text}", report)
-        prov_name = f"{settings.base_iri}graph/provenance"
-        prov = [q for q in target.quads(prov_name) if q.subject != ox.NamedNode(graph)]
-        read_from = _read_from(source, kind, fetcher)
-        target.replace_graphs({graph: quads, prov_name: prov + provenance(graph, source, len(quads), prov_name,
-                                                                          read_from=read_from)})
+        applied = apply_change(target, settings, Change(
+            [Edit(graph, quads)], channel="harvest", author=author, message=f"harvest {source}", origin=source,
+            read_from=read_from if read_from != source else None), engine=engine, notify=notify)
+    except ShapesInvalid as e:
+        shown = e.report.text(severities=("Violation",)).splitlines() if e.report is not None else []
+        text = "\n".join(shown[:40] + (["…"] if len(shown) > 40 else []))
+        raise ShapesInvalid(
+            f"the data harvested from {source} does not conform to the shapes ({e.report.violation_count} "
+            f"violations); nothing was written:\n{text}", e.report) from None
     finally:
         if store is None:
             target.close()
+    report = applied.report or ValidationReport([])
     return HarvestResult(source, kind, graph, len(quads), report, time.perf_counter() - started)
 
 
@@ -122,27 +122,6 @@ def default_graph(base: str, source: str) -> str:
 def harvest_activity(prov_graph: str) -> str:
     """The activity that every harvested graph names as its origin (``next2met build`` keeps those graphs)."""
     return f"{prov_graph}#harvest"
-
-
-def provenance(graph: str, source: str, count: int, prov_graph: str, *, read_from: str = "") -> list[ox.Quad]:
-    """Where a harvested graph came from (``source``, and ``read_from``: the URL after redirects), when, and its
-    size."""
-    g, name = ox.NamedNode(graph), ox.NamedNode(prov_graph)
-    asked = ox.NamedNode(source if urlsplit(source).scheme in ("http", "https") else Path(source).resolve().as_uri())
-    origin = ox.NamedNode(read_from) if read_from and read_from != source else asked
-    said = f"Harvested from {source}" + (f", read from {read_from}" if origin != asked else "")
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    rows: list[tuple[str, ox.NamedNode | ox.Literal]] = [
-        ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ox.NamedNode(PROV + "Entity")),
-        ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ox.NamedNode(SD_GRAPH)),
-        (PROV + "wasDerivedFrom", origin),
-        (DCT + "source", asked),
-        (PROV + "generatedAtTime", ox.Literal(now, datatype=ox.NamedNode(XSD + "dateTime"))),
-        ("http://rdfs.org/ns/void#triples", ox.Literal(str(count), datatype=ox.NamedNode(XSD + "integer"))),
-        (DCT + "description", ox.Literal(said, language="en")),
-        (PROV + "wasGeneratedBy", ox.NamedNode(harvest_activity(prov_graph))),
-    ]
-    return [ox.Quad(g, ox.NamedNode(p), o, name) for p, o in rows]
 
 
 # -- reading each kind of source ---------------------------------------------------------------------------------

@@ -119,7 +119,11 @@ class Settings:
     )
     dumps_dir: str = setting("", help="Folder for the generated dumps (default: inside the store folder).")
     data_dir: str = setting(
-        "", help="Folder of the curated source files (default: the data/ shipped with the package)."
+        "", help="Folder of the curated source files, where accepted writes go (default: data/ in a checkout; "
+        "else a per-user data folder, filled from the packaged data on the server's first start)."
+    )
+    update_token_name: str = setting(
+        "maintainer", help="Name the history records as the author of changes made with the update token."
     )
     accounts_dir: str = setting(
         "", help="Folder of the partner accounts and the audit log (default: 'accounts' beside the store folder)."
@@ -149,9 +153,15 @@ class Settings:
 
     @property
     def data_path(self) -> Path:
+        """The data folder: ``data_dir``, else data/ of a checkout, else the per-user copy once there is one."""
+        from .changes.files import is_checkout, user_data_folder
         from .paths import DATA_DIR
 
-        return Path(self.data_dir) if self.data_dir else DATA_DIR
+        if self.data_dir:
+            return Path(self.data_dir)
+        if is_checkout() or not user_data_folder().is_dir():
+            return DATA_DIR
+        return user_data_folder()
 
     @property
     def accounts_path(self) -> Path:

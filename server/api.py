@@ -17,16 +17,19 @@ import threading
 import pyoxigraph as ox
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
-from next2met.graph.changes import provenance_graph_iri, replace_checked
-from next2met.graph.errors import InputError, NotFound
+from next2met.graph.build import load_context
+from next2met.graph.changes import Change as DataChange
+from next2met.graph.changes import Edit, graph_etag
+from next2met.graph.errors import InputError, NotFound, PreconditionFailed, PreconditionRequired
 from next2met.graph.formats import HTML, PLAIN_JSON, TURTLE
 from next2met.graph.rdfio import serialize_quads
+from next2met.graph.writeback import write_yaml
 
 from .jobs import ValidateJob
 from .negotiation import negotiate
-from .posted import read_posted
+from .posted import YAML_TYPES, read_posted
 from .sparql import client_key
-from .state import Change, get_kg
+from .state import get_kg
 
 bp = Blueprint("api", __name__)
 
@@ -83,17 +86,82 @@ def _exists(iri: str) -> bool:
     return get_kg().store.ask(f"ASK {{ <{iri}> a <{GOOD_PRACTICE}> }}")
 
 
-def _write(slug: str, quads: list[ox.Quad], reason: str):
-    kg = get_kg()
-    graph = _graph_of(slug)
-    with kg.write_lock:
-        report = replace_checked(kg.store, {graph: quads}, base=kg.settings.base_iri, engine=kg.settings.shacl_engine)
-        kg.changed(Change((graph, provenance_graph_iri(kg.settings.base_iri)), reason))
-    return report
+def _located(slug: str) -> tuple[str, list[ox.Quad], list[ox.Quad]]:
+    """The graph that holds the practice (its own, ``graph/practices/{slug}``, unless it was built from a file of
+    several), the quads of that graph, and the practice's own quads in it (itself and its #fragment parts)."""
+    kg, iri = get_kg(), _practice_iri(slug)
+    rows = kg.store.query(f"SELECT ?g WHERE {{ GRAPH ?g {{ <{iri}> a <{GOOD_PRACTICE}> }} }}").rows()
+    graph = min((r["g"].value for r in rows), default=_graph_of(slug))
+    quads = list(kg.store.quads(graph))
+    return graph, quads, [q for q in quads if q.subject.value.split("#", 1)[0] == iri]
+
+
+def etag_of(slug: str) -> str | None:
+    """The strong ETag of a practice: the digest of its triples (None: no such practice)."""
+    return graph_etag(_located(slug)[2]) if _exists(_practice_iri(slug)) else None
+
+
+def author() -> str:
+    """Who the history names: the account of the request, or for the settings' update token its name there."""
+    from .auth import UPDATE_TOKEN, current_account
+
+    account = current_account()
+    if account is None or account is UPDATE_TOKEN:
+        return get_kg().settings.update_token_name
+    return account.name
+
+
+def _message() -> str:
+    return (request.headers.get("X-Next2Met-Message") or request.form.get("message") or "").strip()[:2000]
+
+
+def _write(slug: str, quads: list[ox.Quad] | None, channel: str = "api", *, create: bool = False,
+           hint: str | None = None, message: str = ""):
+    """Replace the practice's triples in its graph (create it, delete it with None) through the write path."""
+    kg, iri = get_kg(), _practice_iri(slug)
+    graph, current, own = _located(slug)
+    kept = [q for q in current if q.subject.value.split("#", 1)[0] != iri]
+    new = kept + [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(graph)) for q in quads or ()]
+    default = message or {"api": "", "revert": "revert"}.get(channel, "")
+    return kg.apply(DataChange(
+        [Edit(graph, new, hint=hint if not kept else None)], channel=channel, author=author(),
+        message=_message() or default, subjects=[iri],
+        expect={graph: None} if create else {}))
+
+
+def _precondition(slug: str) -> str:
+    """The practice's current ETag if the request's If-Match names it; else 428 (no If-Match) or 412."""
+    current = etag_of(slug)
+    if current is None:
+        raise NotFound(f"no practice {_practice_iri(slug)}; create it with POST /api/practices")
+    sent = request.headers.get("If-Match")
+    if not sent:
+        raise PreconditionRequired(
+            f"send If-Match with the ETag you got from GET /api/practices/{slug}, so that an edit made meanwhile "
+            "is not overwritten (the current ETag is in this answer)", etag=f'"{current}"')
+    tags = [t.strip().removeprefix("W/").strip('"') for t in sent.split(",")]
+    if "*" not in tags and current not in tags:
+        raise PreconditionFailed(
+            f"the practice changed since you read it: your If-Match {sent} is not its current ETag "
+            f'"{current}"; GET it again, redo your edit on the new version and send that ETag', etag=f'"{current}"')
+    return current
 
 
 def _summary(report) -> dict:
+    if report is None:
+        return {"conforms": True, "violations": 0, "warnings": 0}
     return {"conforms": report.conforms, "violations": report.violation_count, "warnings": report.warning_count}
+
+
+def _written(slug: str, applied, status: int) -> Response:
+    body = {"practice": _practice_iri(slug), **_summary(applied.report), "version": applied.version,
+            "files": list(applied.files)}
+    response = jsonify(body)
+    response.status_code = status
+    etag = etag_of(slug)
+    if etag:
+        response.set_etag(etag)
+    return response
 
 
 @bp.post("/api/practices")
@@ -103,11 +171,12 @@ def create_practice() -> Response:
     iri = _practice_iri(slug)
     quads = _read_body(_graph_of(slug))
     _check_subjects(quads, iri)
-    if _exists(iri):
-        return _conflict(iri)
-    report = _write(slug, quads, "api")
-    response = jsonify({"practice": iri, **_summary(report)})
-    response.status_code = 201
+    kg = get_kg()
+    with kg.write_lock:
+        if _exists(iri):
+            return _conflict(iri)
+        applied = _write(slug, quads, create=True, hint=_body_text())
+    response = _written(slug, applied, 201)
     response.headers["Location"] = url_for("api.practice", slug=slug)
     return response
 
@@ -118,21 +187,67 @@ def practice(slug: str) -> Response:
     if request.method == "GET":
         if not _exists(iri):
             raise NotFound(f"no practice {iri}")
-        quads = list(get_kg().store.quads(_graph_of(slug)))
-        return Response(serialize_quads(quads, TURTLE), mimetype=TURTLE.media_type)
+        return _read(slug)
     _require_token()
+    kg = get_kg()
     if request.method == "DELETE":
-        if not _exists(iri):
-            raise NotFound(f"no practice {iri}")
-        _write(slug, [], "api-delete")
+        with kg.write_lock:
+            _precondition(slug)
+            _write(slug, None, message=f"delete {slug}")
         return Response(status=204)
     quads = _read_body(_graph_of(slug))
     _check_subjects(quads, iri)
-    created = not _exists(iri)
-    report = _write(slug, quads, "api")
-    response = jsonify({"practice": iri, **_summary(report)})
-    response.status_code = 201 if created else 200
-    return response
+    with kg.write_lock:
+        created = not _exists(iri)
+        if not created:
+            _precondition(slug)
+        applied = _write(slug, quads, create=created, hint=_body_text())
+    return _written(slug, applied, 201 if created else 200)
+
+
+@bp.post("/api/practices/<slug>/revert")
+def revert(slug: str) -> Response:
+    """Make a version of the practice the current one again (itself a new version)."""
+    from .history import practice_at
+
+    _require_token()
+    iri = _practice_iri(slug)
+    raw = request.args.get("version") or request.form.get("version") or (request.get_json(silent=True) or {}).get(
+        "version")
+    try:
+        number = int(str(raw))
+    except ValueError:
+        raise InputError("send the version to go back to: POST …/revert?version=N (the numbers are on "
+                         f"/practice/{slug}/history)") from None
+    kg = get_kg()
+    with kg.write_lock:
+        triples = practice_at(kg, iri, number)
+        if request.headers.get("If-Match") and _exists(iri):
+            _precondition(slug)
+        graph = _located(slug)[0]
+        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples or ()]
+        applied = _write(slug, quads or None, "revert", create=False,
+                         message=f"revert {slug} to version {number}")
+    if applied.version is None:
+        return jsonify({"practice": iri, "version": None, "detail": f"the practice is as at version {number} already"})
+    return _written(slug, applied, 200)
+
+
+def _read(slug: str) -> Response:
+    """The practice as Turtle (or YAML of the source format, by Accept), with its strong ETag."""
+    graph, _, own = _located(slug)
+    etag = graph_etag(own)
+    wanted = request.accept_mimetypes.best_match([TURTLE.media_type, "application/yaml"], default=TURTLE.media_type)
+    if wanted == "application/yaml":
+        kg = get_kg()
+        context = load_context(kg.settings.base_iri, kg.settings.data_path)
+        body = write_yaml(own, context, graph=graph, source=f"practice {slug}").encode("utf-8")
+    else:
+        body = serialize_quads(own, TURTLE) or b""
+    response = Response(body, mimetype=wanted)
+    response.set_etag(etag or "")
+    response.headers["Vary"] = "Accept"
+    return response.make_conditional(request)
 
 
 def _slug_from_body() -> str:
@@ -147,7 +262,13 @@ def _slug_from_body() -> str:
 def _conflict(iri: str) -> Response:
     from .problems import problem
 
-    return problem(409, "Conflict", f"{iri} exists already; use PUT /api/practices/<slug> to replace it", "conflict")
+    slug = iri.rsplit("/", 1)[-1]
+    return problem(409, "Conflict", f"{iri} exists already; to change it, GET /api/practices/{slug} and send PUT "
+                   "with its ETag in If-Match", "conflict")
+
+
+def _body_text() -> str | None:
+    return request.get_data(as_text=True) if request.mimetype in YAML_TYPES else None
 
 
 @bp.route("/validate", methods=["GET", "POST"])

@@ -6,7 +6,8 @@ import logging
 
 from flask import Flask
 
-from next2met.graph.build import build_dataset
+from next2met.graph.changes import Change as DataChange
+from next2met.graph.changes import apply_change
 from next2met.graph.settings import Settings
 from next2met.graph.store import Store
 
@@ -17,6 +18,7 @@ from . import (
     browse,
     harvest,
     health,
+    history,
     i18n,
     model_doc,
     ontology_doc,
@@ -36,8 +38,8 @@ log = logging.getLogger(__name__)
 # listeners or start what it needs (it puts that in ``kg.extensions``; ``kg.close()`` stops it). Order matters only
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
-FEATURES = (analytics, health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth, quality,
-            releases, packs, model_doc)
+FEATURES = (analytics, health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth, history,
+            quality, releases, packs, model_doc)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:
@@ -54,7 +56,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if build_if_empty and kg.store.is_empty():
         log.info("the store is empty: building the dataset from data/")
         with kg.write_lock:
-            build_dataset(kg.store, settings)
+            apply_change(kg.store, settings, DataChange(channel="build", rebuild=True))
     app.extensions["next2met"] = kg
     problems.init_app(app)
     i18n.init_app(app)

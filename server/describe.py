@@ -203,10 +203,11 @@ class Node:
 class Page(Node):
     """A resource and its neighbourhood as the CONSTRUCT returned them."""
 
-    def __init__(self, kg: KnowledgeGraph, iri: str, lang: str, *, in_graph: bool = False) -> None:
+    def __init__(self, kg: KnowledgeGraph, iri: str, lang: str, *, in_graph: bool = False,
+                 triples: list[ox.Triple] | None = None) -> None:
         self.kg = kg
         self.lang = lang
-        self.triples = construct(kg, iri, in_graph=in_graph)
+        self.triples = construct(kg, iri, in_graph=in_graph) if triples is None else triples
         self.by_subject: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         for t in self.triples:
             self.by_subject[t.subject.value][t.predicate.value].append(t.object)

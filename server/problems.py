@@ -50,6 +50,8 @@ def handle_kg_error(e: KGError) -> Response:
     response = problem(e.status, e.title, e.detail, e.slug, **extra)
     if e.status in (429, 503) and "retry_after" in e.extra:  # come back when a worker may be free
         response.headers["Retry-After"] = str(e.extra["retry_after"])
+    if e.status in (409, 412, 428) and isinstance(extra.get("etag"), str):
+        response.headers["ETag"] = extra["etag"] if extra["etag"].startswith('"') else f'"{extra["etag"]}"'
     if e.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="next2met"'
     return response

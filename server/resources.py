@@ -67,16 +67,18 @@ def set_language(kg: KnowledgeGraph) -> str:
     return g.lang
 
 
-def respond(kg: KnowledgeGraph, iri: str, fmt: Format, render_html, kind: str = "") -> Response:
-    """Answer for one resource in the negotiated format; ``render_html(page)`` makes the HTML."""
+def respond(kg: KnowledgeGraph, iri: str, fmt: Format, render_html, kind: str = "",
+            version: list[ox.Triple] | None = None) -> Response:
+    """Answer for one resource in the negotiated format; ``render_html(page)`` makes the HTML; ``version``: the
+    triples of a past version to show instead of the current ones."""
     if fmt is HTML:
-        page = Page(kg, iri, set_language(kg), in_graph=kind == "graph")
+        page = Page(kg, iri, set_language(kg), in_graph=kind == "graph", triples=version)
         if not page.exists:
             raise NotFound(f"There is no resource {iri} in this knowledge graph.")
         response = Response(render_html(page), mimetype=HTML.media_type)
         response.headers["Content-Language"] = g.lang
     else:
-        triples = construct(kg, iri, in_graph=kind == "graph")
+        triples = construct(kg, iri, in_graph=kind == "graph") if version is None else version
         if not triples:
             raise NotFound(f"There is no resource {iri} in this knowledge graph.")
         response = Response(serialize(triples, fmt, iri), mimetype=fmt.media_type)
@@ -111,6 +113,8 @@ def show(kind: str, rest: str) -> Response:
         raise NotFound(f"{request.path} is not the address of a resource here.")
     fmt = negotiate(OFFERS, suffix=suffix)
 
+    version = _version(kg, iri) if kind == "practice" and request.args.get("version") else None
+
     def render(page: Page) -> str:
         context = page_context(kg, page, kind)
         builder = practice_page.context if kind == "practice" else entity_pages.BUILDERS.get(kind)
@@ -119,9 +123,26 @@ def show(kind: str, rest: str) -> Response:
         context["network_words"] = analytics.in_words(kg, page.iri, kind)
         if kind == "practice":
             context["quality"] = quality.badge(kg, page.iri)
+        if version is not None:
+            context["version"] = request.args.get("version")
         return render_template(TEMPLATES.get(kind, "resource.html"), **context)
 
-    return respond(kg, iri, fmt, render, kind)
+    return respond(kg, iri, fmt, render, kind, version)
+
+
+def _version(kg: KnowledgeGraph, iri: str) -> list[ox.Triple]:
+    """The triples of the practice at ``?version=`` (with the current labels of what it links to)."""
+    from .history import practice_at
+
+    try:
+        number = int(request.args.get("version", ""))
+    except ValueError:
+        raise NotFound("?version= takes a version number, as listed on the practice's history page") from None
+    own = practice_at(kg, iri, number)
+    if not own:
+        raise NotFound(f"{iri} did not exist at version {number}")
+    current = construct(kg, iri)
+    return own + [t for t in current if t.subject.value.split("#", 1)[0] != iri]
 
 
 for _kind in KINDS + ["region"]:

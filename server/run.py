@@ -16,6 +16,7 @@ import threading
 import click
 import waitress
 
+from next2met.graph.changes import ensure_data_folder
 from next2met.graph.cli import settings_from, store_options
 from next2met.graph.errors import ConfigError
 from next2met.graph.settings import Settings
@@ -34,6 +35,8 @@ def serve(settings: Settings) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_port(settings.host, settings.port)  # before the build and the workers: a busy port is known in a moment
+    folder = ensure_data_folder(settings.data_dir, announce=lambda text: print(text, flush=True))
+    settings = settings.with_(data_dir=str(folder))
     app = create_app(settings)
     kg: KnowledgeGraph = app.extensions["next2met"]
     pool = kg.extensions.get("sparql")
@@ -60,7 +63,7 @@ def serve(settings: Settings) -> None:
         raise _listen_error(settings.host, settings.port, e) from None
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     store = settings.store_url or f"{kg.store.kind} at {settings.store}, {kg.store.count()} quads"
-    print(f"Serving http://{host}:{server.effective_port} (store: {store})", flush=True)
+    print(f"Serving http://{host}:{server.effective_port} (store: {store}; data folder: {folder})", flush=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -112,12 +115,15 @@ def _listen_error(host: str, port: int, e: OSError) -> ConfigError:
 @click.option("--update-token", default=None,
               help="The token itself (visible to anyone who lists processes: prefer --update-token-file or "
                    "NEXT2MET_UPDATE_TOKEN).")
-def serve_command(host, port, query_timeout, max_rows, update_token_file, update_token, **opts) -> None:
+@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
+              help="The data folder: the source files that accepted writes go to (default: data/ of a checkout, "
+                   "else a per-user copy of the packaged data).")
+def serve_command(host, port, query_timeout, max_rows, update_token_file, update_token, data_dir, **opts) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, pages, harvesting), building it first when the store is empty."""
     if update_token:
         click.echo("next2met: warning: --update-token shows the token to anyone who lists processes; use "
                    "--update-token-file or NEXT2MET_UPDATE_TOKEN instead", err=True)
     serve(settings_from(
         opts, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows, update_token=update_token,
-        update_token_file=update_token_file,
+        update_token_file=update_token_file, data_dir=data_dir,
     ))

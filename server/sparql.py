@@ -31,12 +31,13 @@ from flask import Blueprint, Flask, Response, jsonify, render_template, request,
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from next2met.graph import stats
+from next2met.graph.changes import Change as DataChange
+from next2met.graph.changes import Edit
 from next2met.graph.errors import (
     InputError,
     KGError,
     NotAcceptable,
     PayloadTooLarge,
-    ShapesInvalid,
     UnsupportedMediaType,
 )
 from next2met.graph.formats import HTML, NQUADS
@@ -45,13 +46,12 @@ from next2met.graph.queries import list_queries
 from next2met.graph.rdfio import parse_bytes
 from next2met.graph.sparqltext import tokens, unescape
 from next2met.graph.store import OxigraphStore
-from next2met.graph.validate import validate_quads
 
 from . import negotiation
 from .i18n import gettext as _
 from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
 from .service_description import describe_service
-from .state import Change, KnowledgeGraph, get_kg
+from .state import KnowledgeGraph, get_kg
 from .workers import QueryPool, Snapshots
 
 log = logging.getLogger(__name__)
@@ -349,21 +349,15 @@ def update() -> Response:
             return jsonify({"status": "unchanged", "changedGraphs": []})
         new: dict[str, list[ox.Quad]] = {g: [] for g in changed}
         for q in parse_bytes(answer.nquads, NQUADS, source="update"):
-            new[q.graph_name.value].append(q)
-        kept = (q for q in kg.store.quads() if _graph(q) not in new)
-        report = validate_quads(
-            [*kept, *(q for quads in new.values() for q in quads)], engine=settings.shacl_engine,
-            base=settings.base_iri,
-        )
-        if not report.conforms:
-            raise ShapesInvalid(
-                f"after this update the data would not conform to the shapes ({report.violation_count} "
-                "violations); nothing was changed", report,
-            )
-        kg.store.replace_graphs(new)
-        kg.changed(Change(tuple(changed), "update"))
+            new[_graph(q)].append(q)
+        from .api import author
+
+        applied = kg.apply(DataChange(
+            [Edit(g, quads) for g, quads in new.items()], channel="update", author=author(),
+            message=request.headers.get("X-Next2Met-Message", "") or "SPARQL update"))
     log.info("update changed %d graph(s): %s", len(changed), ", ".join(changed))
-    return jsonify({"status": "updated", "changedGraphs": list(changed)})
+    return jsonify({"status": "updated", "changedGraphs": list(changed), "version": applied.version,
+                    "files": list(applied.files)})
 
 
 def client_key() -> str:

@@ -102,6 +102,15 @@ class KnowledgeGraph:
         self.closed = False
         atexit.register(self.close)  # a process that ends without closing still stops its workers
 
+    # -- writes --------------------------------------------------------------------------------------------
+    def apply(self, change):
+        """Apply a change through the one write path (``next2met.graph.changes``) and tell the listeners."""
+        from next2met.graph.changes import apply_change
+
+        with self.write_lock:
+            return apply_change(self.store, self.settings, change,
+                                notify=lambda event: self.changed(Change(event.graphs, event.reason, event.at)))
+
     # -- change notification -------------------------------------------------------------------------
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)

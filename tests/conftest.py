@@ -21,8 +21,38 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.virtuoso"]
 
 
+_DATA_COPY: list[Path] = []
+CHECKOUT_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def data_copy(target: Path | None = None) -> Path:
+    """A copy of the curated data folder: ``target``, or one shared copy per session (never the checkout's data/,
+    which writes through the API would change)."""
+    import tempfile
+
+    if target is not None:
+        shutil.copytree(CHECKOUT_DATA, target, ignore=shutil.ignore_patterns(".next2met", "__pycache__"))
+        return target
+    if not _DATA_COPY:
+        _DATA_COPY.append(data_copy(Path(tempfile.mkdtemp(prefix="next2met-data-")) / "data"))
+    return _DATA_COPY[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_folder_is_a_copy():
+    """Settings made without a data folder (``Settings()``) name the checkout's data/ as the data folder, and every
+    accepted write (the API, /update, a harvest's history) goes there: in tests, they name a copy instead."""
+    from next2met.graph import paths
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "DATA_DIR", data_copy())
+        yield
+
+
 def make_settings(store: Path, **changes) -> Settings:
-    """Settings that ignore the caller's environment: everything under ``store``."""
+    """Settings that ignore the caller's environment: everything under ``store``, and a copy of the data folder
+    (so that no test writes into the checkout's data/)."""
+    changes.setdefault("data_dir", str(data_copy()))
     return Settings(store=str(store), **changes)
 
 

@@ -72,7 +72,7 @@ def test_bearer_tokens_and_roles_on_the_api(site):
     _, admin = accounts.add("ada", "admin")
     _, contributor = accounts.add("carl", "contributor", region="IE061")
     body = requests.get(f"{url}/api/practices/{PRACTICE}", headers={"Accept": "text/turtle"}, timeout=30).text
-    put = {"Content-Type": "text/turtle"}
+    put = {"Content-Type": "text/turtle", "If-Match": "*"}  # any current version (the write API needs If-Match)
     r = requests.put(f"{url}/api/practices/{PRACTICE}", data=body, headers={**bearer(contributor), **put}, timeout=60)
     assert r.status_code == 403 and "carl is a contributor" in r.json()["detail"]
     r = requests.put(f"{url}/api/practices/{PRACTICE}", data=body, headers={**bearer(admin), **put}, timeout=60)
@@ -81,8 +81,10 @@ def test_bearer_tokens_and_roles_on_the_api(site):
                      timeout=60)
     assert r.status_code == 200  # the update token of the settings is an admin token
     # a wrong token reads the same whether the account exists or not
-    known = requests.delete(f"{url}/api/practices/{PRACTICE}", headers=bearer(admin[:-2] + "xx"), timeout=30)
-    unknown = requests.delete(f"{url}/api/practices/{PRACTICE}", headers=bearer("n2m_nobody_" + "a" * 43), timeout=30)
+    known = requests.delete(f"{url}/api/practices/{PRACTICE}", headers={**bearer(admin[:-2] + "xx"), "If-Match": "*"},
+                            timeout=30)
+    unknown = requests.delete(f"{url}/api/practices/{PRACTICE}",
+                              headers={**bearer("n2m_nobody_" + "a" * 43), "If-Match": "*"}, timeout=30)
     assert known.status_code == unknown.status_code == 401
     assert known.json()["detail"] == unknown.json()["detail"]
     accounts.revoke("ada")

@@ -6,7 +6,7 @@ import pytest
 
 from next2met.graph import paths
 from next2met.server.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import data_copy, make_settings
 
 TOKEN = "s3cret-token"
 LONGFORD = (paths.DATA_DIR / "practices" / "digital-consultations-longford.yaml").read_text()
@@ -18,8 +18,8 @@ YAML = "application/yaml"
 
 
 @pytest.fixture
-def writable(store_copy):
-    app = create_app(make_settings(store_copy, update_token=TOKEN))
+def writable(store_copy, tmp_path):
+    app = create_app(make_settings(store_copy, update_token=TOKEN, data_dir=str(data_copy(tmp_path / "data"))))
     yield app.test_client(), app.extensions["next2met"]
     app.extensions["next2met"].close()
 
@@ -53,17 +53,19 @@ def test_create_read_replace_delete(writable):
     assert kg.store.ask('ASK { <https://w3id.org/next2met/practice/api-test-practice> '
                         '<http://purl.org/dc/terms/title> "An API test practice"@en }')
     assert client.post("/api/practices", data=NEW, content_type=YAML, headers=AUTH).status_code == 409
-    assert "An API test practice" in client.get("/api/practices/api-test-practice").get_data(as_text=True)
+    read = client.get("/api/practices/api-test-practice")
+    assert "An API test practice" in read.get_data(as_text=True)
     r = client.put("/api/practices/api-test-practice", data=NEW.replace("An API test practice", "Renamed"),
-                   content_type=YAML, headers=AUTH)
+                   content_type=YAML, headers={**AUTH, "If-Match": read.headers["ETag"]})
     assert r.status_code == 200
     assert kg.store.ask('ASK { ?p <http://purl.org/dc/terms/title> "Renamed"@en }')
     assert not kg.store.ask('ASK { ?p <http://purl.org/dc/terms/title> "An API test practice"@en }')
-    # provenance records the written graph
+    # provenance records the written graph and the file it is kept in
     assert kg.store.ask('ASK { GRAPH <https://w3id.org/next2met/graph/provenance> { '
                         '<https://w3id.org/next2met/graph/practices/api-test-practice> '
-                        '<http://purl.org/dc/terms/identifier> "written through the API" } }')
-    assert client.delete("/api/practices/api-test-practice", headers=AUTH).status_code == 204
+                        '<http://purl.org/dc/terms/identifier> "data/practices/api-test-practice.yaml" } }')
+    etag = client.get("/api/practices/api-test-practice").headers["ETag"]
+    assert client.delete("/api/practices/api-test-practice", headers={**AUTH, "If-Match": etag}).status_code == 204
     assert client.get("/api/practices/api-test-practice").status_code == 404
 
 
@@ -82,7 +84,8 @@ def test_invalid_practice_is_refused_with_report_and_nothing_written(writable):
 def test_delete_that_breaks_links_is_refused(writable):
     """Actions link to this practice (inspired by it): deleting it would leave dangling links."""
     client, kg = writable
-    r = client.delete("/api/practices/digital-consultations-longford", headers=AUTH)
+    etag = client.get("/api/practices/digital-consultations-longford").headers["ETag"]
+    r = client.delete("/api/practices/digital-consultations-longford", headers={**AUTH, "If-Match": etag})
     assert r.status_code == 422
     assert kg.store.ask("ASK { <https://w3id.org/next2met/practice/digital-consultations-longford> ?p ?o }")
 

@@ -21,6 +21,7 @@ from next2met.graph.settings import Settings
 from next2met.server.app import create_app
 from next2met.server.state import Change
 from tests.compare import canonical
+from tests.conftest import data_copy
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "ldes_client"
 GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
@@ -142,7 +143,7 @@ def test_a_deletion_is_a_tombstone(fresh_app):
 
 def test_writes_through_the_api_reach_the_stream(store_copy):
     token = "ldes-test-token"
-    application = create_app(Settings(store=str(store_copy), update_token=token))
+    application = create_app(Settings(store=str(store_copy), update_token=token, data_dir=str(data_copy())))
     kg, client = application.extensions["next2met"], application.test_client()
     try:
         get = client_getter(client)
@@ -153,7 +154,8 @@ def test_writes_through_the_api_reach_the_stream(store_copy):
         created = client.post("/api/practices", data=body, content_type="application/yaml", headers=auth)
         assert created.status_code == 201, created.data
         assert canonical(read_ldes("http://localhost/ldes", get=get).triples()) == canonical(store_triples(kg))
-        assert client.delete("/api/practices/ldes-api-test", headers=auth).status_code == 204
+        etag = client.get("/api/practices/ldes-api-test").headers["ETag"]
+        assert client.delete("/api/practices/ldes-api-test", headers={**auth, "If-Match": etag}).status_code == 204
         after = read_ldes("http://localhost/ldes", since_page=before.last_page,
                           seen={m.iri for m in before.members}, get=get)
         practice = f"{kg.settings.base_iri}practice/ldes-api-test"

@@ -23,6 +23,7 @@ from next2met.graph.store import OxigraphStore
 from next2met.server.app import create_app
 from next2met.server.jobs import QueryJob
 from next2met.server.workers import QueryPool, Snapshots, _Worker
+from tests.conftest import data_copy
 
 TIMEOUT = 1.5
 MAX_ROWS = 5
@@ -53,6 +54,7 @@ def server(built_store, tmp_path_factory):
         store=str(target), query_timeout=TIMEOUT, max_rows=MAX_ROWS, max_body=4000, query_workers=2,
         max_concurrent_queries=2, update_token=TOKEN, service_allowlist=(url + "/sparql",),
         max_queries_per_client=0,  # these tests send queries at once from one address
+        data_dir=str(data_copy()),
     )
     late.app = create_app(settings)
     assert late.app.extensions["next2met"].extensions["sparql"].wait_ready()  # timings below exclude start-up
@@ -459,10 +461,16 @@ def test_update_that_keeps_the_shapes_is_applied_and_announced(server):
     note = "<https://example.org/notes/n1> <http://www.w3.org/2000/01/rdf-schema#comment> \"checked\"@en"
     r = update(url, f"INSERT DATA {{ GRAPH <https://example.org/graph/notes> {{ {note} }} }}")
     assert r.status_code == 200, r.text
-    assert requests.get(url + "/health").json()["store"]["quads"] == size + 1  # the count follows the data
-    assert r.json() == {"status": "updated", "changedGraphs": ["https://example.org/graph/notes"]}
+    # the count follows the data: the note, and the provenance that now describes its graph
+    assert requests.get(url + "/health").json()["store"]["quads"] == kg.store.count() > size + 1
+    assert ask(url, "ASK { GRAPH <https://w3id.org/next2met/graph/provenance> { <https://example.org/graph/notes> "
+                    "<http://rdfs.org/ns/void#triples> 1 } }")
+    body = r.json()
+    assert body["status"] == "updated" and body["changedGraphs"] == ["https://example.org/graph/notes"]
+    assert body["version"] >= 1 and body["files"] == []  # a graph without a source file: the store only
     assert kg.store.generation != before
-    assert [(c.graphs, c.reason) for c in heard] == [(("https://example.org/graph/notes",), "update")]
+    assert [(c.graphs, c.reason) for c in heard] == [
+        (("https://example.org/graph/notes", "https://w3id.org/next2met/graph/provenance"), "update")]
     assert ask(url, f"ASK {{ {note} }}")  # queries see the new data at once
 
 

@@ -23,6 +23,7 @@ from next2met.graph.settings import Settings
 from next2met.graph.store import OxigraphStore
 from next2met.server.app import create_app
 from next2met.server.state import Change
+from tests.conftest import data_copy
 
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "standards" / "w3c-sparql11-protocol"  # vendored
 
@@ -88,7 +89,8 @@ def w3c(tmp_path_factory):
              for i in (1, 2, 3) for q in ox.parse(path=str(FOLDER / f"data{i}.nt"), format=ox.RdfFormat.N_TRIPLES)]
     store = OxigraphStore(folder)
     store.replace_dataset(quads)
-    app = create_app(Settings(store=str(folder), update_token=TOKEN), store=store, build_if_empty=False)
+    app = create_app(Settings(store=str(folder), update_token=TOKEN, data_dir=str(data_copy())), store=store,
+                     build_if_empty=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", app, quads
