@@ -185,9 +185,10 @@ class SparqlStore(Store):
         if not update:
             url_length = len(self.query_url) + 3 * len(text) + sum(len(n) + 3 * len(v) for n, v in params)
             sw.setMethod(GET if url_length < GET_LIMIT else POST)  # POST here is form-encoded, never sparql-query
+        deadline = time.monotonic() + limit + 5  # the whole answer, not only each read (a trickle is stopped)
         try:
             response = sw.query().response
-            body = response.read()
+            body = _read_by(response, deadline, limit)
             headers = response.info()
         except SPARQLWrapperException as e:
             raise self._error(e) from None
@@ -503,6 +504,16 @@ def _fix_blank_labels(body: bytes) -> bytes:
             if term.get("type") == "bnode":
                 term["value"] = re.sub(r"[^A-Za-z0-9]", "_", term["value"])
     return json.dumps(doc).encode()
+
+
+def _read_by(response, deadline: float, limit: float) -> bytes:
+    """Read an answer a block at a time (each read returns what has arrived), stopping at ``deadline``."""
+    chunks = []
+    while chunk := response.read1(1 << 16):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise QueryTimeout(f"the store's answer was still arriving after {limit + 5:.0f} s; it was stopped")
+    return b"".join(chunks)
 
 
 def _response_text(e: SPARQLWrapperException) -> str:

@@ -323,3 +323,39 @@ def test_the_research_queries_page_on_virtuoso(remote_client, embedded):
     got = Counter(frozenset((k, v["value"]) for k, v in b.items()) for b in r.get_json()["results"]["bindings"])
     rows = embedded.query(get_query("transfer-chain").bind({"region": "PL84"})).rows()
     assert got == Counter(frozenset((k, v.value) for k, v in row.items()) for row in rows)
+
+
+def test_a_trickling_store_is_stopped_at_the_total_deadline():
+    """A remote store that sends its answer a byte at a time (each read quick, the whole endless) is stopped at
+    the query timeout plus the grace, not left to trickle."""
+    import http.server
+    import threading
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.end_headers()
+            for _ in range(200):
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = SparqlStore(f"http://127.0.0.1:{server.server_port}/sparql", timeout=1)
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="still arriving"):
+            store.query("SELECT * WHERE { ?s ?p ?o }")
+        assert time.monotonic() - started < 9
+    finally:
+        server.shutdown()
+        server.server_close()
