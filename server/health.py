@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from flask import Blueprint, Response, jsonify
@@ -54,11 +55,15 @@ def _writes(kg, pool) -> str:
     """"ok", or why writes fail now (a full or read-only disk); a check here also recovers, at most every few
     seconds, once the disk takes writes again (nobody need write to find out)."""
     store = kg.store
-    if store.write_failure is not None and time.monotonic() - _last_recovery[0] > RECOVERY_EVERY:
+    snapshots = getattr(pool, "snapshots", None)
+    failing = store.write_failure is not None or (snapshots is not None and snapshots.failure is not None)
+    if failing and time.monotonic() - _last_recovery[0] > RECOVERY_EVERY:
         _last_recovery[0] = time.monotonic()
         with kg.write_lock:
             store.recover()
-    snapshots = getattr(pool, "snapshots", None)
+        if snapshots is not None and snapshots.failure is not None and store.write_failure is None:
+            with contextlib.suppress(Exception):  # a snapshot of the data as it is now, for the queries
+                snapshots.release(snapshots.acquire())
     failure = store.write_failure or (snapshots.failure if snapshots is not None else None)
     return "ok" if failure is None else f"failing: {failure}"
 
