@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import Conflict, PreconditionFailed, StoreError, WriteBackRefused
+from ..errors import Conflict, PreconditionFailed, StoreError, StoreUnwritable, WriteBackRefused
 from ..formats import guess_format
 from ..rdfio import serialize_quads
 from ..settings import Settings
@@ -181,6 +181,9 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
     previous = files_mod.write_files(texts, data_dir) if texts else {}
     try:
         store.replace_graphs(replaced)
+    except StoreUnwritable as e:  # a full or read-only disk: 507 naming the folder (graph/diskfaults.py)
+        files_mod.restore_files(previous, data_dir)
+        raise StoreUnwritable(f"{e.detail} The source files were put back.", **e.extra) from e
     except Exception as e:
         files_mod.restore_files(previous, data_dir)
         raise StoreError(f"the store did not take the change ({e}); the source files were put back") from e
