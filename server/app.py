@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 # listeners or start what it needs (it puts that in ``kg.extensions``; ``kg.close()`` stops it). Order matters only
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
-FEATURES = (analytics, health, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth, history,
-            quality, releases, packs, model_doc)
+FEATURES = (analytics, health, problems, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth,
+            history, quality, releases, packs, model_doc)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         with kg.write_lock:
             apply_change(kg.store, settings, DataChange(channel="build", rebuild=True))
     app.extensions["next2met"] = kg
-    problems.init_app(app)
+    problems.register_handlers(app)
     i18n.init_app(app)
     for feature in FEATURES:
         app.register_blueprint(feature.bp)
