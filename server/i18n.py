@@ -90,6 +90,8 @@ PROBLEM_TITLES = {  # by problem slug (see problems.py and graph/errors.py)
     "memory-limit": lazy_gettext("Not enough memory for this request"),
     "query-too-deep": lazy_gettext("Query nested too deeply"),
     "requested-range-not-satisfiable": lazy_gettext("Range not satisfiable"),
+    "data-folder-unwritable": lazy_gettext("The data folder cannot be written"),
+    "write-back-refused": lazy_gettext("The change cannot be written to its source file"),
 }
 # What each problem means and what to do about it: the page /docs/problems, where every problem's type points.
 PROBLEM_HELP = {
@@ -146,6 +148,10 @@ PROBLEM_HELP = {
     "unsupported-media-type": lazy_gettext("The body's Content-Type is not one this address reads; the detail "
                                            "lists those it reads."),
     "update-forbidden": lazy_gettext("This server takes no writes: it has no update token."),
+    "data-folder-unwritable": lazy_gettext("The data folder, where changes are written back to their source files, "
+                                           "is read-only, full or gone; nothing was changed."),
+    "write-back-refused": lazy_gettext("The change touches a graph compiled from a source file whose format cannot "
+                                       "hold it; the detail names the file. Edit the file instead."),
 }
 LEGEND = {  # the legend words of graph/layout.py
     "this practice": lazy_gettext("this practice"), "practices like it": lazy_gettext("practices like it"),
