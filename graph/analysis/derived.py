@@ -50,19 +50,26 @@ def is_derived(graph: str, base: str) -> bool:
 
 
 def data_generation(store: Store, base: str) -> str:
-    """The content digest of the curated data: SHA-256 of its N-Quads without the derived graphs, sorted, with
-    blank-node labels blanked (they differ between two builds of the same files)."""
+    """The content digest of the curated data: SHA-256 of its N-Quads without the derived graphs, one quad a line,
+    sorted, with blank-node labels blanked (they differ between two builds of the same files).
+
+    The embedded store writes its N-Quads natively and the lines are filtered, relabelled and sorted as bytes, with
+    no Python object per quad (9k quads: 0.55 s through quads() against a few ms)."""
+    native = getattr(store, "store", None)
+    if isinstance(native, ox.Store):
+        return _digest_lines(native.dump(format=ox.RdfFormat.N_QUADS) or b"", base)
     return digest_quads(store.quads(), base)
 
 
 def digest_quads(quads: Iterable[ox.Quad], base: str) -> str:
     """:func:`data_generation` of any quads (a dump, a release)."""
-    prefix = derived_prefix(base)
-    lines = []
-    for q in quads:
-        if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix):
-            continue
-        lines.append(BLANK.sub(b"_:", str(q).encode("utf-8")))
+    return _digest_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"", base)
+
+
+def _digest_lines(nquads: bytes, base: str) -> str:
+    derived = b"<" + derived_prefix(base).encode()
+    lines = [line for line in BLANK.sub(b"_:", nquads).split(b"\n")
+             if line and not line[:-2].rstrip().rsplit(b" ", 1)[-1].startswith(derived)]
     lines.sort()
     digest = hashlib.sha256()
     for line in lines:

@@ -31,6 +31,18 @@ class Served:
         assert r.status_code == 200, r.text
         return [{k: v["value"] for k, v in b.items()} for b in r.json()["results"]["bindings"]]
 
+    def write(self, method: str, slug: str, body: str | None = None) -> requests.Response:
+        """PUT or DELETE a practice through the write API, with the If-Match of its current version."""
+        url = f"{self.url}/api/practices/{slug}"
+        headers = dict(AUTH)
+        current = requests.get(url, timeout=30)
+        if current.status_code == 200:
+            headers["If-Match"] = current.headers["ETag"]
+        if body is not None:
+            headers["Content-Type"] = "application/yaml"
+        return requests.request(method, url, data=body.encode() if body is not None else None, headers=headers,
+                                timeout=60)
+
     def ask(self, query: str, **params) -> bool:
         r = requests.get(f"{self.url}/sparql", params={"query": query, **params},
                          headers={"Accept": "application/sparql-results+json"}, timeout=30)

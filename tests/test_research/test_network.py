@@ -7,7 +7,7 @@ import requests
 
 from next2met.server.app import create_app
 from tests.conftest import LiveServer, make_settings
-from tests.test_research.conftest import AUTH, BASE, LONGFORD, N2M
+from tests.test_research.conftest import BASE, LONGFORD, N2M
 
 NETWORK = f"{BASE}graph/derived/network"
 PREFIXES = f"PREFIX n2m: <{N2M}>\nPREFIX prov: <http://www.w3.org/ns/prov#>\nPREFIX schema: <https://schema.org/>\n"
@@ -44,15 +44,14 @@ def test_derived_network_graph_with_provenance(served):
 def test_recomputed_after_a_write(served):
     before = served.select(GENERATION)
     new = LONGFORD.replace("practice/digital-consultations-longford", "practice/network-test-practice")
-    r = requests.put(f"{served.url}/api/practices/network-test-practice", data=new.encode(),
-                     headers={**AUTH, "Content-Type": "application/yaml"}, timeout=60)
+    r = served.write("PUT", "network-test-practice", new)
     assert r.status_code == 201, r.text
     after = served.select(GENERATION)
     assert after[0]["g"] != before[0]["g"]
     # the new practice has its place in the network, with the organisations it shares with the one it copies
     assert served.ask(PREFIXES + f"""ASK {{ GRAPH <{NETWORK}> {{
       ?pos n2m:positionOf <{BASE}practice/network-test-practice> ; n2m:degree ?d FILTER(?d > 0) }} }}""")
-    r = requests.delete(f"{served.url}/api/practices/network-test-practice", headers=AUTH, timeout=60)
+    r = served.write("DELETE", "network-test-practice")
     assert r.status_code == 204
     assert not served.ask(PREFIXES + f"ASK {{ ?pos n2m:positionOf <{BASE}practice/network-test-practice> }}")
     final = served.select(GENERATION)

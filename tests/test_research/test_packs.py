@@ -10,7 +10,7 @@ import zipfile
 import requests
 
 from next2met.graph.cli import main
-from tests.test_research.conftest import AUTH, BASE, LONGFORD
+from tests.test_research.conftest import BASE, LONGFORD
 
 
 def unpack(response) -> dict[str, bytes]:
@@ -35,9 +35,8 @@ def test_packs_rerun_against_their_release(served, capsys):
     hubs = unpack(requests.get(f"{served.url}/queries/network-hubs/evidence.zip",
                                params={"kind": "organisation", "top": "4", "release": "p1"}, timeout=60))
     # the live data changes after the packs were made: the Longford practice is renamed
-    r = requests.put(f"{served.url}/api/practices/digital-consultations-longford",
-                     data=LONGFORD.replace("Digital consultations", "Renamed consultations").encode(),
-                     headers={**AUTH, "Content-Type": "application/yaml"}, timeout=60)
+    renamed = LONGFORD.replace("Digital consultations", "Renamed consultations")
+    r = served.write("PUT", "digital-consultations-longford", renamed)
     assert r.status_code == 200, r.text
     for pack, name in ((practices, "practices"), (hubs, "network-hubs")):
         manifest = json.loads(pack["manifest.json"])

@@ -12,7 +12,7 @@ import requests
 
 from next2met.graph.analysis.quality import template_fields
 from next2met.graph.validate import validate_text
-from tests.test_research.conftest import AUTH, BASE, LONGFORD
+from tests.test_research.conftest import BASE, LONGFORD
 
 
 def shacl_report(served):
@@ -73,8 +73,7 @@ def test_badge_links_to_what_is_missing_and_follows_a_write(served):
     # a write that drops the start year: the badge and the counts follow
     assert "start_year:" in LONGFORD
     changed = "\n".join(line for line in LONGFORD.splitlines() if not line.startswith("start_year:"))
-    r = requests.put(f"{served.url}/api/practices/digital-consultations-longford", data=changed.encode(),
-                     headers={**AUTH, "Content-Type": "application/yaml"}, timeout=60)
+    r = served.write("PUT", "digital-consultations-longford", changed)
     assert r.status_code == 200, r.text
     after = requests.get(f"{served.url}/quality.json", timeout=30).json()
     now = next(p for p in after["practices"] if p["practice"] == longford["practice"])

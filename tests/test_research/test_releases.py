@@ -25,9 +25,7 @@ def test_release_survives_edits_and_its_diff_is_right(served, capsys):
     assert TITLE in LONGFORD
     release(served, "r1", capsys)
     # a planted change: one practice renamed, one added
-    r = requests.put(f"{served.url}/api/practices/digital-consultations-longford",
-                     data=LONGFORD.replace(TITLE, "Renamed for the release test").encode(),
-                     headers={**AUTH, "Content-Type": "application/yaml"}, timeout=60)
+    r = served.write("PUT", "digital-consultations-longford", LONGFORD.replace(TITLE, "Renamed for the release test"))
     assert r.status_code == 200, r.text
     r = requests.post(f"{served.url}/api/practices", data=NEW.encode(),
                       headers={**AUTH, "Content-Type": "application/yaml"}, timeout=60)
