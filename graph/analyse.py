@@ -293,11 +293,6 @@ class PracticeGraph:
                     transfer.practices.extend(x for x in practices if x not in transfer.practices)
         return sorted(pairs.values(), key=lambda t: (t.teacher, t.learner))
 
-    def transfers_of(self, region: str) -> tuple[list[Transfer], list[Transfer]]:
-        """(what ``region`` learned from others, what others learned from it), at partner-region level."""
-        mine = self.partner_region_of(region)
-        return ([t for t in self.transfers if t.learner == mine], [t for t in self.transfers if t.teacher == mine])
-
 
 def _and(items: list[str]) -> str:
     if len(items) <= 1:

@@ -33,8 +33,6 @@ from .sourceformat import Place
 from .validate import ValidationReport, nquads_text, validate_text
 from .vocab import N2M, SCHEMA
 
-ONTOLOGY_NS = str(N2M._NS)
-
 # Nested YAML nodes become blank nodes without a type; the build types them from the property that holds them.
 NESTED_TYPES = {
     N2M.budget: SCHEMA.MonetaryAmount,

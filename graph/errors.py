@@ -125,10 +125,6 @@ class StoreUnwritable(KGError):
     status, slug, title = 507, "insufficient-storage", "The store cannot be written"
 
 
-class StoreEmpty(KGError):
-    status, slug, title = 503, "store-empty", "The store holds no data yet"
-
-
 class Conflict(KGError):
     """The write clashes with the current state: a practice that exists already, a graph that cannot be written."""
 

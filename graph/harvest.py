@@ -119,11 +119,6 @@ def default_graph(base: str, source: str) -> str:
     return f"{base}graph/harvested/{slug}"
 
 
-def harvest_activity(prov_graph: str) -> str:
-    """The activity that every harvested graph names as its origin (``next2met build`` keeps those graphs)."""
-    return f"{prov_graph}#harvest"
-
-
 # -- reading each kind of source ---------------------------------------------------------------------------------
 def read_source(source: str, kind: str, *, fetcher: Fetcher | None = None,
                 page_size: int = PAGE_SIZE) -> set[ox.Triple]:

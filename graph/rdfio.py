@@ -123,20 +123,6 @@ def serialize_quads(quads: Iterable[ox.Quad], fmt: Format, output: io.IOBase | N
     return None
 
 
-def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> rdflib.term.Node | None:
-    """Convert a pyoxigraph term to the rdflib term with the same value."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return rdflib.Literal(term.value, lang=term.language)
-        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
-    raise TypeError(f"cannot convert {term!r}")
-
 
 def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
     chars = error.object[error.start:error.end]

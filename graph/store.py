@@ -379,13 +379,6 @@ class OxigraphStore(Store):
         """A filled generation that ``commit()`` makes current and ``discard()`` removes."""
         return Staged(lambda: self._commit_generation(target), lambda: shutil.rmtree(target, ignore_errors=True))
 
-    @guarded_write
-    def bulk_load_file(self, path: Path, fmt: Format) -> None:
-        """Replace the dataset with the content of an RDF file (streamed; the fast path for big dumps)."""
-        assert self.root is not None
-        self._commit_generation(self._fill_generation(lambda fresh: fresh.bulk_load(path=str(path),
-                                                                                    format=fmt.ox_format)))
-
     def _fill_generation(self, fill: Callable[[ox.Store], object], *, optimize: bool = False) -> Path:
         """Fill a new generation folder that nothing points at yet; on any failure it is removed."""
         target = self._new_generation_dir()

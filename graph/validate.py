@@ -93,12 +93,6 @@ class ValidationReport:
         """The same report, knowing where the given resources are written."""
         return replace(self, places={**self.places, **places})
 
-    def by_focus(self) -> dict[str, list[ResultRow]]:
-        groups: dict[str, list[ResultRow]] = defaultdict(list)
-        for r in self.results:
-            groups[r.focus].append(r)
-        return dict(groups)
-
     def where(self, r: ResultRow) -> tuple[str, int | None]:
         """The file and line behind a result: the line of the key the result is about where it can be told (the
         property's key, or the key the message names), else the line of the resource or nested entry."""

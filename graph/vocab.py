@@ -8,7 +8,6 @@ from rdflib.namespace import DefinedNamespace
 BASE = "https://w3id.org/next2met/"
 NUTS = Namespace("http://data.europa.eu/nuts/code/")
 SCHEMA = Namespace("https://schema.org/")
-VANN = Namespace("http://purl.org/vocab/vann/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")

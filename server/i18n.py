@@ -82,7 +82,7 @@ PROBLEM_TITLES = {  # by problem slug (see problems.py and graph/errors.py)
     "unsupported-media-type": lazy_gettext("Unsupported media type"),
     "shapes-invalid": lazy_gettext("Data does not conform to the shapes"),
     "query-timeout": lazy_gettext("Query timed out"), "overloaded": lazy_gettext("Too many queries at once"),
-    "store": lazy_gettext("Store error"), "store-empty": lazy_gettext("The store holds no data yet"),
+    "store": lazy_gettext("Store error"),
     "method-not-allowed": lazy_gettext("Method not allowed"), "too-many-requests": lazy_gettext("Too many requests"),
     "conflict": lazy_gettext("Conflict"), "precondition-failed": lazy_gettext("Precondition failed"),
     "precondition-required": lazy_gettext("Precondition required"), "internal": lazy_gettext("Internal server error"),
@@ -141,7 +141,6 @@ PROBLEM_HELP = {
     "shapes-invalid": lazy_gettext("The data would not conform to the SHACL shapes, so nothing was written; the "
                                    "report lists each violation with its resource and property."),
     "store": lazy_gettext("The store behind this server failed or did not answer; try again later."),
-    "store-empty": lazy_gettext("The store holds no data yet: build it first with next2met build."),
     "too-many-requests": lazy_gettext("This client has as many requests running as it may at once; wait for one "
                                       "to finish (Retry-After says how long)."),
     "unauthorized": lazy_gettext("This needs a valid token: send it as Authorization: Bearer <token>."),
