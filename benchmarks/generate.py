@@ -92,6 +92,8 @@ def synthetic_practice(i: int, template: list[ox.Quad], rng: random.Random, sche
 
     for q in template:
         p, o = q.predicate.value, q.object
+        if p == N2M + "presentedAt":
+            continue  # a copy with a random start year may not have been shown at the real practice's event
         if p in CONCEPT_PROPS and CONCEPT_PROPS[p] in schemes:
             o = rng.choice(schemes[CONCEPT_PROPS[p]])
         elif p in ORG_PROPS:

@@ -158,6 +158,9 @@ def _written(slug: str, applied, status: int) -> Response:
             "files": list(applied.files)}
     response = jsonify(body)
     response.status_code = status
+    # where the time went: the write path's steps, then the listeners (caches, dumps, change feed, derived graphs)
+    response.headers["Server-Timing"] = ", ".join(
+        f"{step.replace(' ', '-')};dur={seconds * 1000:.1f}" for step, seconds in applied.seconds.items())
     etag = etag_of(slug)
     if etag:
         response.set_etag(etag)

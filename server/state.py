@@ -104,12 +104,21 @@ class KnowledgeGraph:
 
     # -- writes --------------------------------------------------------------------------------------------
     def apply(self, change):
-        """Apply a change through the one write path (``next2met.graph.changes``) and tell the listeners."""
+        """Apply a change through the one write path (``next2met.graph.changes``) and tell the listeners; the
+        answer's ``seconds`` says how long the listeners took (``listeners``) beside the write path's own steps."""
         from next2met.graph.changes import apply_change
 
+        heard: list[float] = []
+
+        def notify(event) -> None:
+            started = time.perf_counter()
+            self.changed(Change(event.graphs, event.reason, event.at))
+            heard.append(time.perf_counter() - started)
+
         with self.write_lock:
-            return apply_change(self.store, self.settings, change,
-                                notify=lambda event: self.changed(Change(event.graphs, event.reason, event.at)))
+            applied = apply_change(self.store, self.settings, change, notify=notify)
+        applied.seconds["listeners"] = sum(heard)
+        return applied
 
     # -- change notification -------------------------------------------------------------------------
     def on_change(self, listener: ChangeListener) -> None:

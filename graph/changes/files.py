@@ -109,7 +109,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def unwritable(folder: Path, e: OSError) -> DataFolderUnwritable:
     why = {errno.ENOSPC: "it is full", errno.EDQUOT: "its quota is used up", errno.EROFS: "it is read-only",
-           errno.EACCES: "the server may not write there", errno.EPERM: "the server may not write there"}
+           errno.EACCES: "the server may not write there", errno.EPERM: "the server may not write there",
+           errno.EFBIG: "it refused a file of this size (full, or a limit on file sizes)"}
     reason = why.get(e.errno or 0, e.strerror or str(e))
     return DataFolderUnwritable(
         f"cannot write to the data folder {folder}: {reason}; nothing was changed. Free space or fix the folder's "
