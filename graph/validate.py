@@ -26,6 +26,7 @@ import rdflib
 from . import paths
 from .errors import ConfigError
 from .formats import TURTLE
+from .prefixes import curie, used_in
 from .rdfio import ascii_ntriples, parse_bytes
 from .settings import DEFAULT_BASE_IRI, rebase_text
 from .sourceformat import Place
@@ -35,13 +36,6 @@ SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 DETAIL = SH + "detail"
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
-PREFIXES = {
-    "http://purl.org/dc/terms/": "dcterms:", "https://w3id.org/next2met/ontology#": "n2m:",
-    "http://www.w3.org/2004/02/skos/core#": "skos:", "https://schema.org/": "schema:",
-    "http://www.w3.org/ns/prov#": "prov:", "http://www.w3.org/ns/dcat#": "dcat:",
-    "http://www.w3.org/ns/org#": "org:", "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
-    "http://xmlns.com/foaf/0.1/": "foaf:", "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
-}
 
 
 @dataclass(frozen=True)
@@ -184,7 +178,7 @@ class ValidationReport:
         kept = {r.node for r in self.results}
         triples += [ox.Triple(report, ox.NamedNode(SH + "result"), _node(n)) for n in sorted(kept)]
         triples += [t for t in self.triples if _key(t.subject) in kept or _key(t.subject) in self._nested(kept)]
-        prefixes = {"sh": SH, **{p.rstrip(":"): ns for ns, p in PREFIXES.items()}}
+        prefixes = used_in((x.value for t in triples for x in t if isinstance(x, ox.NamedNode)), {"sh": SH})
         return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode("utf-8")
 
     @cached_property
@@ -393,8 +387,6 @@ def read_results(report_nt: str) -> list[ResultRow]:
 
 def _short(term) -> str:
     if isinstance(term, ox.NamedNode):
-        for ns, prefix in PREFIXES.items():
-            if term.value.startswith(ns):
-                return prefix + term.value[len(ns):]
-        return f"<{term.value}>"
+        short = curie(term.value)
+        return short if short != term.value else f"<{term.value}>"
     return "(complex path)"
