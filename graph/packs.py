@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from .formats import JSONLD
+from .prefixes import prologue
 from .rdfio import serialize_quads
 from .store import Store
 
-PRACTICE_COLUMNS = """PREFIX n2m: <https://w3id.org/next2met/ontology#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX schema: <https://schema.org/>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PRACTICE_COLUMNS = prologue("n2m", "dcterms", "schema", "skos") + """
 SELECT ?practice ?title ?region ?standing ?confidence ?startYear WHERE {{
   VALUES ?practice {{ {values} }}
   OPTIONAL {{ ?practice dcterms:title ?title FILTER(langMatches(lang(?title), "en")) }}
