@@ -151,3 +151,10 @@ class DataFolderUnwritable(KGError):
     """The data folder cannot take the change (read-only, full, gone); nothing was changed."""
 
     status, slug, title = 507, "data-folder-unwritable", "The data folder cannot be written"
+
+
+class Preparing(KGError):
+    """What was asked for is being made after a start or a change (dumps, the change log); ``retry_after`` says
+    in how many seconds to ask again (sent as the Retry-After header)."""
+
+    status, slug, title = 503, "preparing", "Being prepared"

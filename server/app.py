@@ -42,8 +42,12 @@ FEATURES = (analytics, health, problems, sparql, queries_ui, resources, browse, 
             history, quality, releases, packs, model_doc)
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True) -> Flask:
-    """Create the app: open the store (building the dataset into it when empty) and register every feature."""
+def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True,
+               start: bool = True) -> Flask:
+    """Create the app: open the store (building the dataset into it when empty) and register every feature.
+
+    ``start``: begin what is prepared in the background (dumps, change log) now; ``next2met serve`` passes False
+    and starts it once the socket is open (``kg.start()``)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config.update(
@@ -67,4 +71,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
             init(app, kg)
     kg.changed(Change((), "start"))
     app.before_request(kg.refresh)
+    if start:
+        kg.start()
     return app

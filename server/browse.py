@@ -10,7 +10,6 @@ import math
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
-from next2met.graph import layout
 from next2met.graph.errors import InputError
 from next2met.graph.formats import CSV, HTML, PLAIN_JSON
 from next2met.graph.search import FACETS, SORTS, PracticeIndex, SearchResult
@@ -247,6 +246,8 @@ def _csv(kg: KnowledgeGraph, rows: list[dict]) -> Response:
 
 @bp.get("/regions")
 def regions() -> Response:
+    from next2met.graph import layout  # networkx: imported when first drawn, not at start-up (0.6-0.9 s)
+
     kg = get_kg()
     lang = _language(kg)
     pg = practice_graph(kg)
@@ -275,6 +276,8 @@ def network() -> Response:
 
 def _practice_network(kg: KnowledgeGraph, lang: str) -> dict:
     """The drawing and its text twin; computed once per data generation and language (it ranks every practice)."""
+    from next2met.graph import layout  # networkx: imported when first drawn, not at start-up (0.6-0.9 s)
+
     pg = practice_graph(kg)
     names = labels(kg)
     net = layout.practice_network(pg, lang)

@@ -12,10 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
-from pathlib import Path
 from urllib.parse import unquote
 
 import pyoxigraph as ox
@@ -23,10 +20,9 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from werkzeug.exceptions import HTTPException
 
 from next2met.graph import describe, void
-from next2met.graph.dumps import MANIFEST, DumpSet, filename, read_manifest, write_dumps
-from next2met.graph.errors import NotFound
+from next2met.graph.dumps import read_plain
+from next2met.graph.errors import NotFound, Preparing
 from next2met.graph.formats import GRAPH_ANSWERS, HTML, JSONLD, NQUADS, NTRIPLES, TRIG, TURTLE, Format
-from next2met.graph.ldes import ChangeLog
 from next2met.graph.ldes_pages import page_quads, root_quads
 from next2met.graph.prefixes import prefixes
 from next2met.graph.releases import list_releases, releases_dir
@@ -34,7 +30,8 @@ from next2met.graph.releases import list_releases, releases_dir
 from .caching import conditional
 from .links import iri_to_path
 from .negotiation import negotiate
-from .state import Change, KnowledgeGraph, get_kg
+from .preparation import DUMPS, LOG, RETRY_AFTER, Harvesting
+from .state import KnowledgeGraph, get_kg
 
 log = logging.getLogger(__name__)
 bp = Blueprint("harvest", __name__)
@@ -50,97 +47,18 @@ RESOURCES = """SELECT ?s (MAX(STR(?m)) AS ?modified) WHERE {
 } GROUP BY ?s ORDER BY ?s"""
 
 
-class Harvesting:
-    """Per-app state: the dump files and the change log, both brought up to date on every data change.
-
-    The change log is recorded at once (it is incremental: only the resources of the changed graphs are read).
-    The dumps are written before the server starts serving and, after later changes, by a background thread,
-    so a write does not wait for twelve files: meanwhile the previous dumps (and the catalogue entries that
-    describe them) stay consistent with each other.
-    """
-
-    def __init__(self, kg: KnowledgeGraph) -> None:
-        self.kg = kg
-        self.folder = kg.settings.dumps_path
-        self.log = ChangeLog(Path(kg.settings.store) / "ldes", kg.settings.base_iri)
-        self._dumps: DumpSet | None = read_manifest(self.folder)
-        self._manifest_seen = self._manifest_stamp()
-        self._dump_lock = threading.Lock()
-        self._dirty = threading.Event()
-        self._writer: threading.Thread | None = None
-        self._closing = False
-
-    def on_change(self, kg: KnowledgeGraph, change: Change) -> None:
-        # A failure here must not turn a write that succeeded into an error: log it, keep serving the old files.
-        if change.reason == "start":
-            self.write_dumps()
-        else:
-            self._dirty.set()
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_when_dirty, name="next2met-dumps", daemon=True)
-                self._writer.start()
-        try:
-            added = self.log.record(kg.store, change.at, change.graphs, self._dumped_quads(kg))
-            log.info("change log: %d new member(s) after %s", len(added), change.reason)
-        except Exception:  # the write itself succeeded; the next change compares everything and catches up
-            log.exception("could not record the changes in %s", self.log.folder)
-            self.log.forget_index()
-
-    def _dumped_quads(self, kg: KnowledgeGraph) -> Callable[[], Iterable[ox.Quad]] | None:
-        """Every quad of the store read from its N-Quads dump, when the dump holds the store's current generation
-        (at start-up it does: the dumps are written first); None otherwise."""
-        dumps = self._dumps
-        if dumps is None or dumps.generation != kg.store.generation:
-            return None
-        path = self.folder / dumps.folder / filename(dumps.name, NQUADS, False)
-        if not path.is_file():
-            return None
-        return lambda: ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False)
-
-    def write_dumps(self) -> None:
-        with self._dump_lock:
-            try:
-                self._dumps = write_dumps(self.kg.store, self.folder)
-                self._manifest_seen = self._manifest_stamp()
-            except Exception:  # a full disk or a closed store: keep serving the previous dumps
-                log.exception("could not write the dumps to %s", self.folder)
-
-    @property
-    def dumps(self) -> DumpSet | None:
-        """The current dumps, re-read when another process (sharing the store folder) wrote new ones."""
-        stamp = self._manifest_stamp()
-        if stamp != self._manifest_seen:
-            found = read_manifest(self.folder)
-            if found is not None:
-                self._dumps, self._manifest_seen = found, stamp
-        return self._dumps
-
-    def _manifest_stamp(self) -> int:
-        try:
-            return (self.folder / MANIFEST).stat().st_mtime_ns
-        except OSError:
-            return 0
-
-    def _write_when_dirty(self) -> None:
-        while True:
-            self._dirty.wait()
-            self._dirty.clear()
-            if self._closing:
-                return
-            self.write_dumps()
-
-    def close(self) -> None:
-        """Stop the dump writer (a dump under way is finished first: its files are switched to atomically)."""
-        self._closing = True
-        self._dirty.set()
-        if self._writer is not None:
-            self._writer.join()
-
-
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:
     state = Harvesting(kg)
     kg.extensions["harvest"] = state
     kg.on_change(state.on_change)
+    kg.after_start(state.start)
+
+
+def _not_ready(kg: KnowledgeGraph, task: str, what: str) -> None:
+    """503 with Retry-After while ``task`` is being prepared for the first time (nothing older to serve)."""
+    if task in kg.preparing:
+        raise Preparing(f"{what} are being prepared after the server started or the data changed; try again in "
+                          f"a few seconds", retry_after=RETRY_AFTER)
 
 
 def _state() -> Harvesting:
@@ -224,6 +142,7 @@ def dump_list() -> Response:
     """The dump files with their sizes and checksums, as JSON."""
     kg, dumps = get_kg(), _state().dumps
     if dumps is None:
+        _not_ready(kg, DUMPS, "the dumps")
         raise NotFound("the dumps have not been written yet")
     body = {
         "name": dumps.name, "written": _iso(dumps.written), "generation": dumps.generation,
@@ -241,14 +160,27 @@ def dump_list() -> Response:
 
 @bp.get("/dumps/<filename>")
 def dump_file(filename: str) -> Response:
-    """One dump file, streamed from disk (ETag = its SHA-256; Range requests work)."""
+    """One dump file, streamed from disk (ETag = its SHA-256; Range requests work on the gzip files). An uncompressed
+    dump is unzipped from its gzip file while it is sent."""
+    from .app import get_kg
+
     state = _state()
     dumps = state.dumps
     if dumps is None:
+        _not_ready(get_kg(), DUMPS, "the dumps")
         raise NotFound("the dumps have not been written yet")
     f = dumps.file(filename)
-    return send_file(state.folder / dumps.folder / f.filename, mimetype=f.served_type, conditional=True,
-                     etag=f.sha256, last_modified=dumps.written, max_age=60, download_name=f.filename)
+    folder = state.folder / dumps.folder
+    if not f.stored:
+        return send_file(folder / f.filename, mimetype=f.served_type, conditional=True, etag=f.sha256,
+                         last_modified=dumps.written, max_age=60, download_name=f.filename)
+    response = Response(read_plain(folder / f.stored), mimetype=f.served_type, direct_passthrough=True)
+    response.content_length = f.size
+    response.set_etag(f.sha256)
+    response.last_modified = dt.datetime.fromtimestamp(dumps.written, dt.UTC)
+    response.cache_control.public, response.cache_control.max_age = True, 60
+    response.headers["Content-Disposition"] = f"attachment; filename={f.filename}"
+    return response.make_conditional(request)
 
 
 # -- the event stream -------------------------------------------------------------------------------------------
@@ -269,6 +201,8 @@ def ldes_root() -> Response:
     """The event stream's description and its first page (``tree:view``)."""
     kg, changes = get_kg(), _state().log
     changes.refresh()
+    if not len(changes):
+        _not_ready(kg, LOG, "the change log and its pages")
     stream = f"{_origin()}/ldes"
     first = changes.page(0)
     modified = _epoch(first[0].time) if first else kg.modified_at
@@ -280,6 +214,8 @@ def ldes_page(number: int) -> Response:
     """Page ``number`` of the stream: immutable once full, the last one grows until it is."""
     kg, changes = get_kg(), _state().log
     changes.refresh()
+    if not len(changes):
+        _not_ready(kg, LOG, "the change log and its pages")
     if number >= changes.page_count:
         raise NotFound(f"the event stream has {changes.page_count} page(s), numbered from 0")
     stream = f"{_origin()}/ldes"

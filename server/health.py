@@ -1,4 +1,5 @@
-"""Liveness and store status (``/health``), and the favicon."""
+"""Liveness and store status (``/health``): the store, the query workers and what is still being prepared for the
+current data (dumps, change log, the workers' copies in memory); and the favicon."""
 
 from __future__ import annotations
 
@@ -39,9 +40,16 @@ def health() -> Response:
         "store": {"kind": kg.store.kind, "quads": quads, "generation": kg.store.generation},
         "uptime_seconds": round(time.time() - STARTED, 1),
     }
+    preparing = kg.preparing.status()
     pool = kg.extensions.get("sparql")
     if pool is not None:  # the query workers, and where each read its last answer (memory, disk)
-        body["query_workers"] = pool.status()
+        pool.check_copies()
+        body["query_workers"] = workers = pool.status()
+        if workers.get("copying"):
+            preparing["memory copies"] = {"workers": workers["copying"]}
+    # what is still being made for the current data: queries are answered meanwhile, the routes that need it
+    # answer 503 with Retry-After (or serve the previous generation)
+    body["preparing"] = preparing
     writes = _writes(kg, pool)
     body["writes"] = writes
     if writes != "ok" and body["status"] == "ok":

@@ -73,6 +73,7 @@ class Answer:
     truncated: bool = False
     timings: tuple[tuple[str, float], ...] = ()  # (step, ms) inside the worker, for the Server-Timing header
     store: str = ""  # what answered: "memory" (the worker's copy of the data), "disk" or "remote"
+    copying: bool = False  # the worker is making its copy of the data in memory meanwhile
 
 
 @dataclass(frozen=True)

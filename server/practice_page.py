@@ -9,7 +9,6 @@ import pyoxigraph as ox
 from flask import request
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
 
-from next2met.graph import layout
 from next2met.graph.vocab import N2M, SCHEMA
 
 from .describe import PREFIXES, Link, Page, Text, definition, practice_graph
@@ -159,6 +158,8 @@ def schema_org(page: Page, texts: dict[str, Text | None], links: dict[str, list[
 
 def context(kg: KnowledgeGraph, page: Page) -> dict:
     """Everything practice.html shows."""
+    from next2met.graph import layout  # networkx: imported when first drawn, not at start-up (0.6-0.9 s)
+
     texts = {key: page.text(str(pred)) for key, pred, _ in TEXT_FIELDS}
     links = {key: page.links(str(pred)) for key, pred in LINK_FIELDS}
     keywords = page.texts(str(DCAT.keyword))

@@ -64,6 +64,8 @@ def handle_kg_error(e: KGError) -> Response:
         response.headers["ETag"] = extra["etag"] if extra["etag"].startswith('"') else f'"{extra["etag"]}"'
     if e.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="next2met"'
+    if e.extra.get("retry_after"):
+        response.headers["Retry-After"] = str(e.extra["retry_after"])
     return response
 
 

@@ -30,18 +30,16 @@ log = logging.getLogger(__name__)
 def serve(settings: Settings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop the query workers and close the store.
 
-    The socket is opened only once the app is complete, so ``/health`` answers as soon as queries are accepted.
+    The socket opens as soon as the app is assembled: the query workers start meanwhile (a query waits for the
+    first), and the dumps and the change log are prepared in the background after it (``/health`` lists them).
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_port(settings.host, settings.port)  # before the build and the workers: a busy port is known in a moment
     folder = ensure_data_folder(settings.data_dir, announce=lambda text: print(text, flush=True))
     settings = settings.with_(data_dir=str(folder))
-    app = create_app(settings)
+    app = create_app(settings, start=False)
     kg: KnowledgeGraph = app.extensions["next2met"]
-    pool = kg.extensions.get("sparql")
-    if pool is not None and not pool.wait_ready():
-        log.warning("the query workers are slow to start; queries wait for them")
     # waitress refuses grossly oversized bodies itself, before buffering them; anything up to that reaches the
     # app, which answers an oversized body with a problem document (413).
     # Answers up to 16 MB are sent from memory: past waitress's default of 1 MB it writes them to a temporary file
@@ -62,8 +60,9 @@ def serve(settings: Settings) -> None:
         kg.close()
         raise _listen_error(settings.host, settings.port, e) from None
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    store = settings.store_url or f"{kg.store.kind} at {settings.store}, {kg.store.count()} quads"
+    store = settings.store_url or f"{kg.store.kind} at {settings.store}"
     print(f"Serving http://{host}:{server.effective_port} (store: {store}; data folder: {folder})", flush=True)
+    kg.start()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     try:

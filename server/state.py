@@ -83,6 +83,47 @@ class AnswerCache:
         self._bytes = 0
 
 
+class Preparing:
+    """What the server is still making for the current data (dumps, change log, the workers' copies in memory),
+    so that ``/health`` can say so and the routes that need it can answer 503 with ``Retry-After`` meanwhile."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, float] = {}  # name -> when it began (epoch seconds)
+        self._failed: dict[str, str] = {}  # name -> why the last attempt failed
+        self._idle = threading.Condition()
+
+    def begin(self, name: str) -> None:
+        with self._idle:
+            self._tasks.setdefault(name, time.time())
+
+    def end(self, name: str, error: str | None = None) -> None:
+        with self._idle:
+            self._tasks.pop(name, None)
+            if error:
+                self._failed[name] = error
+            else:
+                self._failed.pop(name, None)
+            self._idle.notify_all()
+
+    def __contains__(self, name: str) -> bool:
+        with self._idle:
+            return name in self._tasks
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Each task under way with the seconds it has taken so far, and the last failure of each that failed."""
+        now = time.time()
+        with self._idle:
+            out: dict[str, dict[str, Any]] = {n: {"seconds": round(now - t, 1)} for n, t in self._tasks.items()}
+            for name, error in self._failed.items():
+                out.setdefault(name, {})["last_error"] = error
+            return out
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is being prepared; False if something still is after ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._tasks, timeout)
+
+
 class KnowledgeGraph:
     """Shared by all requests of one app. Reads are concurrent; writes are serialised by ``write_lock``."""
 
@@ -101,6 +142,8 @@ class KnowledgeGraph:
         self.extensions: dict[str, Any] = {}  # per-feature state (related graph, dumps, ...), keyed by feature
         self.closed = False
         atexit.register(self.close)  # a process that ends without closing still stops its workers
+        self.preparing = Preparing()
+        self._starters: list[Callable[[], None]] = []
 
     # -- writes --------------------------------------------------------------------------------------------
     def apply(self, change):
@@ -127,6 +170,17 @@ class KnowledgeGraph:
     def derive_with(self, deriver: Deriver) -> None:
         """Have ``deriver`` bring derived graphs up to date after each change, before the listeners hear of it."""
         self._derivers.append(deriver)
+
+    def after_start(self, starter: Callable[[], None]) -> None:
+        """Register work to begin once the server listens (``start``): what takes seconds at scale (dumps, change
+        log) must not keep ``/health`` and queries waiting."""
+        self._starters.append(starter)
+
+    def start(self) -> None:
+        """Begin the work registered with ``after_start`` (in background threads of its own); call once."""
+        starters, self._starters = self._starters, []
+        for starter in starters:
+            starter()
 
     def changed(self, change: Change) -> None:
         """Bring the derived graphs up to date, then tell every listener that the data changed (call with the

@@ -145,6 +145,11 @@ class MemoryCopy:
                     self._copy, self._copying = copy, False
                     return
 
+    @property
+    def copying(self) -> bool:
+        with self._lock:
+            return self._copying
+
     def get(self, snapshot: str | None) -> OxigraphStore | None:
         """The copy of ``snapshot`` if it is ready."""
         with self._lock:
@@ -212,7 +217,7 @@ def worker_main(conn, settings: Settings) -> None:
             else:
                 copy = memory.get(job.snapshot)
                 where = "memory" if copy else "remote" if settings.store_url else "disk"
-                answer = replace(run_query(copy or store, job), store=where)
+                answer = replace(run_query(copy or store, job), store=where, copying=memory.copying)
             conn.send(("ok", answer))
         except KGError as e:
             conn.send(("error", type(e).__name__, shorten(e), {**position(e), **e.extra}))

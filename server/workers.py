@@ -176,6 +176,7 @@ class _Worker:
         self.conn = Connection(ours.detach())
         self.conn.send(settings)
         self.reads = ""  # where its last answer was read: memory, disk or remote ("" before the first)
+        self.copying = False  # making its copy of the data in memory, as of its last answer
         self._killing, self._killed = threading.Lock(), False
 
     def kill(self) -> None:
@@ -287,7 +288,7 @@ class QueryPool:
                 return False
             message = worker.conn.recv()
             if message[0] == "ok":
-                worker.reads = message[1].store
+                worker.reads, worker.copying = message[1].store, message[1].copying
             return True
         finally:
             self.snapshots.release(folder)
@@ -416,6 +417,7 @@ class QueryPool:
         log.debug("query answered by a worker in %.3f s", time.monotonic() - started)
         if message[0] == "ok":
             worker.reads = getattr(message[1], "store", "") or worker.reads
+            worker.copying = getattr(message[1], "copying", False)
             return message[1]
         if message[0] == "error":
             _, name, detail, extra = message
@@ -437,7 +439,18 @@ class QueryPool:
         counts: dict[str, int] = {"workers": len(workers)}
         for w in workers:
             counts[w.reads or "starting"] = counts.get(w.reads or "starting", 0) + 1
+            if w.copying:
+                counts["copying"] = counts.get("copying", 0) + 1
         return counts
+
+    def check_copies(self) -> None:
+        """Have the idle workers that were making their copy in memory at their last answer say whether they still
+        are (with a query of their own, as after a data change): what ``status`` reports is as of each worker's
+        last answer."""
+        with self._lock:
+            copying = any(w.copying for w in self._all)
+        if copying and self.snapshots is not None:
+            self._open_data_on_idle()
 
     def close(self) -> None:
         """Stop every worker, and wait for those being started (they stop themselves once they see the pool

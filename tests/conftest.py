@@ -84,6 +84,12 @@ def settings(tmp_path) -> Settings:
     return make_settings(tmp_path / "store")
 
 
+def prepared(application):
+    """The app once its dumps and change log are made (in the background after it starts)."""
+    assert application.extensions["next2met"].preparing.wait(120), "dumps and change log not prepared in 2 min"
+    return application
+
+
 @pytest.fixture(scope="session")
 def app(built_store, tmp_path_factory):
     """The real app over a session copy of the built store (read-only use)."""
@@ -93,7 +99,7 @@ def app(built_store, tmp_path_factory):
     shutil.copytree(built_store, target, symlinks=True)
     application = create_app(make_settings(target))
     application.config["TESTING"] = True
-    yield application
+    yield prepared(application)
     application.extensions["next2met"].close()
 
 

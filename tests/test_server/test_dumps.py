@@ -18,6 +18,7 @@ from next2met.graph.formats import guess_format
 from next2met.graph.settings import Settings
 from next2met.server.app import create_app
 from next2met.server.state import Change
+from tests.conftest import prepared
 
 FILES = [f"next2met.{fmt.suffix}{gz}" for fmt in DUMP_FORMATS for gz in ("", ".gz")]
 DCT = "http://purl.org/dc/terms/"
@@ -82,7 +83,7 @@ def test_unknown_files_are_404_problems(client):
 
 @pytest.fixture
 def fresh_app(store_copy):
-    application = create_app(Settings(store=str(store_copy)))
+    application = prepared(create_app(Settings(store=str(store_copy))))
     yield application
     application.extensions["next2met"].close()
 
@@ -154,3 +155,12 @@ def test_robots_points_to_the_sitemap(client):
     body = client.get("/robots.txt").data.decode()
     assert "Sitemap: http://localhost/sitemap.xml" in body.splitlines()
     assert "Disallow: /sparql" in body.splitlines()
+
+
+def test_only_the_gzip_files_are_kept_on_disk(app):
+    """The uncompressed dumps are unzipped while sent: on disk each format takes its gzip file only."""
+    harvest = app.extensions["next2met"].extensions["harvest"]
+    dumps = harvest.dumps
+    on_disk = {p.name for p in (harvest.folder / dumps.folder).iterdir()}
+    assert on_disk == {f.filename for f in dumps.files if f.compressed}
+    assert {f.stored for f in dumps.files if not f.compressed} == on_disk

@@ -21,7 +21,7 @@ from next2met.graph.settings import Settings
 from next2met.server.app import create_app
 from next2met.server.state import Change
 from tests.compare import canonical
-from tests.conftest import data_copy
+from tests.conftest import data_copy, prepared
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "ldes_client"
 GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
@@ -86,7 +86,7 @@ def test_page_formats(client):
 
 @pytest.fixture
 def fresh_app(store_copy):
-    application = create_app(Settings(store=str(store_copy)))
+    application = prepared(create_app(Settings(store=str(store_copy))))
     yield application
     application.extensions["next2met"].close()
 
@@ -143,7 +143,7 @@ def test_a_deletion_is_a_tombstone(fresh_app):
 
 def test_writes_through_the_api_reach_the_stream(store_copy):
     token = "ldes-test-token"
-    application = create_app(Settings(store=str(store_copy), update_token=token, data_dir=str(data_copy())))
+    application = prepared(create_app(Settings(store=str(store_copy), update_token=token, data_dir=str(data_copy()))))
     kg, client = application.extensions["next2met"], application.test_client()
     try:
         get = client_getter(client)
@@ -166,15 +166,43 @@ def test_writes_through_the_api_reach_the_stream(store_copy):
         kg.close()
 
 
-def test_a_restart_adds_nothing(store_copy):
-    first = create_app(Settings(store=str(store_copy)))
+def test_a_restart_adds_nothing_and_reads_nothing(store_copy):
+    first = prepared(create_app(Settings(store=str(store_copy))))
     recorded = len(first.extensions["next2met"].extensions["harvest"].log)
     first.extensions["next2met"].close()
-    second = create_app(Settings(store=str(store_copy)))
+    second = create_app(Settings(store=str(store_copy)), start=False)
+    kg = second.extensions["next2met"]
     try:
-        assert len(second.extensions["next2met"].extensions["harvest"].log) == recorded > 0
+        # the log has seen this generation whole: nothing to prepare, the stream is served at once
+        assert "change log" not in kg.preparing.status()
+        assert second.test_client().get("/ldes/0").status_code == 200
+        kg.start()
+        assert kg.preparing.wait(60)
+        assert len(kg.extensions["harvest"].log) == recorded > 0
     finally:
-        second.extensions["next2met"].close()
+        kg.close()
+
+
+def test_a_write_after_a_restart_is_read_incrementally(store_copy):
+    """The index the full scan left on disk lets the first write after a restart read only its graphs."""
+    prepared(create_app(Settings(store=str(store_copy)))).extensions["next2met"].close()
+    application = prepared(create_app(Settings(store=str(store_copy))))
+    kg = application.extensions["next2met"]
+    try:
+        changes = kg.extensions["harvest"].log
+        assert changes.index() is not None
+        practice, graph = first_practice(kg)
+        quads = [q for q in kg.store.quads(graph.value) if q.predicate.value != DCT + "title"]
+        quads.append(ox.Quad(practice, ox.NamedNode(DCT + "title"), ox.Literal("After a restart", language="en"),
+                             graph))
+        before = len(changes)
+        with kg.write_lock:
+            kg.store.replace_graphs({graph.value: quads})
+            kg.changed(Change((graph.value,), "update"))
+        assert [changes.latest()[practice.value].seq] == [before]  # recorded at once, in the write
+        assert len(changes) == before + 1 and changes.generation == kg.store.generation
+    finally:
+        kg.close()
 
 
 # -- the outside judge: the npm ldes-client ---------------------------------------------------------------------

@@ -223,7 +223,7 @@ def test_workers_copy_the_data_at_start_up_before_any_query(store_copy):
     pool = QueryPool(Settings(store=str(store_copy), query_workers=2), Snapshots(store, threading.RLock()))
     try:
         assert pool.wait_ready()
-        assert pool.status() == {"workers": 2, "disk": 2}
+        assert pool.status() == {"workers": 2, "disk": 2, "copying": 2}
         time.sleep(5)
         # two queries at once, each long enough (3.4 million rows, ~0.3 s) to keep its worker busy while the other runs
         values = "{ " + " ".join(str(i) for i in range(150)) + " }"
