@@ -25,12 +25,12 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import DCTERMS, PROV, RDF
 
-from . import paths, sourceformat
+from . import paths, profile, sourceformat
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
 from .rdfio import ascii_ntriples, parse_file, scope_blank_nodes
 from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
 from .sourceformat import Place
-from .validate import ValidationReport, nquads_text, validate_text
+from .validate import ResultRow, ValidationReport, nquads_text, validate_text
 from .vocab import N2M, SCHEMA
 
 # Nested YAML nodes become blank nodes without a type; the build types them from the property that holds them.
@@ -328,6 +328,7 @@ class DatasetStream:
         self.facts: dict[str, GraphFacts] = {}
         self.places: dict[str, Place] = {}  # where each resource of the YAML files is written, by IRI
         self.quads = 0
+        self.foreign: list[ResultRow] = []  # findings of the harvest profile on bulk RDF files (compile_text)
 
     def _read(self, src: SourceFile, context: dict) -> list[ox.Quad]:
         """One file's quads; refuses an ``id`` that another file uses already, naming both files."""
@@ -384,12 +385,17 @@ class DatasetStream:
         for src in self.progress(self.sources) if self.progress else self.sources:
             name = src.graph_iri(base)
             raw = _plain_ntriples(src, base)
+            bulk = _is_bulk(src)
             if raw is not None:
+                if bulk:
+                    self.foreign += profile.check_ntriples(raw, source=src.relative)
                 self.facts[name] = GraphFacts.of_ntriples(raw)
                 self.quads += self.facts[name].triples
                 add(name, _decode(raw, src), src.relative, raw=True)
                 continue
             quads = self._read(src, context)
+            if bulk:
+                self.foreign += profile.check(quads, base=base, allowed_graph=name)
             self.facts[name] = GraphFacts.of(quads)
             self.quads += len(quads)
             # a blank node label belongs to its file: in the one text of all files, make it the file's own
@@ -404,6 +410,12 @@ class DatasetStream:
         self.quads += len(own)
         add(f"{base}graph/provenance", nquads_text(own), "provenance")
         return "".join(chunks), parts
+
+
+def _is_bulk(src: SourceFile) -> bool:
+    """An RDF file of the data folder (not our YAML, not the ontology): checked against the harvest profile, since
+    it may carry another knowledge base's data (``profile.py``)."""
+    return src.path.suffix not in (".yaml", ".yml") and not src.path.is_relative_to(paths.ONTOLOGY_DIR)
 
 
 def _plain_ntriples(src: SourceFile, base: str) -> bytes | None:
@@ -474,6 +486,11 @@ def build_dataset(
     t0 = time.perf_counter()
     stream = DatasetStream(settings, sources, progress, harvested_quads(store, settings.base_iri))
     text, parts = stream.compile_text()
+    if stream.foreign:
+        report = ValidationReport(stream.foreign, engine="harvest-profile")
+        raise ShapesInvalid(f"bulk RDF files do not fit the harvest profile ({report.violation_count} violations: "
+                            "literals valid for their datatypes, absolute IRIs, bounded sizes, none of our own "
+                            "graphs); the store is unchanged", report)
     t1 = time.perf_counter()
     result = BuildResult(files=len(stream.sources), quads=stream.quads, graphs=sorted(
         [*stream.facts, f"{settings.base_iri}graph/provenance"]))

@@ -404,7 +404,10 @@ def release(name, **opts) -> None:
               help="Seconds the whole harvest may take to download.")
 @click.option("--max-bytes", type=int, default=512 * 1024 * 1024, show_default=True,
               help="Largest document, counted after decompression.")
-def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_timeout, max_bytes, **opts) -> None:
+@click.option("--shapes", "shapes", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A SHACL file of your own that the harvested data must conform to, besides the harvest profile.")
+def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_timeout, max_bytes, shapes,
+            **opts) -> None:
     """Pull RDF from SOURCE into its own named graph, after SHACL validation, with provenance.
 
     The harvest stays on SOURCE's origin (scheme, host and port): redirects and stream links elsewhere are
@@ -415,7 +418,7 @@ def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_
     settings = settings_from(opts)
     policy = FetchPolicy(allow_hosts=tuple(h.lower() for h in allow_hosts), allow_private=allow_private,
                          total_timeout=total_timeout, max_bytes=max_bytes)
-    result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine, policy=policy)
+    result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine, policy=policy, shapes=shapes)
     click.echo(result.summary(), err=True)
 
 

@@ -4,9 +4,12 @@ file) or the Linked Data Event Stream of another next2met-kg server.
 Harvested data is untrusted, and so is where a source points: every request goes through one ``Fetcher``
 (``http.py``) that stays on the source's origin (redirects and LDES links elsewhere are refused unless their host
 is allowed), refuses private addresses unless allowed, and bounds each body (after decompression) and the whole
-harvest in time. RDF/XML is parsed by pyoxigraph after its DOCTYPE check (``rdfio.py``), and the data is validated
-with the SHACL shapes merged with the store's other graphs (so links to our organisations and concepts resolve)
-before anything is written. On a violation nothing is written and ShapesInvalid carries the report. On success
+harvest in time. RDF/XML is parsed by pyoxigraph after its DOCTYPE check (``rdfio.py``). The data is checked
+against the harvest profile (``profile.py``: absolute IRIs, valid literals, bounded sizes, never one of our own
+graphs; plus the user's ``--shapes``), and validated with our SHACL shapes merged with the store's other graphs (so
+links to our organisations and concepts resolve; the shapes judge only our own data, so another knowledge base's
+schemes and organisations pass as they are) before anything is written. On a violation nothing is written and
+ShapesInvalid carries the report. On success
 the graph is replaced and the provenance graph says where it came from (the URL asked for, and the URL the data
 was read from after redirects), when, and how many triples it holds, in one store transaction.
 """
@@ -21,6 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 
+from . import profile
 from .backend import open_store
 from .changes import Change, Edit, apply_change
 from .errors import InputError, ShapesInvalid
@@ -28,6 +32,7 @@ from .formats import RDF_FORMATS, guess_format
 from .http import DEFAULT_MAX_BYTES, Fetched, Fetcher, FetchPolicy, check_url, gunzip
 from .ldes import TREE
 from .ldes_reader import read_ldes
+from .profile import is_own_graph
 from .rdfio import parse_bytes
 from .settings import Settings
 from .store import Store
@@ -65,15 +70,19 @@ class HarvestResult:
 def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | None = None,
             engine: str | None = None, *, store: Store | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
             page_size: int = PAGE_SIZE, policy: FetchPolicy | None = None, author: str = "next2met harvest",
-            notify=None) -> HarvestResult:
+            notify=None, shapes: Path | None = None) -> HarvestResult:
     """Pull RDF from ``source`` into the named graph ``graph`` through the write path (SHACL, provenance, history).
 
     ``policy`` says where the harvest may go and how long it may take (default: the source's origin only, public
-    addresses only, ``max_bytes`` a body)."""
+    addresses only, ``max_bytes`` a body); ``shapes``, a SHACL file of the user's own that the harvested data must
+    also conform to."""
     started = time.perf_counter()
     if kind not in ("auto", *KINDS):
         raise InputError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
     graph = graph or default_graph(settings.base_iri, source)
+    if is_own_graph(graph, settings.base_iri):
+        raise InputError(f"<{graph}> is one of the project's own graphs; harvest into a graph of its own (the "
+                         f"default is under {settings.base_iri}graph/harvested/)")
     fetcher = Fetcher(policy or FetchPolicy(max_bytes=max_bytes))
     if kind == "auto":
         kind, triples = _detect_and_read(source, fetcher, page_size)
@@ -82,6 +91,10 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
     if not triples:
         raise InputError(f"{source}: no triples to harvest")
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in sorted(triples, key=str)]
+    found = profile.report(quads, base=settings.base_iri, allowed_graph=graph, shapes=shapes)
+    if not found.conforms:
+        raise ShapesInvalid(f"the data harvested from {source} does not fit the harvest profile "
+                            f"({found.violation_count} violations); nothing was written:\n{_shown(found)}", found)
     read_from = _read_from(source, kind, fetcher)
     target = store if store is not None else open_store(settings)
     try:
@@ -99,6 +112,11 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
             target.close()
     report = applied.report or ValidationReport([])
     return HarvestResult(source, kind, graph, len(quads), report, time.perf_counter() - started)
+
+
+def _shown(report: ValidationReport, lines: int = 40) -> str:
+    shown = report.text(severities=("Violation",)).splitlines()
+    return "\n".join(shown[:lines] + (["…"] if len(shown) > lines else []))
 
 
 def _read_from(source: str, kind: str, fetcher: Fetcher) -> str:

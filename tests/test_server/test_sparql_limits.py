@@ -58,6 +58,7 @@ def server(built_store, tmp_path_factory):
     )
     late.app = create_app(settings)
     assert late.app.extensions["next2met"].extensions["sparql"].wait_ready()  # timings below exclude start-up
+    assert late.app.extensions["next2met"].preparing.wait(120)  # and the dumps and change log made after it
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield url, late.app
