@@ -162,7 +162,6 @@ def dump_list() -> Response:
 def dump_file(filename: str) -> Response:
     """One dump file, streamed from disk (ETag = its SHA-256; Range requests work on the gzip files). An uncompressed
     dump is unzipped from its gzip file while it is sent."""
-    from .app import get_kg
 
     state = _state()
     dumps = state.dumps
