@@ -14,6 +14,7 @@ gives the same bytes, and harvesters that compare checksums (data.europa.eu) re-
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -141,21 +142,30 @@ def _check(folder: Path, name: str) -> DumpSet | None:
 
 
 def _write_all(nquads: Path, folder: Path, name: str) -> list[DumpFile]:
+    return write_files(nquads, folder, name)
+
+
+def write_files(nquads: Path, folder: Path, name: str, *, keep_plain: bool = False) -> list[DumpFile]:
+    """Write every format of the N-Quads file ``nquads`` into ``folder`` as gzip files, and the uncompressed files
+    too with ``keep_plain`` (a release keeps every file it lists; served dumps keep the gzip files only)."""
     files = []
     for fmt in DUMP_FORMATS:
         zipped = folder / filename(name, fmt, True)
+        target = folder / filename(name, fmt, False)
+        copy = keep_plain and target != nquads
         with zipped.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                     compresslevel=6) as gz:
+                                                     compresslevel=6) as gz, \
+                (target.open("wb") if copy else contextlib.nullcontext()) as also:
             # filename="" and mtime=0 keep the header free of anything but the content: equal data, equal bytes
-            plain = _Counted(gz)
+            plain = _Counted(gz, also)
             if fmt is NQUADS:
                 with nquads.open("rb") as src:
                     shutil.copyfileobj(src, plain, 1 << 20)
             else:
                 quads = ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS)
                 serialize_quads(quads, fmt, plain, prefixes=prefixes())  # type: ignore[arg-type]
-        files.append(DumpFile(filename(name, fmt, False), fmt.key, fmt.media_type, False, plain.size,
-                              plain.digest.hexdigest(), stored=zipped.name))
+        files.append(DumpFile(target.name, fmt.key, fmt.media_type, False, plain.size, plain.digest.hexdigest(),
+                              stored="" if keep_plain else zipped.name))
         size, digest = _measure(zipped)
         files.append(DumpFile(zipped.name, fmt.key, fmt.media_type, True, size, digest))
     return files
@@ -165,13 +175,15 @@ class _Counted:
     """A writer that passes bytes on and counts and hashes them on the way (the uncompressed dump's size and
     checksum, which is never written to disk as it is)."""
 
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
+    def __init__(self, out: IO[bytes], also: IO[bytes] | None = None) -> None:
+        self.out, self.also = out, also
         self.size = 0
         self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
         self.out.write(data)
+        if self.also is not None:
+            self.also.write(data)
         self.size += len(data)
         self.digest.update(data)
         return len(data)

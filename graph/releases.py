@@ -28,7 +28,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .analysis.derived import digest_quads
-from .dumps import DumpFile, _write_all, filename
+from .dumps import DumpFile, filename, write_files
 from .errors import InputError, NotFound
 from .formats import NQUADS, rdf_format
 from .settings import Settings
@@ -131,8 +131,10 @@ def make_release(store: Store, settings: Settings, name: str, *, now: dt.datetim
     tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.part"
     tmp.mkdir()
     try:
-        files = _write_all(store, tmp, dump_name(name))  # the store is read once, into the N-Quads file
         nquads = tmp / filename(dump_name(name), NQUADS, False)
+        with nquads.open("wb") as out:  # the store is read once, into the N-Quads file
+            store.dump(out, NQUADS)
+        files = write_files(nquads, tmp, dump_name(name), keep_plain=True)
         quads = list(ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False))
         generation = digest_quads(quads, settings.base_iri)
         db = tmp / "store" / "data"

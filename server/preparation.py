@@ -71,8 +71,9 @@ class Harvesting:
         if change.graphs and LOG not in kg.preparing and self.log.generation == previous:
             # A failure here must not turn a write that succeeded into an error: log it, catch up in the background.
             try:
-                added = self.log.record(kg.store, change.at, change.graphs)
-                log.info("change log: %d new member(s) after %s", len(added), change.reason)
+                added = self.log.record(kg.store, change.at, change.graphs, incremental_only=True)
+                if added is not None:
+                    log.info("change log: %d new member(s) after %s", len(added), change.reason)
             except Exception:
                 log.exception("could not record the changes in %s", self.log.folder)
                 self.log.forget_index()
@@ -142,8 +143,9 @@ class Harvesting:
         log.info("prepared %s of generation %s in %.1f s", " and ".join(
             t for t, needed in ((LOG, need_log), (DUMPS, need_dumps)) if needed), generation,
             time.monotonic() - started)
-        if store.generation != generation:  # changed meanwhile: another round
-            self._want()
+        with self.kg.write_lock:  # a change under way is seen whole: its own listener records it, or we do
+            if store.generation != generation:  # changed meanwhile: another round
+                self._want()
 
     def _prepare_apart(self, store: OxigraphStore, need_log: bool, need_dumps: bool) -> None:
         scratch = Path(tempfile.mkdtemp(prefix="prepare-", dir=store.root))

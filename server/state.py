@@ -23,6 +23,7 @@ from next2met.graph.settings import Settings
 from next2met.graph.store import Result, Store
 
 log = logging.getLogger(__name__)
+DERIVED = "derived graphs"  # the name /health gives their derivation after start
 ChangeListener = Callable[["KnowledgeGraph", "Change"], None]
 # A deriver recomputes graphs derived from the data (analytics, quality) and returns the names of those it wrote.
 Deriver = Callable[["KnowledgeGraph", "Change"], tuple[str, ...]]
@@ -187,6 +188,13 @@ class KnowledgeGraph:
         write lock held). The listeners hear of the derived graphs written as part of the change."""
         self.modified_at = change.at
         self.clear_cache()
+        if change.reason == "start" and self._derivers:
+            # at start the derivers read every quad (a content digest): after the socket opens, in the background
+            self.preparing.begin(DERIVED)
+            self._starters.append(self._derive_after_start)
+            for listener in self._listeners:
+                listener(self, change)
+            return
         written: list[str] = []
         for deriver in self._derivers:
             try:
@@ -200,6 +208,25 @@ class KnowledgeGraph:
         for listener in self._listeners:
             listener(self, change)
 
+    def _derive_after_start(self) -> None:
+        def run() -> None:
+            try:
+                with self.write_lock:
+                    written: list[str] = []
+                    for deriver in self._derivers:
+                        written += deriver(self, Change((), "start"))
+                    if written:  # the listeners (change log, dumps, caches) hear of the graphs written
+                        self.clear_cache()
+                        change = Change(tuple(written), "derived")
+                        for listener in self._listeners:
+                            listener(self, change)
+            except Exception:
+                log.exception("could not bring the derived graphs up to date after start")
+            finally:
+                self.preparing.end(DERIVED)
+
+        threading.Thread(target=run, name="next2met-derive", daemon=True).start()
+
     def refresh(self, *, every: float = 1.0) -> None:
         """Pick up a rebuild made by another process (``next2met build`` while serving); cheap, at most once
         per ``every`` seconds (one readlink of the store's ``current`` link)."""
@@ -210,9 +237,14 @@ class KnowledgeGraph:
         refresh = getattr(self.store, "refresh", None)
         if refresh is None:
             return
-        with self.write_lock:
+        if not self.write_lock.acquire(blocking=False):  # a write (or the derivation after start) is under way:
+            self._checked_at = 0.0  # look again with the next request rather than wait behind it
+            return
+        try:
             if refresh():
                 self.changed(Change((), "build"))
+        finally:
+            self.write_lock.release()
 
     # -- our own (trusted) queries, cached until the data changes --------------------------------------
     def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -10,7 +10,7 @@ import requests
 
 from next2met.graph import paths
 from next2met.server.app import create_app
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, prepared
 
 TOKEN = "research-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -53,7 +53,7 @@ class Served:
 @pytest.fixture
 def served(store_copy) -> Iterator[Served]:
     """The real app with writes on, over real HTTP, on a private copy of the built store."""
-    app = create_app(make_settings(store_copy, update_token=TOKEN))
+    app = prepared(create_app(make_settings(store_copy, update_token=TOKEN)))  # dumps made in the background
     server = LiveServer(app)
     try:
         yield Served(server.url, app.extensions["next2met"])
