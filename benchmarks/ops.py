@@ -142,15 +142,39 @@ def measure_start(store: Path, *, workers: int = 2, limit: float = 600.0, env_ex
     return out
 
 
+def operations(out: dict) -> list[str]:
+    """Start-up, memory of the server's process tree and disk, as ``ops.py`` measured them."""
+    lines = []
+    for when, o in out.get("ops", {}).items():
+        rss = o["rss_prepared_mb"]
+        workers = sorted(v for k, v in rss.items() if k.startswith("worker"))
+        disk = o["disk_mb"]
+        lines.append(f"- {when}: /health after {o['health_s']:.2f} s, first query answered after "
+                     f"{o['first_query_s']:.2f} s, everything prepared "
+                     f"({', '.join(o['preparing_seen']) or 'nothing'}) after {o['prepared_s'] or float('nan'):.1f} s; "
+                     f"RSS then: server {rss['server']:.0f} MB + workers "
+                     f"{' + '.join(f'{w:.0f}' for w in workers)} MB = {rss['total']:.0f} MB (workers read "
+                     f"{o.get('workers_read', {})}); disk: store {disk.get('store', 0):.0f} MB, dumps "
+                     f"{disk.get('dumps', 0):.0f} MB, change log {disk.get('ldes', 0):.0f} MB, all "
+                     f"{disk['total']:.0f} MB ({disk['total'] / max(disk.get('store', 1), 1):.2f}x the store)")
+    return [*lines, ""] if lines else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True, help="a store folder built with next2met build")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--restarts", type=int, default=1, help="starts after the first (default 1)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the server (NEXT2MET_NAME), e.g. query_memory_quads=0; repeatable")
     args = parser.parse_args(argv)
+    env = {f"NEXT2MET_{k.upper()}": v for k, v in (s.split("=", 1) for s in args.set)}
+    starts = {}
     for n in range(1 + args.restarts):
-        print(("first start: " if n == 0 else "restart: ") + json.dumps(measure_start(args.store,
-              workers=args.workers), default=lambda v: round(v, 2)), flush=True)
+        when = "first start" if n == 0 else f"restart {n}"
+        starts[when] = measure_start(args.store, workers=args.workers, env_extra=env)
+        print(json.dumps({when: starts[when]}, default=lambda v: round(v, 2)), file=sys.stderr, flush=True)
+    print("\n".join(operations({"ops": starts})))
     return 0
 
 

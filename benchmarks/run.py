@@ -46,6 +46,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/virtuoso.py starts Virtuoso for the tests and for us
 
+from benchmarks.ops import measure_start, operations  # noqa: E402
 from next2met.graph.queries import list_queries  # noqa: E402
 from next2met.graph.settings import Settings  # noqa: E402
 from next2met.graph.store import OxigraphStore  # noqa: E402
@@ -217,6 +218,9 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     seconds, peak = _timed([sys.executable, "-m", "next2met.graph.cli", "build", "--quiet", "--data", str(data),
                             "--store", str(store_dir)])
     out["build_s"], out["build_peak_mb"] = seconds, peak
+    if not args.no_http:  # start-up right after the build and again (restart), memory of the tree, disk
+        out["ops"] = {"first start": measure_start(store_dir), "restart": measure_start(store_dir)}
+        print(f"  {label} operations: {out['ops']}", file=sys.stderr)
     store = OxigraphStore(store_dir, read_only=True)
     out["quads"] = store.count()
     pools = _pools(store)
@@ -478,7 +482,7 @@ def table(out: dict) -> str:
         if colds:
             lines.append(f"| **median of the mix, {c}** | {statistics.median(colds):.1f} ms cold |"
                          + " |" * (len(channels) - 1))
-    lines += ["", *targets(out)]
+    lines += ["", *targets(out), *operations(out)]
     loads = ", ".join(f"{k} {out[k]:.1f}" for k in ("generate_s", "build_s", "memory_copy_s", "virtuoso_load_s")
                       if k in out)
     peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "worker_peak_mb",
