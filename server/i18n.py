@@ -82,6 +82,7 @@ PROBLEM_TITLES = {  # by problem slug (see problems.py and graph/errors.py)
     "unsupported-media-type": lazy_gettext("Unsupported media type"),
     "shapes-invalid": lazy_gettext("Data does not conform to the shapes"),
     "query-timeout": lazy_gettext("Query timed out"), "overloaded": lazy_gettext("Too many queries at once"),
+    "preparing": lazy_gettext("Being prepared"),
     "store": lazy_gettext("Store error"),
     "method-not-allowed": lazy_gettext("Method not allowed"), "too-many-requests": lazy_gettext("Too many requests"),
     "conflict": lazy_gettext("Conflict"), "precondition-failed": lazy_gettext("Precondition failed"),
@@ -118,6 +119,9 @@ PROBLEM_HELP = {
                                "Retry-After gives."),
     "payload-too-large": lazy_gettext("The request body is larger than this server takes, in bytes or in triples; "
                                       "send less at once."),
+    "preparing": lazy_gettext("The server is still making this (the dumps or the change feed, after it started or "
+                              "the data changed) and answers queries meanwhile; try again after the time that "
+                              "Retry-After gives."),
     "precondition-failed": lazy_gettext("The resource changed since you read it (If-Match no longer matches its "
                                         "ETag): read it again and make your change on the new version."),
     "precondition-required": lazy_gettext("A change of this resource must name the version it replaces: send "
