@@ -164,6 +164,15 @@ class KnowledgeGraph:
         applied.seconds["listeners"] = sum(heard)
         return applied
 
+    def take_changed_files(self):
+        """Take the data files changed while no server ran (a hand edit, a write a crash cut short) through the
+        write path (``next2met.graph.changes.reconcile``)."""
+        from next2met.graph.changes.reconcile import reconcile
+
+        with self.write_lock:
+            return reconcile(self.store, self.settings,
+                             notify=lambda event: self.changed(Change(event.graphs, event.reason, event.at)))
+
     # -- change notification -------------------------------------------------------------------------
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)

@@ -42,6 +42,7 @@ from .history import GraphVersion, History, Version, content_text, digest, git_c
 log = logging.getLogger(__name__)
 # Channels whose writes create a source file for a new graph named like one ({base}graph/practices/x).
 FILE_CHANNELS = {"api", "update", "import", "revert", "review"}
+SOURCES = "sources"  # the channel of files changed in the data folder itself (reconcile.py): nothing is written
 HISTORY_MAX_TRIPLES = 200_000  # larger graphs are versioned by digest only (their content is not kept twice)
 
 
@@ -137,7 +138,8 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
     hints = {e.graph: e.hint for e in change.edits}
     old = {g: list(store.quads(g)) if g else [] for g in new}
     _check_preconditions(change, old)
-    new = {g: q for g, q in new.items() if _differs(q, old[g])}
+    if change.channel != SOURCES:  # a file edited by hand is recorded even when only its comments changed
+        new = {g: q for g, q in new.items() if _differs(q, old[g])}
     if not new:
         return Applied(None, etags={g: graph_etag(q) for g, q in old.items()})
     # where each graph is kept, and the text of its file
@@ -147,7 +149,9 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
     for graph, quads in new.items():
         place = _place(graph, base, data_dir, change.channel)
         places[graph] = place
-        if place.path is not None:
+        if place.path is not None and change.channel == SOURCES:  # the file is as it should be: read, not written
+            texts[place.path] = place.path.read_bytes() if place.path.is_file() else None
+        elif place.path is not None:
             texts[place.path] = _file_text(place, quads, context, graph, hints.get(graph)) if quads else None
     t1 = time.perf_counter()
     # provenance, then SHACL on what the change can affect
@@ -178,7 +182,8 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
     t2 = time.perf_counter()
     # files, then the store
     history = History(data_dir)
-    previous = files_mod.write_files(texts, data_dir) if texts else {}
+    to_write = {} if change.channel == SOURCES else texts
+    previous = files_mod.write_files(to_write, data_dir) if to_write else {}
     try:
         store.replace_graphs(replaced)
     except StoreUnwritable as e:  # a full or read-only disk: 507 naming the folder (graph/diskfaults.py)
@@ -189,8 +194,8 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
         raise StoreError(f"the store did not take the change ({e}); the source files were put back") from e
     t3 = time.perf_counter()
     version = _record(history, change, new, old, places, context, base)
-    commit = git_commit(data_dir, list(texts), change.author, _commit_message(change, version, places)) \
-        if texts else None
+    commit = git_commit(data_dir, list(to_write), change.author, _commit_message(change, version, places)) \
+        if to_write else None
     t4 = time.perf_counter()
     return Applied(report, tuple(replaced), tuple(p.relative for p in places.values() if p.relative),
                    version.number, {g: graph_etag(q) for g, q in new.items()}, commit,

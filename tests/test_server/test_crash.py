@@ -112,10 +112,24 @@ def test_kill_9_in_the_middle_of_200_writes_loses_nothing_acknowledged(tmp_path)
     for i in acknowledged:
         assert (data / "practices" / f"crash-{i:03d}.yaml").is_file(), i
 
-    # the store opens, holds every acknowledged write, and conforms
+    # a hand edit while no server runs
+    longford = data / "practices" / f"{SLUG}.yaml"
+    longford.write_text(longford.read_text(encoding="utf-8").replace(
+        "Digital consultations to inform Local Digital Strategies", "Edited by hand"), encoding="utf-8")
+
+    # the store opens, holds every acknowledged write, and conforms; the server takes the files that changed while
+    # it was down (the hand edit, and the file of a write the kill cut short), so store and sources agree
     process, url = start(store, data)
     try:
         assert all(ask(url, f"crash-{i:03d}") for i in acknowledged)
+        written = [p.stem for p in (data / "practices").glob("crash-*.yaml")]
+        assert all(ask(url, slug) for slug in written)
+        title = requests.post(url + "/sparql", timeout=60, headers={"Accept": "application/sparql-results+json"},
+                              data={"query": f'ASK {{ <{DEFAULT_BASE_IRI}practice/{SLUG}> ?p "Edited by hand"@en }}'})
+        assert title.json()["boolean"] is True
+        versions = requests.get(f"{url}/practice/{SLUG}/history", headers={"Accept": "application/json"},
+                                timeout=60).json()["versions"]
+        assert versions[0]["author"] == "the data folder"
         history = requests.get(f"{url}/practice/crash-{acknowledged[0]:03d}/history",
                                headers={"Accept": "application/json"}, timeout=60).json()
         assert history["versions"], "the acknowledged version is in the history"
