@@ -56,10 +56,15 @@ def ensure_data_folder(data_dir: str, announce=log.warning) -> Path:
         return Path(data_dir)
     if is_checkout():
         return paths.DATA_DIR
-    target = user_data_folder()
+    return copy_packaged_data(user_data_folder(), announce)
+
+
+def copy_packaged_data(target: Path, announce=log.warning) -> Path:
+    """The data folder ``target``, filled with the packaged data the first time (and saying so)."""
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(paths.DATA_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        shutil.copytree(paths.DATA_DIR, target,
+                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py", STATE))
         announce(f"copied the packaged data to {target}: edits are written there (set --data or "
                  "NEXT2MET_DATA_DIR to use another folder)")
     return target

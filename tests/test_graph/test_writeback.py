@@ -60,3 +60,15 @@ def test_a_graph_the_format_cannot_hold_is_refused_naming_the_file():
     with pytest.raises(WriteBackRefused) as caught:
         write_yaml(odd, CONTEXT, graph=graph, source=src.relative)
     assert src.relative in caught.value.detail and caught.value.status == 409
+
+
+def test_an_installed_server_copies_the_packaged_data_once_and_says_so(tmp_path):
+    from next2met.graph.changes.files import copy_packaged_data
+
+    said: list[str] = []
+    target = copy_packaged_data(tmp_path / "user" / "data", said.append)
+    assert (target / "practices" / "digibale.yaml").is_file() and (target / "context.jsonld").is_file()
+    assert len(said) == 1 and str(target) in said[0]
+    (target / "practices" / "digibale.yaml").write_text("edited", encoding="utf-8")
+    assert copy_packaged_data(target, said.append) == target and len(said) == 1  # never copied over edits
+    assert (target / "practices" / "digibale.yaml").read_text(encoding="utf-8") == "edited"
