@@ -85,6 +85,7 @@ class N2M(DefinedNamespace):
     submittedBy: URIRef
     successIndicator: URIRef
     templateCompleteness: URIRef
+    templateField: URIRef
     theme: URIRef
     toRegion: URIRef
     transferPotential: URIRef

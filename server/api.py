@@ -280,6 +280,10 @@ def validate() -> Response:
     kg = get_kg()
     if request.method == "GET":
         return Response(render_template("validate.html", report=None, text=""), mimetype="text/html")
+    if request.form.get("form") == "practice":  # the practice form's check as you go (server/contribute)
+        from .contribute.editing import validate_form
+
+        return validate_form()
     text, mimetype = _form_or_body()
     settings = kg.settings
     job = ValidateJob(text.encode("utf-8"), mimetype, settings.base_iri, str(settings.data_path),

@@ -27,11 +27,12 @@ PRACTICES = {"en": "Practices", "fi": "Käytännöt", "de": "Praktiken", "es": "
 
 def extracted() -> dict[str | tuple, str]:
     """Every interface string in the code now, with the file it is in (the way babel.cfg extracts them)."""
-    method_map = [("server/templates/**.html", "jinja2"), ("server/**.py", "python")]
+    method_map = [("server/templates/**.html", "jinja2"), ("server/**.py", "python"),
+                  ("ontology/shapes.ttl", "next2met.graph.contribute.shapetext:extract")]
     found: dict[str | tuple, str] = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
             str(ROOT), method_map, {"server/templates/**.html": {"trimmed": "true"}}, keywords=KEYWORDS):
-        if filename.startswith(("server/", "server\\")):
+        if filename.startswith(("server/", "server\\", "ontology/")):
             found[message if isinstance(message, str) else tuple(message)] = filename
     return found
 
@@ -153,7 +154,8 @@ def unmarked_text(template: str) -> list[str]:
     return [t for t in (" ".join(x.split()) for x in found) if re.search(r"[A-Za-z]{2,}", t) and t not in NOT_WORDS]
 
 
-@pytest.mark.parametrize("template", sorted(p.name for p in (ROOT / "server" / "templates").glob("**/*.html")))
+@pytest.mark.parametrize("template", sorted(str(p.relative_to(ROOT / "server" / "templates"))
+                                             for p in (ROOT / "server" / "templates").glob("**/*.html")))
 def test_template_text_is_marked_for_translation(template):
     text = unmarked_text((ROOT / "server" / "templates" / template).read_text(encoding="utf-8"))
     assert not text, f"{template}: wrap these in {{{{ _('…') }}}} and translate them: {text}"
