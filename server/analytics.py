@@ -63,8 +63,15 @@ def in_words(kg: KnowledgeGraph, iri: str, kind: str) -> str | None:
         return None
     rank, of = found["rank"], found["of"]
     standing = STANDINGS[kind][rank](of) if rank <= 3 and of > 3 else STANDINGS[kind][0](rank, of)
-    parts = [ngettext("%(num)d link in the learning network", "%(num)d links in the learning network",
-                      found["degree"]) + ": " + standing]
+    if kind == "organisation":  # its links are practices: say how many, and across how many regions
+        practices, regions = _reach(kg, iri)
+        lead = ngettext("in %(num)d practice", "in %(num)d practices", practices)
+        if regions > 1:
+            lead += " " + ngettext("across %(num)d region", "across %(num)d regions", regions)
+        parts = [lead + ": " + standing]
+    else:
+        parts = [ngettext("%(num)d link in the learning network", "%(num)d links in the learning network",
+                          found["degree"]) + ": " + standing]
     if found["betweenness"] > 0:
         value = format(found["betweenness"], ".3f")
         parts.append(_("betweenness %(value)s", value=value))
@@ -78,6 +85,16 @@ def in_words(kg: KnowledgeGraph, iri: str, kind: str) -> str | None:
                                   len(found["bridges"]), names=names))
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
+
+
+def _reach(kg: KnowledgeGraph, organisation: str) -> tuple[int, int]:
+    """(practices an organisation runs, joins or submitted; the regions those practices are in)."""
+    node = ox.NamedNode(organisation)
+    rows = kg.select(f"""PREFIX n2m: <{N2M}> PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT (COUNT(DISTINCT ?p) AS ?practices) (COUNT(DISTINCT ?r) AS ?regions) WHERE {{
+  ?p a n2m:GoodPractice ; n2m:mainInstitution|n2m:submittedBy|prov:qualifiedAttribution/prov:agent {node} .
+  OPTIONAL {{ ?p <http://purl.org/dc/terms/spatial> ?r }} }}""")
+    return (int(rows[0]["practices"].value), int(rows[0]["regions"].value)) if rows else (0, 0)
 
 
 # What to say of a node's rank, per kind: [other ranks, first, second, third]. Whole phrases, so that each language

@@ -96,6 +96,6 @@ def test_canned_queries_and_pages_read_it(served):
     r = requests.get(f"{served.url}/queries/network-communities", headers={"Accept": "text/csv"}, timeout=30)
     assert r.status_code == 200 and "community-1" in r.text
     page = requests.get(top.replace(BASE, served.url + "/"), timeout=30).text
-    assert "the most connected organisation of" in page
+    assert "the most connected organisation of" in page and "In " in page and " practices" in page
     page = requests.get(f"{served.url}/practice/citicap-lahti", timeout=30).text
     assert "links in the learning network" in page and "in community" in page
