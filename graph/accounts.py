@@ -197,7 +197,7 @@ class Accounts:
                        (now(), who, action, target[:500], outcome, detail[:1000]))
 
     def audit(self, limit: int = 200, before: int | None = None, who: str | None = None) -> list[AuditEntry]:
-        sql, args = "SELECT * FROM audit WHERE 1=1", []
+        sql, args = "SELECT * FROM audit WHERE 1=1", list[object]()
         if before is not None:
             sql, args = sql + " AND id < ?", [*args, before]
         if who:

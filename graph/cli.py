@@ -317,7 +317,7 @@ def format_result(result, fmt: str) -> str:
     if fmt in RDF:
         raise InputError(f"a {result.kind.upper()} answer is not RDF: use --format table or {', '.join(RESULTS)}")
     if fmt in RESULTS:
-        return result.value.serialize(format=results_format(fmt).ox_format).decode()
+        return result.value.serialize(format=results_format(fmt).results).decode()
     if result.kind == "ask":
         return ("yes" if bool(result.value) else "no") + "\n"
     names = result.variables

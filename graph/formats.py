@@ -9,8 +9,10 @@ records, so a new format is one record (and its tests).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -60,16 +62,35 @@ class Format:
         name = name.strip().lower().lstrip(".")
         return name in (self.key, self.suffix, *self.names, self.media_type, *self.synonyms)
 
-    def write_triples(self, triples, output=None, prefixes: dict[str, str] | None = None) -> bytes | None:
+    @property
+    def rdf(self) -> ox.RdfFormat:
+        """pyoxigraph's RDF format (for the records of RDF syntaxes)."""
+        assert isinstance(self.ox_format, ox.RdfFormat), f"{self.label} is not an RDF format"
+        return self.ox_format
+
+    @property
+    def results(self) -> ox.QueryResultsFormat:
+        """pyoxigraph's query results format (for the records of results syntaxes)."""
+        assert isinstance(self.ox_format, ox.QueryResultsFormat), f"{self.label} is not a results format"
+        return self.ox_format
+
+    def write(self, items: Iterable, output: IO[bytes] | None = None,
+              prefixes: dict[str, str] | None = None) -> bytes | None:
+        """Serialise triples or quads with pyoxigraph (prefixes where the syntax has them); the bytes, or into
+        ``output``."""
+        used = prefixes if prefixes and self.prefixes else None
+        if output is None:
+            return ox.serialize(items, format=self.rdf, prefixes=used)
+        ox.serialize(items, output, self.rdf, prefixes=used)
+        return None
+
+    def write_triples(self, triples: Iterable, output: IO[bytes] | None = None,
+                      prefixes: dict[str, str] | None = None) -> bytes | None:
         """Serialise triples (in the default graph for formats that hold quads); the bytes, or into ``output``."""
         items = triples
         if self.quads:
             items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
-        kwargs = {"prefixes": prefixes} if prefixes and self.prefixes else {}
-        if output is None:
-            return ox.serialize(items, format=self.ox_format, **kwargs)
-        ox.serialize(items, output, self.ox_format, **kwargs)
-        return None
+        return self.write(items, output, prefixes)
 
 
 def _rdf(key, label, media_type, suffix, ox_format, rdflib_name, w3c, eu, **more) -> Format:

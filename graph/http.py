@@ -119,10 +119,10 @@ class Fetcher:
             self.allow(current, via=url if current != url else "")
             status, headers, body_or_location = self._get(current, accept, limit)
             if status in (301, 302, 303, 307, 308):
-                current = urljoin(current, body_or_location)  # type: ignore[arg-type]
+                current = urljoin(current, body_or_location)
                 continue
             self.final_urls.append(current)
-            return Fetched(current, headers.get_content_type(), body_or_location,  # type: ignore[arg-type]
+            return Fetched(current, headers.get_content_type(), body_or_location,
                            headers.get("ETag", ""), headers.get("Cache-Control", ""),
                            headers.get("X-Next2Met-Truncated", "").lower() == "true")
         raise InputError(f"{url}: more than {MAX_REDIRECTS} redirects")
@@ -198,7 +198,7 @@ class Fetcher:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as e:
             raise InputError(f"{url}: cannot resolve {host}: {e.strerror}") from None
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
         if not self.policy.allow_private:
             hidden = [a for a in addresses if not is_public(a)]
             if hidden:

@@ -18,6 +18,7 @@ from rdflib.namespace import RDFS
 
 from . import paths
 from .prefixes import curie
+from .rdfio import Term
 from .store import Store
 from .validate import shapes_graph
 
@@ -69,7 +70,7 @@ def model(store: Store, base: str) -> list[ClassInfo]:
     counts = {r["c"].value: int(r["n"].value) for r in store.query(
         f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?c }} {where} FILTER(isIRI(?c)) }} "
         "GROUP BY ?c").rows()}
-    used: dict[str, dict[str, tuple[int, ox.Term]]] = defaultdict(dict)
+    used: dict[str, dict[str, tuple[int, Term | None]]] = defaultdict(dict)
     for r in store.query(f"""SELECT ?c ?p (COUNT(*) AS ?n) (MIN(?o) AS ?ex) WHERE {{
         GRAPH ?g {{ ?s a ?c ; ?p ?o }} {where} FILTER(isIRI(?c) && ?p != <{RDF_TYPE}>) }} GROUP BY ?c ?p""").rows():
         used[r["c"].value][r["p"].value] = (int(r["n"].value), r.get("ex"))
@@ -112,9 +113,9 @@ def _shape_properties(base: str) -> dict[str, dict[str, Property]]:
                 if warning:
                     prop.recommended = True
                 else:
-                    prop.min = max(prop.min, int(low))
+                    prop.min = max(prop.min, int(str(low)))
             if high is not None:
-                prop.max = int(high) if prop.max is None else min(prop.max, int(high))
+                prop.max = int(str(high)) if prop.max is None else min(prop.max, int(str(high)))
             for key in (SH["class"], SH.datatype, SH.nodeKind):
                 value = g.value(ps, key)
                 if value is not None and not prop.range:
@@ -145,7 +146,7 @@ def _comment(g: rdflib.Graph, iri: str) -> str:
     return ""
 
 
-def _show(term: ox.Term | None) -> str:
+def _show(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):

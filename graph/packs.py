@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from .formats import JSONLD
 from .prefixes import prologue
-from .rdfio import serialize_quads
+from .rdfio import Term, serialize_quads
 from .store import Store
 
 PRACTICE_COLUMNS = prologue("n2m", "dcterms", "schema", "skos") + """
@@ -45,7 +45,7 @@ class Table:
     title: str
     sparql: str
     csv: bytes = b""
-    rows: list[dict[str, ox.Term]] = field(default_factory=list)
+    rows: list[dict[str, Term]] = field(default_factory=list)
     variables: list[str] = field(default_factory=list)
 
 
@@ -76,7 +76,8 @@ def run_table(store: Store, table: Table) -> Table:
     table.variables = result.variables
     table.rows = result.rows()
     again = store.query(table.sparql)
-    table.csv = again.value.serialize(format=ox.QueryResultsFormat.CSV)  # type: ignore[union-attr]
+    assert isinstance(again.value, ox.QuerySolutions)
+    table.csv = again.value.serialize(format=ox.QueryResultsFormat.CSV) or b""
     return table
 
 

@@ -10,12 +10,15 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 import rdflib
 
 from .errors import InputError, PayloadTooLarge, RDFSyntaxError
 from .formats import NTRIPLES, RDFXML, Format, guess_format
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal  # an RDF term as pyoxigraph gives it (no RDF-star here)
 
 
 def parse_file(path: Path, fmt: Format | None = None, graph: str | None = None) -> list[ox.Quad]:
@@ -45,7 +48,7 @@ def parse_bytes(
         check_xml(data, source)
     to_graph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     try:
-        parsed = ox.parse(data, format=fmt.ox_format, base_iri=base_iri)
+        parsed: Iterable[ox.Quad] = ox.parse(data, format=fmt.rdf, base_iri=base_iri)
         if max_triples is not None:
             parsed = itertools.islice(parsed, max_triples + 1)
         quads = [
@@ -110,21 +113,18 @@ def rdflib_to_quads(graph: rdflib.Graph, graph_name: str | None = None) -> list[
     return parse_bytes(nt, NTRIPLES, source="graph", graph=graph_name)
 
 
-def serialize_quads(quads: Iterable[ox.Quad], fmt: Format, output: io.IOBase | None = None,
+def serialize_quads(quads: Iterable[ox.Quad], fmt: Format, output: IO[bytes] | None = None,
                     prefixes: dict[str, str] | None = None) -> bytes | None:
     """Serialise quads (triples when the format has no graphs) to ``output`` or return the bytes."""
     items: Iterator[ox.Quad] | Iterator[ox.Triple] = iter(quads)
     if not fmt.quads:
         items = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
-    kwargs = {"prefixes": prefixes} if prefixes and fmt.prefixes else {}
-    if output is None:
-        return ox.serialize(items, format=fmt.ox_format, **kwargs)
-    ox.serialize(items, output, fmt.ox_format, **kwargs)
-    return None
+    return fmt.write(items, output, prefixes)
 
 
 
-def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
+def _escape(error: UnicodeError) -> tuple[str | bytes, int]:
+    assert isinstance(error, UnicodeEncodeError)
     chars = error.object[error.start:error.end]
     return "".join(f"\\u{ord(c):04X}" if ord(c) < 0x10000 else f"\\U{ord(c):08X}" for c in chars), error.end
 

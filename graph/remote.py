@@ -345,7 +345,7 @@ class SparqlStore(Store):
             body, headers = self._request("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
                                           accept="application/sparql-results+json", timeout=max(60.0, self.timeout))
             found = {r["g"].value: int(r["n"].value)
-                     for r in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+                     for r in _solutions(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
                      if isinstance(r["g"], ox.NamedNode)}
         except (StoreError, QueryTimeout, SyntaxError, ValueError) as e:
             log.warning("cannot list the graphs of the Virtuoso at %s (%s); naming ours with FROM", self.query_url, e)
@@ -531,3 +531,9 @@ def _text(body: object) -> str:
     if isinstance(body, bytes):
         return body.decode("utf-8", "replace")
     return str(body)
+
+
+def _solutions(parsed: ox.QuerySolutions | ox.QueryBoolean) -> ox.QuerySolutions:
+    if not isinstance(parsed, ox.QuerySolutions):
+        raise StoreError("the store answered a SELECT with a boolean")
+    return parsed

@@ -209,7 +209,7 @@ def documented_settings() -> list[tuple[str, str, str]]:
         if f.default is not MISSING:
             default = repr(f.default)
         else:
-            default = "(per-user data folder)" if f.name == "store" else repr(f.default_factory())  # type: ignore[misc]
+            default = "(per-user data folder)" if f.name == "store" else repr(f.default_factory())  # type: ignore[operator]
         rows.append((f.name, default, f.metadata["help"]))
     return rows
 

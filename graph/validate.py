@@ -179,7 +179,7 @@ class ValidationReport:
         triples += [ox.Triple(report, ox.NamedNode(SH + "result"), _node(n)) for n in sorted(kept)]
         triples += [t for t in self.triples if _key(t.subject) in kept or _key(t.subject) in self._nested(kept)]
         prefixes = used_in((x.value for t in triples for x in t if isinstance(x, ox.NamedNode)), {"sh": SH})
-        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode("utf-8")
+        return bytes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b"").decode("utf-8")
 
     @cached_property
     def graph(self) -> rdflib.Graph:
@@ -284,7 +284,7 @@ def nquads_text(quads: Iterable[ox.Quad]) -> str:
     Making this text first lets a caller free the quads before the validation itself (``build_dataset`` does).
     """
     data = ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_QUADS)
-    return ascii_ntriples(data)
+    return ascii_ntriples(data or b"")
 
 
 def validate_text(text: str, *, engine: str = "auto", base: str = DEFAULT_BASE_IRI) -> ValidationReport:

@@ -88,9 +88,10 @@ def scan(quads: Iterable[ox.Quad], unattached: str) -> tuple[dict[str, set[ox.Tr
         for res, s in todo:
             # only the triples that lead to blank nodes, sorted (sorting every subject's triples cost seconds)
             for t in sorted((t for t in by_subject.get(s, ()) if isinstance(t.object, ox.BlankNode)), key=str):
-                if t.object not in owner:
-                    owner[t.object] = res
-                    nxt.append((res, t.object))
+                node = t.object
+                if isinstance(node, ox.BlankNode) and node not in owner:
+                    owner[node] = res
+                    nxt.append((res, node))
         todo = sorted(nxt, key=lambda x: (x[0], x[1].value))
     out: dict[str, set[ox.Triple]] = defaultdict(set)
     for s, triples in by_subject.items():

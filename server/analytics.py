@@ -4,6 +4,9 @@ stands in the learning network."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pyoxigraph as ox
 from flask import Blueprint, Flask
 
@@ -43,7 +46,7 @@ SELECT ?pos ?degree ?betweenness ?pagerank ?rank ?community (COUNT(DISTINCT ?pee
     if not rows:
         return None
     row = rows[0]
-    out = {"degree": int(row["degree"].value), "betweenness": float(row["betweenness"].value),
+    out: dict[str, Any] = {"degree": int(row["degree"].value), "betweenness": float(row["betweenness"].value),
            "pagerank": float(row["pagerank"].value), "rank": int(row["rank"].value), "of": int(row["of"].value),
            "community": row["community"].value if "community" in row else None, "peers": [], "bridges": []}
     if out["community"]:
@@ -99,7 +102,7 @@ SELECT (COUNT(DISTINCT ?p) AS ?practices) (COUNT(DISTINCT ?r) AS ?regions) WHERE
 
 # What to say of a node's rank, per kind: [other ranks, first, second, third]. Whole phrases, so that each language
 # can word them (and inflect the kind) as it needs.
-STANDINGS = {
+STANDINGS: dict[str, list[Callable[..., str]]] = {
     "practice": [
         lambda rank, of: _("number %(rank)d of %(of)d practices by connections", rank=rank, of=of),
         lambda of: _("the most connected practice of %(of)d", of=of),

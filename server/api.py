@@ -250,7 +250,8 @@ def _read(slug: str) -> Response:
     response = Response(body, mimetype=wanted)
     response.set_etag(etag or "")
     response.headers["Vary"] = "Accept"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # a 304 in place when the client has this version
+    return response
 
 
 def _slug_from_body() -> str:

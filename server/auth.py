@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect, generate_csrf, validate_csrf
@@ -133,7 +134,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> ResponseReturnValue:
     name = request.form.get("name", "").strip().lower()
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -154,12 +155,12 @@ def login() -> Response | str:
     return redirect(target, code=303)
 
 
-def _login_again(name: str, target: str, message: str, status: int) -> tuple[str, int]:
+def _login_again(name: str, target: str, message: str, status: int) -> ResponseReturnValue:
     return render_template("login.html", name=name, next=target, message=message), status
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     try:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
@@ -169,7 +170,7 @@ def logout() -> Response:
 
 
 @bp.get("/account")
-def account_page() -> Response | str:
+def account_page() -> ResponseReturnValue:
     account = current_account()
     if account is None:
         return redirect("/login?next=/account", code=303)
@@ -177,7 +178,7 @@ def account_page() -> Response | str:
 
 
 @bp.get("/admin/audit")
-def audit() -> Response | str:
+def audit() -> ResponseReturnValue:
     account = current_account()
     if account is None and wants_html() and bearer() is None:
         return redirect("/login?next=/admin/audit", code=303)
@@ -228,7 +229,7 @@ def init_app(app: Flask, kg) -> None:
                       application_limits=[lambda: settings.auth_failure_limit],
                       application_limits_deduct_when=lambda r: r.status_code == 401,
                       application_limits_exempt_when=lambda: bearer() is None)
-    app.view_functions["auth.login"] = limiter.limit(
+    app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]  # flask-limiter's wrapper type
         lambda: settings.login_limit, methods=["POST"],
         deduct_when=lambda r: r.status_code != 303)(app.view_functions["auth.login"])
     app.extensions["next2met_limiter"] = limiter

@@ -3,6 +3,7 @@ answers to If-None-Match / If-Modified-Since (werkzeug's make_conditional does t
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 
 from flask import Response, g, request
@@ -27,8 +28,9 @@ def conditional(response: Response, kg: KnowledgeGraph, *, etag: str | None = No
     # crc32, not hash(): the tag must be the same in every server process (hash() is salted per process)
     response.set_etag(f"{etag or kg.etag}-{zlib.crc32(variant.encode()) % 10**8}")
     if last_modified is not None:
-        response.last_modified = last_modified
+        response.last_modified = dt.datetime.fromtimestamp(last_modified, dt.UTC)
     else:
         response.headers["Last-Modified"] = kg.last_modified
     response.headers.setdefault("Cache-Control", f"public, max-age={max_age}")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns it into a 304 in place
+    return response

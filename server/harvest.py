@@ -188,7 +188,7 @@ def _ldes_response(kg: KnowledgeGraph, quads: list[ox.Quad], etag: str, last_mod
     fmt = negotiate(LDES_OFFERS, what="the event stream")
     items = quads if fmt.quads else [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     used = {name: prefixes()[name] for name in ("ldes", "tree", "prov", "dcterms")} if fmt.prefixes else {}
-    body = ox.serialize(items, format=fmt.ox_format, **({"prefixes": used} if used else {}))
+    body = fmt.write(items, prefixes=used)
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
     response.headers["Cache-Control"] = cache_control

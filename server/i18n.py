@@ -218,7 +218,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_mark_language)
     app.context_processor(switcher)
     app.add_template_global(problem_title, "problem_title")
-    app.add_template_global(SEVERITIES, "severity_names")
-    app.add_template_global(LEGEND, "legend_words")
-    app.add_template_global(ROLE_NAMES, "role_names")
+    app.jinja_env.globals.update(severity_names=SEVERITIES, legend_words=LEGEND, role_names=ROLE_NAMES)
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks: whitespace of the template ignored

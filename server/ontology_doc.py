@@ -75,8 +75,8 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
             "label": label_texts[0] if label_texts else None,
             "labels": sorted({(v.language or "", v.value) for v in props.get(RDFS + "label", [])
                               if isinstance(v, ox.Literal)}),
-            "comment": (pick([v for v in props.get(RDFS + "comment", []) if isinstance(v, ox.Literal)], lang)
-                        or [None])[0],
+            "comment": next(iter(pick([v for v in props.get(RDFS + "comment", []) if isinstance(v, ox.Literal)],
+                                       lang)), None),
             "details": [(words, [link(v.value) for v in props.get(p, []) if isinstance(v, ox.NamedNode)])
                         for p, words in DETAILS if props.get(p)],
             "used_by": [],
@@ -105,7 +105,7 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
             meta.append((words, shown))
     title = pick([v for v in head.get("http://purl.org/dc/terms/title", []) if isinstance(v, ox.Literal)], lang)
     schemes = sorted(({"link": link(r["s"].value), "count": int(r["n"].value)} for r in kg.select(SCHEMES)),
-                     key=lambda s: s["link"].label.casefold())
+                     key=lambda s: str(s["link"].label).casefold())  # type: ignore[attr-defined]
     return {"title": title[0].value if title else "Ontology", "meta": meta, "sections": sections, "schemes": schemes}
 
 

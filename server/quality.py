@@ -61,7 +61,7 @@ def report(kg: KnowledgeGraph, lang: str = "en") -> dict:
         values, kinds = found["values"], found["kinds"]
 
         def entry(on: str, key: str, name: str) -> dict:
-            out = {key: on, "name": name}
+            out: dict[str, object] = {key: on, "name": name}
             for metric in METRICS:
                 if metric in values[on]:
                     v = values[on][metric]

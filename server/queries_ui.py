@@ -90,7 +90,7 @@ def _serialise(kg: KnowledgeGraph, sparql: str, fmt: Format) -> bytes:
         body = fmt.write_triples(triples, prefixes=prefixes())
         assert body is not None
         return body
-    return result.value.serialize(format=fmt.ox_format)  # type: ignore[union-attr]
+    return result.value.serialize(format=fmt.results)
 
 
 def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Response:
@@ -115,8 +115,8 @@ def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Res
     html = render_template(
         "queries_run.html", q=q, kind=kind, table=table, answer=answer, truncated=truncated, limit=limit,
         current=current, sparql=sparql, editor=url_for("sparql.sparql") + "?" + urlencode({"query": sparql}),
-        download=lambda key: url_for(".run", name=q.name, **shown, format=key), downloads=downloads,
-        evidence=url_for("packs.query_pack", name=q.name, **shown),
+        download=lambda key: url_for(".run", **{"name": q.name, **shown, "format": key}), downloads=downloads,
+        evidence=url_for("packs.query_pack", **{"name": q.name, **shown}),
     )
     return Response(html, mimetype="text/html")
 

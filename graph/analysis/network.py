@@ -59,7 +59,8 @@ def learning_network(pg: PracticeGraph) -> nx.Graph:
         for action in transfer.actions:
             kinds.setdefault(action, "action")
             kinds.setdefault(transfer.learner, "region")
-            edges.add(tuple(sorted((action, transfer.learner))))
+            first, second = sorted((action, transfer.learner))
+            edges.add((first, second))
     g = nx.Graph()
     for node in sorted(kinds):
         g.add_node(node, kind=kinds[node])
@@ -73,7 +74,7 @@ def similarity_network(pg: PracticeGraph, neighbours: int = NEIGHBOURS) -> nx.Gr
     for practice in pg.practices:
         for rel in pg.related(practice, neighbours):
             key = tuple(sorted((practice, rel.iri)))
-            weights[key] = max(weights.get(key, 0.0), rel.score)  # type: ignore[index]
+            weights[key] = max(weights.get(key, 0.0), rel.score)
     g = nx.Graph()
     g.add_nodes_from(pg.practices)
     for (a, b), w in sorted(weights.items()):
@@ -153,7 +154,7 @@ def network_quads(store: Store, base: str, generation: str, context: dict) -> li
             t.integer(pos, N2M + "hubRank", rank)
     similar = similarity_network(pg)
     groups = communities(similar)
-    community_of = {}
+    community_of: dict[str, str] = {}
     for i, members in enumerate(groups, 1):
         node = t.node(f"community-{i}")
         t.a(node, N2M + "Community")
@@ -162,9 +163,10 @@ def network_quads(store: Store, base: str, generation: str, context: dict) -> li
             t.add(node, SKOS_MEMBER, member)
             community_of[member] = node
     for practice in pg.practices:
-        pos = position.get(practice)
-        if pos is None:
+        placed = position.get(practice)
+        if placed is None:
             continue
+        pos = placed
         own = community_of.get(practice)
         if own:
             t.add(pos, N2M + "community", own)

@@ -132,8 +132,8 @@ def write_files(contents: dict[Path, bytes | None], data_dir: Path) -> dict[Path
             if data is None:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged[path] = Path(tmp)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged[path] = Path(name)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()

@@ -114,7 +114,7 @@ def object_readers(base: str) -> frozenset[str]:
     rows = shapes_graph(base).query(
         "PREFIX sh: <http://www.w3.org/ns/shacl#> SELECT ?p WHERE { { ?s sh:targetObjectsOf ?p } "
         "UNION { ?s sh:inversePath ?p } }")
-    return frozenset(str(row[0]) for row in rows)
+    return frozenset(str(row[0]) for row in rows)  # type: ignore[index]  # rdflib: a SELECT gives rows
 
 
 class _View:
