@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import rdflib
 from rdflib import SH, SKOS, Literal, URIRef
@@ -288,7 +289,7 @@ def _field(sh: _Shapes, path: str, shapes: list, terms: list[tuple[str, dict]], 
         if qualified is not None and (sh.number(s, SH.qualifiedMinCount) or 0) >= 1:
             required_languages += [x for x in sh.languages_of(qualified) if x not in required_languages]
     languages = next((sh.languages_of(s) for s in shapes if sh.languages_of(s)), ()) or alt_languages
-    common = dict(
+    common: dict[str, Any] = dict(
         path=path, name=name, description=sh.text(main, SH.description),
         required=any((sh.number(s, SH.minCount) or 0) >= 1 for s in violations),
         recommended=any((sh.number(s, SH.minCount) or 0) >= 1 for s in shapes if sh.severity(s) == "Warning"),

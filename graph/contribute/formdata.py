@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 import yaml
 
+from ..prefixes import curie
 from .form import Field, Form
 
 YAML_HINT = re.compile(r"\s*\((?:YAML keys?|e\.g\.)[^()]*(?:\([^()]*\)[^()]*)*\)")
@@ -285,12 +286,8 @@ def _named(form: Form, message: str) -> Field | None:
 
 
 def _short(iri: str) -> str:
-    from ..validate import PREFIXES
-
-    for ns, prefix in PREFIXES.items():
-        if iri.startswith(ns):
-            return prefix + iri[len(ns):]
-    return f"<{iri}>"
+    short = curie(iri)
+    return short if short != iri else f"<{iri}>"
 
 
 def _shape_message(form: Form, r) -> tuple[str, str]:
