@@ -22,6 +22,7 @@ from . import queries as queries_mod
 from .backend import open_store
 from .changes import Change, apply_change
 from .cli_accounts import accounts as accounts_group
+from .cli_import import import_command
 from .errors import InputError, KGError, ShapesInvalid
 from .formats import RDF, RESULTS, TURTLE, Format, guess_format, rdf_format, results_format
 from .prefixes import curie
@@ -428,6 +429,7 @@ def _progress(items, total: int, label: str):
 
 
 cli.add_command(accounts_group, "accounts")
+cli.add_command(import_command, "import")
 
 
 def main(argv: list[str] | None = None) -> int:

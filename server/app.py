@@ -30,7 +30,7 @@ from . import (
     resources,
     sparql,
 )
-from .contribute import editing, lookup, review
+from .contribute import editing, lookup, review, upload
 from .state import Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
 FEATURES = (analytics, health, problems, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth,
-            history, quality, releases, packs, model_doc, review, editing, lookup)
+            history, quality, releases, packs, model_doc, review, editing, lookup, upload)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True,

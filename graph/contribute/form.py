@@ -258,6 +258,8 @@ def build_form(shapes: rdflib.Graph, context: dict, concepts: Concepts, target: 
     used = {str(g) for f in fields for g in ([f.group] if f.group else [])}
     groups = tuple(sorted((Group(g, sh.text(URIRef(g), rdflib.RDFS.label), sh.number(URIRef(g), SH.order) or 0)
                            for g in used), key=lambda g: (g.order, g.iri)))
+    rank = {g.iri: i for i, g in enumerate(groups)}
+    fields.sort(key=lambda f: (rank.get(f.group, len(rank)), f.order, f.key))  # section by section
     return Form(target, class_term(context, target), tuple(fields), groups, _messages(sh, nodes, fields))
 
 

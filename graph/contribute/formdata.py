@@ -170,7 +170,7 @@ def _typed(f: Field, value: str, resolve: Resolver | None) -> tuple[bool, object
             except ValueError:
                 pass
         return False, None
-    if f.kind == "lookup":
+    if f.kind in ("lookup", "choice"):
         return True, resolve(f, value) if resolve else value
     if f.kind == "iri":
         return bool(ABSOLUTE.match(value) or LOCAL_REF.match(value)), value
