@@ -96,7 +96,8 @@ def measure_start(store: Path, *, workers: int = 2, limit: float = 600.0, env_ex
     url = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", "--store", str(store),
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=(store.parent / f"{store.name}-serve.log").open("a"),
                             start_new_session=True)
     out: dict = {}
     try:

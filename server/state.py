@@ -220,11 +220,14 @@ class KnowledgeGraph:
     def _derive_after_start(self) -> None:
         def run() -> None:
             try:
-                with self.write_lock:
-                    written: list[str] = []
-                    for deriver in self._derivers:
-                        written += deriver(self, Change((), "start"))
-                    if written:  # the listeners (change log, dumps, caches) hear of the graphs written
+                # not under the write lock: at 1M quads this takes tens of seconds, and queries take the lock to make
+                # their snapshot of new data. The derived graphs say which data they were made from, so a write
+                # meanwhile (which derives again under the lock) leaves nothing stale behind.
+                written: list[str] = []
+                for deriver in self._derivers:
+                    written += deriver(self, Change((), "start"))
+                if written:  # the listeners (change log, dumps, caches) hear of the graphs written
+                    with self.write_lock:
                         self.clear_cache()
                         change = Change(tuple(written), "derived")
                         for listener in self._listeners:
