@@ -25,6 +25,20 @@ from .ldes import ChangeLog
 from .store import OxigraphStore
 
 
+def derive(snapshot: Path, *, base: str, out: Path, say=print) -> None:
+    """Compute the derived graphs of the snapshot that are not current (issue 16's analytics) into the N-Quads file
+    ``out``, for the server to write: their content digest and network measures read every quad, which in the
+    server would hold its interpreter lock for as long (tens of seconds at 1M quads)."""
+    from .analysis.derived import compute
+
+    store = OxigraphStore(snapshot, read_only=True)
+    graphs = compute(store, base)
+    with out.open("wb") as fh:
+        ox.serialize((q for quads in graphs.values() for q in quads), fh, format=ox.RdfFormat.N_QUADS)
+    store.close()
+    say(f"derived {' '.join(graphs)}")
+
+
 def prepare(snapshot: Path, *, generation: str, base: str, ldes: Path | None, dumps: Path | None,
             at: float | None = None, say=print) -> None:
     """Record the snapshot's resources in the change log at ``ldes`` and write its dumps to ``dumps`` (either may
@@ -58,12 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--at", type=float, default=None, help="the time of the change (seconds since the epoch)")
     parser.add_argument("--no-log", action="store_true")
     parser.add_argument("--no-dumps", action="store_true")
+    parser.add_argument("--derive", type=Path, default=None, metavar="OUT",
+                        help="only compute the derived graphs that are not current, into this N-Quads file")
     args = parser.parse_args(argv)
 
     def say(line: str) -> None:
         print(line, flush=True)
 
     try:
+        if args.derive is not None:
+            derive(args.snapshot, base=args.base, out=args.derive, say=say)
+            return 0
         prepare(args.snapshot, generation=args.generation, base=args.base, at=args.at,
                 ldes=None if args.no_log else args.ldes, dumps=None if args.no_dumps else args.dumps, say=say)
     except Exception as e:  # one line for the server's log; it keeps serving what it had

@@ -24,11 +24,13 @@ import threading
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from next2met.graph.dumps import MANIFEST, DumpSet, read_manifest, write_dumps
 from next2met.graph.ldes import ChangeLog
 from next2met.graph.store import OxigraphStore
 
-from .state import Change, KnowledgeGraph
+from .state import DERIVED, Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
 LOG, DUMPS = "change log", "dumps"  # the names /health gives the two tasks
@@ -119,8 +121,63 @@ class Harvesting:
                     if task in self.kg.preparing:
                         self.kg.preparing.end(task, f"{type(e).__name__}: {e}")
 
+    def _derive(self) -> None:
+        """The derived graphs after start (issue 16's analytics: they read every quad), computed in a process of
+        its own on a snapshot and written here, unless a write meanwhile derived them itself."""
+        store = self.kg.store
+        if isinstance(store, OxigraphStore) and store.root is not None:
+            self._derive_apart(store)
+        else:
+            self.kg.derive_now()
+        self.kg.preparing.end(DERIVED)
+
+    def _derive_apart(self, store: OxigraphStore) -> None:
+        scratch = Path(tempfile.mkdtemp(prefix="prepare-", dir=store.root))
+        try:
+            generation, snapshot = self._snapshot(store, scratch)
+            out = scratch / "derived.nq"
+            self._run_process([sys.executable, "-m", "next2met.graph.prepare", str(snapshot), "--generation",
+                               generation, "--base", self.kg.settings.base_iri, "--ldes", str(self.log.folder),
+                               "--dumps", str(self.folder), "--derive", str(out)], lambda line: None)
+            graphs: dict[str, list[ox.Quad]] = {}
+            for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False):
+                graphs.setdefault(q.graph_name.value, []).append(q)  # type: ignore[union-attr]
+            if graphs:
+                with self.kg.write_lock:
+                    if store.generation == generation:  # else a write derived them under the lock meanwhile
+                        store.replace_graphs(graphs)
+                        self.kg.announce(Change(tuple(graphs), "derived"))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _snapshot(self, store: OxigraphStore, scratch: Path) -> tuple[str, Path]:
+        with self.kg.write_lock:  # no write may swap the database mid-checkpoint
+            generation = store.generation
+            snapshot = scratch / "snapshot"
+            snapshot.mkdir()
+            store.snapshot(snapshot / "data")
+            (snapshot / "current").symlink_to("data")
+        return generation, snapshot
+
+    def _run_process(self, command: list[str], on_line) -> None:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL) as proc:
+            self._proc = proc
+            assert proc.stdout is not None and proc.stderr is not None
+            for line in proc.stdout:
+                on_line(line)
+            error = proc.stderr.read().strip().splitlines()
+        if proc.returncode != 0:
+            raise RuntimeError(error[-1] if error else f"the preparing process exited with {proc.returncode}")
+
     def _prepare(self) -> None:
         self.log.refresh()  # read the stream's index now, not on its first request
+        if DERIVED in self.kg.preparing:
+            try:
+                self._derive()
+            except Exception as e:  # the dumps and the change log are made all the same
+                log.exception("could not compute the derived graphs after start")
+                self.kg.preparing.end(DERIVED, f"{type(e).__name__}: {e}")
         store, preparing = self.kg.store, self.kg.preparing
         generation = store.generation
         need_log = self.log.generation != generation
@@ -150,31 +207,22 @@ class Harvesting:
     def _prepare_apart(self, store: OxigraphStore, need_log: bool, need_dumps: bool) -> None:
         scratch = Path(tempfile.mkdtemp(prefix="prepare-", dir=store.root))
         try:
-            with self.kg.write_lock:  # no write may swap the database mid-checkpoint
-                generation = store.generation
-                snapshot = scratch / "snapshot"
-                snapshot.mkdir()
-                store.snapshot(snapshot / "data")
-                (snapshot / "current").symlink_to("data")
+            generation, snapshot = self._snapshot(store, scratch)
             command = [sys.executable, "-m", "next2met.graph.prepare", str(snapshot), "--generation", generation,
                        "--base", self.kg.settings.base_iri, "--ldes", str(self.log.folder), "--dumps",
                        str(self.folder), "--at", repr(self._at), *([] if need_log else ["--no-log"]),
                        *([] if need_dumps else ["--no-dumps"])]
-            with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  stdin=subprocess.DEVNULL) as proc:
-                self._proc = proc
-                assert proc.stdout is not None and proc.stderr is not None
-                for line in proc.stdout:
-                    if line.startswith("log"):
-                        self.log.reread()
-                        self.kg.preparing.end(LOG)
-                    elif line.startswith("dumps"):
-                        self._dumps = read_manifest(self.folder)
-                        self._manifest_seen = self._manifest_stamp()
-                        self.kg.preparing.end(DUMPS)
-                error = proc.stderr.read().strip().splitlines()
-            if proc.returncode != 0:
-                raise RuntimeError(error[-1] if error else f"the preparing process exited with {proc.returncode}")
+
+            def on_line(line: str) -> None:
+                if line.startswith("log"):
+                    self.log.reread()
+                    self.kg.preparing.end(LOG)
+                elif line.startswith("dumps"):
+                    self._dumps = read_manifest(self.folder)
+                    self._manifest_seen = self._manifest_stamp()
+                    self.kg.preparing.end(DUMPS)
+
+            self._run_process(command, on_line)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

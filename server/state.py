@@ -199,8 +199,8 @@ class KnowledgeGraph:
         self.clear_cache()
         if change.reason == "start" and self._derivers:
             # at start the derivers read every quad (a content digest): after the socket opens, in the background
+            # (server/preparation.py: in a process of its own on a snapshot, or derive_now)
             self.preparing.begin(DERIVED)
-            self._starters.append(self._derive_after_start)
             for listener in self._listeners:
                 listener(self, change)
             return
@@ -217,27 +217,26 @@ class KnowledgeGraph:
         for listener in self._listeners:
             listener(self, change)
 
-    def _derive_after_start(self) -> None:
-        def run() -> None:
-            try:
-                # not under the write lock: at 1M quads this takes tens of seconds, and queries take the lock to make
-                # their snapshot of new data. The derived graphs say which data they were made from, so a write
-                # meanwhile (which derives again under the lock) leaves nothing stale behind.
-                written: list[str] = []
-                for deriver in self._derivers:
-                    written += deriver(self, Change((), "start"))
-                if written:  # the listeners (change log, dumps, caches) hear of the graphs written
-                    with self.write_lock:
-                        self.clear_cache()
-                        change = Change(tuple(written), "derived")
-                        for listener in self._listeners:
-                            listener(self, change)
-            except Exception:
-                log.exception("could not bring the derived graphs up to date after start")
-            finally:
-                self.preparing.end(DERIVED)
+    @property
+    def derives(self) -> bool:
+        return bool(self._derivers)
 
-        threading.Thread(target=run, name="next2met-derive", daemon=True).start()
+    def derive_now(self) -> None:
+        """Run the derivers here (for stores without snapshots), not under the write lock (queries take it to
+        snapshot new data); the listeners hear of the graphs written."""
+        written: list[str] = []
+        for deriver in self._derivers:
+            written += deriver(self, Change((), "start"))
+        if written:
+            with self.write_lock:
+                self.announce(Change(tuple(written), "derived"))
+
+    def announce(self, change: Change) -> None:
+        """Tell the listeners of graphs written outside ``changed`` (derived graphs made in the background);
+        call with the write lock held."""
+        self.clear_cache()
+        for listener in self._listeners:
+            listener(self, change)
 
     def refresh(self, *, every: float = 1.0) -> None:
         """Pick up a rebuild made by another process (``next2met build`` while serving); cheap, at most once

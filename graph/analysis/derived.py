@@ -221,13 +221,23 @@ def refresh(store: Store, base: str, *, force: bool = False, context: dict | Non
     """Recompute the derived graphs whose data generation is not the current one and write them in one step;
     return the names of the graphs written (none when all were current). ``context`` may hold what the caller
     already has: ``report`` (the SHACL report of the data as it is now), ``practice_graph``."""
+    graphs = compute(store, base, force=force, context=context, engine=engine)
+    if graphs:
+        store.replace_graphs(graphs)
+    return list(graphs)
+
+
+def compute(store: Store, base: str, *, force: bool = False, context: dict | None = None,
+            engine: str = "auto") -> dict[str, list[ox.Quad]]:
+    """The derived graphs that :func:`refresh` would write, without writing them (a process of its own computes
+    them from a snapshot after the server starts: ``graph/prepare.py``)."""
     from . import network, quality  # noqa: F401  (register the derivers)
 
     generation = data_generation(store, base)
     made = (generation, code_version())
     stale = [name for name in sorted(DERIVERS) if force or recorded(store, derived_graph(base, name)) != made]
     if not stale:
-        return []
+        return {}
     from ..analyse import PracticeGraph
 
     context = {"engine": engine, **(context or {})}
@@ -235,6 +245,5 @@ def refresh(store: Store, base: str, *, force: bool = False, context: dict | Non
     graphs = {}
     for name in stale:
         graphs[derived_graph(base, name)] = DERIVERS[name](store, base, generation, context)
-    store.replace_graphs(graphs)
     log.info("derived graphs recomputed from data %s: %s", generation[:12], ", ".join(stale))
-    return list(graphs)
+    return graphs

@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 
 from next2met.server.app import create_app
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, prepared
 from tests.test_research.conftest import BASE, LONGFORD, N2M
 
 NETWORK = f"{BASE}graph/derived/network"
@@ -67,7 +67,7 @@ def test_same_numbers_on_two_runs_of_the_same_data(served, tmp_path):
     store = OxigraphStore(other)
     build_dataset(store, settings)  # a second, separate build of the same files
     store.close()
-    app = create_app(settings)
+    app = prepared(create_app(settings))  # the derived graphs are made in the background after start
     server = LiveServer(app)
     try:
         first = served.select(ANALYTICS)
