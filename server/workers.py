@@ -192,6 +192,10 @@ class _Worker:
         if self.scratch_root is not None:
             shutil.rmtree(self.scratch_root / f"scratch-{self.process.pid}", ignore_errors=True)
 
+    @property
+    def killed(self) -> bool:
+        return self._killed
+
     def ended_for_memory(self) -> bool:
         """Whether the process ended because it reached its memory limit: native code aborts on a failed
         allocation, Python code exits with MEMORY_EXIT, and the system's out-of-memory killer sends SIGKILL."""
@@ -316,12 +320,21 @@ class QueryPool:
     def _replace(self, worker: _Worker, on_done: Callable[[], None] | None = None) -> None:
         """Kill a worker and start a fresh one in its place (in the background: the client is not kept waiting)."""
         with self._lock:
+            present = worker in self._all  # not replaced already (a worker can be found dead twice)
             self._all.discard(worker)
         worker.kill()
-        if not self._closed:
+        if present and not self._closed:
             self._start(on_done)
         elif on_done is not None:
             on_done()
+
+    def _reap(self, workers: list[_Worker]) -> None:
+        """Replace workers whose process has ended on its own (killed from outside, or past its memory limit
+        while copying the data between jobs): their folders go now, not when a job next finds them dead."""
+        for worker in workers:
+            if worker.process.poll() is not None:
+                log.warning("a %s worker (pid %d) ended on its own; starting another", self.name, worker.process.pid)
+                self._replace(worker)
 
     def _admit(self, client: str) -> None:
         """Count a job against its client's share of the workers, or refuse it with 429 (fair admission: one
@@ -369,11 +382,15 @@ class QueryPool:
         try:
             if self.snapshots is not None and not getattr(job, "release", None):  # a release is read as it is
                 snapshot = self.snapshots.acquire()  # before a worker is taken: a snapshot that fails cannot keep it
-            try:
-                worker = self._idle.get(timeout=timeout)
-            except queue.Empty:
-                raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly",
-                                 retry_after=1) from None
+            waited_until = time.monotonic() + timeout
+            while True:  # a worker replaced while idle may still be in the queue: skip it
+                try:
+                    worker = self._idle.get(timeout=max(0.0, waited_until - time.monotonic()))
+                except queue.Empty:
+                    raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly",
+                                     retry_after=1) from None
+                if not worker.killed:
+                    break
             if snapshot is not None and snapshot != self._newest:  # the data changed: idle workers open it now
                 self._newest = snapshot
                 threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
@@ -434,6 +451,9 @@ class QueryPool:
     def status(self) -> dict[str, int]:
         """How many workers there are, and where each read its last answer (memory, disk, remote; "starting"
         before its first)."""
+        with self._lock:
+            workers = list(self._all)
+        self._reap(workers)
         with self._lock:
             workers = list(self._all)
         counts: dict[str, int] = {"workers": len(workers)}

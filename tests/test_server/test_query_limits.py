@@ -5,6 +5,7 @@ and a worker that dies leaves nothing behind in ``query-snapshots/``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -127,3 +128,37 @@ def test_a_killed_worker_leaves_nothing_on_disk(server):
     assert len([n for n in left if n.startswith("snap-")]) <= 2, left
     assert not list(snapshots.glob("**/memory-copy-*")) or all(
         int(p.parent.name.split("-")[1]) in live for p in snapshots.glob("**/memory-copy-*"))
+
+
+def test_a_worker_killed_while_copying_the_data_leaves_nothing(server):
+    """After a data change each worker copies the data into memory through a temporary N-Quads file, as a new
+    worker does when it starts: a worker killed then (the copy of the whole data under way) leaves no file."""
+    snapshots = server.store / "query-snapshots"
+    update = ('INSERT DATA {{ GRAPH <https://example.org/copy> {{ <https://example.org/c{n}> '
+              '<http://www.w3.org/2000/01/rdf-schema#label> "c" }} }}')
+    caught = None
+    for n in range(30):
+        wait_for_workers(server)
+        requests.post(server.url + "/update", data={"update": update.format(n=n)}, timeout=60,
+                      headers={"Authorization": f"Bearer {TOKEN}"})
+        query(server, SMALL)  # a query on the new data: the idle workers start copying it
+        deadline = time.monotonic() + 3
+        while caught is None and time.monotonic() < deadline:
+            for copy in snapshots.glob("scratch-*/memory-copy-*"):
+                caught = int(copy.parent.name.split("-")[1])
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(caught, signal.SIGKILL)
+                break
+            time.sleep(0.001)
+        if caught is not None:
+            break
+    if caught is None:
+        pytest.skip("no copy lasted long enough to be caught on this machine")
+    deadline = time.monotonic() + 15
+    while caught in server.workers() and time.monotonic() < deadline:  # /health finds the dead worker
+        requests.get(server.url + "/health", timeout=10)
+        time.sleep(0.2)
+    assert caught not in server.workers()  # reaped and replaced
+    wait_for_workers(server)
+    assert not (snapshots / f"scratch-{caught}").exists()
+    assert [p for p in snapshots.glob("**/memory-copy-*") if int(p.parent.name.split("-")[1]) == caught] == []
