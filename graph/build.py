@@ -170,7 +170,8 @@ def skolemize(g: rdflib.Graph) -> rdflib.Graph:
         return g
     out = rdflib.Graph()
     for s, p, o in g:
-        out.add((mapping.get(s, s), p, mapping.get(o, o)))  # type: ignore[arg-type]
+        out.add((mapping.get(s, s) if isinstance(s, rdflib.BNode) else s, p,
+                 mapping.get(o, o) if isinstance(o, rdflib.BNode) else o))
     return out
 
 
@@ -535,7 +536,8 @@ class _Staging:
     """The store writing the dataset aside in a thread of its own."""
 
     def __init__(self, store, box: list[str], parts: list[TextPart]) -> None:
-        self.box, self.staged, self.error = box, None, None
+        self.box, self.staged = box, None
+        self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, args=(store, parts), name="next2met-stage", daemon=True)
         self.thread.start()
 

@@ -92,7 +92,8 @@ class Commands(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
             if not _plugins():  # installed before the server registered its commands (an old editable install)
-                e.message += f" (no package registers commands under {PLUGINS}: reinstall with pip install -e .)"
+                raise click.UsageError(f"{e.message} (no package registers commands under {PLUGINS}: reinstall "
+                                       "with pip install -e .)", e.ctx) from None
             raise
 
 
@@ -134,20 +135,25 @@ def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
 
     target = None if dry_run else open_store(settings, shared=True)
     try:
-        result = build_mod.build_dataset(
-            target, settings, sources=sources, engine=engine, progress=progress, dry_run=dry_run
-        ) if dry_run else apply_change(target, settings, Change(channel="build", rebuild=True), engine=engine,
-                                       progress=progress).build
+        if target is None:
+            result = build_mod.build_dataset(target, settings, sources=sources, engine=engine, progress=progress,
+                                             dry_run=True)
+        else:
+            built = apply_change(target, settings, Change(channel="build", rebuild=True), engine=engine,
+                                 progress=progress).build
+            assert built is not None  # a rebuild reports its build
+            result = built
         derived = _derive(target, settings) if target is not None else []
     except ShapesInvalid as e:
-        click.echo(e.report.text(warnings=list_warnings), err=False)  # type: ignore[union-attr]
+        if e.report is not None:
+            click.echo(e.report.text(warnings=list_warnings), err=False)
         raise
     finally:
         if target is not None:
             target.close()
     if list_warnings and result.report is not None:
         click.echo(result.report.text(warnings=True))
-    if not quiet:
+    if not quiet and result.report is not None:
         where = "checked only (dry run)" if dry_run else f"written to {settings.store_url or settings.store}"
         click.echo(
             f"Built {result.quads} quads in {len(result.graphs)} graphs from {result.files} files; "
@@ -258,7 +264,7 @@ def export(fmt, output, **opts) -> None:
             return
         tmp = output.with_name(output.name + ".part")
         opener = gzip.open if output.suffix == ".gz" else open
-        with opener(tmp, "wb") as fh:  # type: ignore[operator]
+        with opener(tmp, "wb") as fh:
             st.dump(fh, fmt)
         tmp.replace(output)
     finally:

@@ -175,7 +175,7 @@ class _Counted:
     """A writer that passes bytes on and counts and hashes them on the way (the uncompressed dump's size and
     checksum, which is never written to disk as it is)."""
 
-    def __init__(self, out: IO[bytes], also: IO[bytes] | None = None) -> None:
+    def __init__(self, out: IO[bytes] | gzip.GzipFile, also: IO[bytes] | None = None) -> None:
         self.out, self.also = out, also
         self.size = 0
         self.digest = hashlib.sha256()

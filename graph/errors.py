@@ -3,6 +3,11 @@ them into an RFC 9457 problem response and the CLI into one line on stderr."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .validate import ValidationReport
+
 
 class KGError(Exception):
     """Base class: something the user can fix, reported without a traceback."""
@@ -92,7 +97,7 @@ class ShapesInvalid(KGError):
     status, slug, title = 422, "shapes-invalid", "Data does not conform to the shapes"
     exit_code = 1
 
-    def __init__(self, detail: str, report: object = None) -> None:
+    def __init__(self, detail: str, report: ValidationReport | None = None) -> None:
         super().__init__(detail)
         self.report = report
 

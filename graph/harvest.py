@@ -105,8 +105,9 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
         shown = e.report.text(severities=("Violation",)).splitlines() if e.report is not None else []
         text = "\n".join(shown[:40] + (["…"] if len(shown) > 40 else []))
         raise ShapesInvalid(
-            f"the data harvested from {source} does not conform to the shapes ({e.report.violation_count} "
-            f"violations); nothing was written:\n{text}", e.report) from None
+            f"the data harvested from {source} does not conform to the shapes "
+            f"({e.report.violation_count if e.report else 'some'} violations); nothing was written:\n{text}",
+            e.report) from None
     finally:
         if store is None:
             target.close()

@@ -362,7 +362,7 @@ class OxigraphStore(Store):
                 try:
                     if part.end - part.start < SMALL_PART:
                         graph, chunk = ox.NamedNode(part.graph), text[part.start:part.end]
-                        triples = ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)
+                        triples: Iterable = ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)
                         if "_:" in chunk:  # a blank node label belongs to its part, as in a bulk load of its own
                             triples = scope_blank_nodes(triples, f"p{i}")
                         small += (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)

@@ -179,7 +179,8 @@ def dump_file(filename: str) -> Response:
     response.last_modified = dt.datetime.fromtimestamp(dumps.written, dt.UTC)
     response.cache_control.public, response.cache_control.max_age = True, 60
     response.headers["Content-Disposition"] = f"attachment; filename={f.filename}"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # a 304 or a 206 (Range) in place
+    return response
 
 
 # -- the event stream -------------------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import time
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
 
 from .state import get_kg
 
@@ -27,7 +29,7 @@ def _quads(store) -> int:
 
 
 @bp.get("/health")
-def health() -> Response:
+def health() -> ResponseReturnValue:
     kg = get_kg()
     try:
         quads = _quads(kg.store)
@@ -35,7 +37,7 @@ def health() -> Response:
     except Exception as e:  # the store is unreachable: report it, do not fail the health check itself
         quads, ok = None, False
         detail = str(e)
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if ok and quads else "degraded",
         "store": {"kind": kg.store.kind, "quads": quads, "generation": kg.store.generation},
         "uptime_seconds": round(time.time() - STARTED, 1),

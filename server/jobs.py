@@ -148,7 +148,8 @@ class _Lines:
     escape line breaks and tabs in values), stopping the writer once more than ``limit`` lines are written."""
 
     def __init__(self, limit: int) -> None:
-        self.limit, self.parts, self.lines = limit, [], 0
+        self.limit, self.lines = limit, 0
+        self.parts: list[bytes] = []
 
     def write(self, chunk) -> int:
         data = bytes(chunk)

@@ -75,9 +75,9 @@ def _nested(page: Page, pred) -> list[dict]:
             "when": node.literal(str(DCTERMS.date)),
             "date": node.literal(str(SCHEMA.startDate)),
             "label": node.text("http://www.w3.org/2000/01/rdf-schema#label"),
-            "agent": (node.links(str(PROV.agent)) or [None])[0],
-            "type": (node.links(str(N2M.stakeholderType)) or [None])[0],
-            "role": (node.links(str(DCAT.hadRole)) or [None])[0],
+            "agent": next(iter(node.links(str(PROV.agent))), None),
+            "type": next(iter(node.links(str(N2M.stakeholderType))), None),
+            "role": next(iter(node.links(str(DCAT.hadRole))), None),
         })
     return out
 
@@ -105,7 +105,7 @@ def provenance(kg: KnowledgeGraph, page: Page) -> dict:
     graphs = sorted({(r["g"].value, r["file"].value if "file" in r else "") for r in rows})
     return {
         "sources": sorted(v.value for v in page.values(str(DCTERMS.source))),
-        "confidence": (page.links(str(N2M.confidence)) or [None])[0],
+        "confidence": next(iter(page.links(str(N2M.confidence))), None),
         "confidence_note": page.text(str(N2M.confidenceNote)),
         "modified": page.literal(str(DCTERMS.modified)),
         "graphs": [{"link": Link(gr, file or page.label(gr)), "file": file} for gr, file in graphs],
@@ -129,10 +129,10 @@ def schema_org(page: Page, texts: dict[str, Text | None], links: dict[str, list[
         "url": request.host_url.rstrip("/") + path, "name": title.value if title else page.label(page.iri),
         "inLanguage": title.lang if title else page.lang,
     }
-    if texts.get("summary"):
-        doc["abstract"] = texts["summary"].value
-    if texts.get("description"):
-        doc["description"] = texts["description"].value
+    if summary := texts.get("summary"):
+        doc["abstract"] = summary.value
+    if description := texts.get("description"):
+        doc["description"] = description.value
     if keywords:
         doc["keywords"] = ", ".join(k.value for k in keywords)
     awards = page.texts(str(SCHEMA.award))

@@ -210,6 +210,7 @@ def worker_main(conn, settings: Settings) -> None:
                 store, opened = OxigraphStore(job.snapshot, read_only=True), job.snapshot
                 memory.want(job.snapshot, store)
             assert store is not None
+            answer: object
             if isinstance(job, UpdateJob):
                 answer = run_update(store, job)
             elif isinstance(job, ValidateJob):

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -37,6 +38,9 @@ from ..store import Store
 from ..validate import ValidationReport
 from . import files as files_mod
 from . import provenance as prov_mod
+
+if TYPE_CHECKING:
+    from ..build import BuildResult
 from .history import GraphVersion, History, Version, content_text, digest, git_commit
 
 log = logging.getLogger(__name__)
@@ -91,7 +95,7 @@ class Applied:
     etags: dict[str, str | None] = field(default_factory=dict)
     commit: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
-    build: object = None  # the BuildResult of a rebuild
+    build: BuildResult | None = None  # the BuildResult of a rebuild
 
 
 def graph_etag(quads: Sequence[ox.Quad] | None) -> str | None:

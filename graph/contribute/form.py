@@ -190,7 +190,7 @@ def _property_shapes(sh: _Shapes, node_shapes: list) -> tuple[dict[str, list], d
     by_path: dict[str, list] = {}
     languages: dict[str, tuple[str, ...]] = {}
     for node in node_shapes:
-        for ps in sorted(set(sh.g.objects(node, SH.property))):
+        for ps in sorted(set(sh.g.objects(node, SH.property)), key=str):
             path = sh.one(ps, SH.path)
             if isinstance(path, URIRef):
                 by_path.setdefault(str(path), []).append(ps)

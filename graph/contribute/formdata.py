@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import yaml
 
@@ -101,7 +102,7 @@ def document(form: Form, values: Values, iri_ref: str, *, modified: dt.date | No
         if f.kind == "group":
             entries = []
             for i in _indices(values, f.key):
-                entry = {}
+                entry: dict[str, Any] = {}
                 for sub in f.subfields:
                     _put(form, entry, sub, values, f"{f.key}.{i}.{sub.key}", found, resolve)
                 if entry:
@@ -132,7 +133,7 @@ def _put(form: Form, target: dict, f: Field, values: Values, name: str, found: l
         return
     if not f.many:
         got = got[:1]
-    kept = []
+    kept: list[Any] = []
     for value in got:
         ok, item = _typed(f, value, resolve)
         if ok:

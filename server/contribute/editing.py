@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
 from werkzeug.datastructures import MultiDict
@@ -113,7 +114,8 @@ def page(values: dict, found: list[Problem], *, mode: str, slug: str, sub: Submi
     for field in [*f.fields, *(s for g in f.fields for s in g.subfields)]:
         if field.lookup and field.lookup not in lookups:
             lookups[field.lookup] = lookup.entries(field)
-    action = {"new": "/practices/new", "edit": f"/practice/{slug}/edit"}.get(mode) or f"/submissions/{sub.number}/edit"
+    action = ({"new": "/practices/new", "edit": f"/practice/{slug}/edit"}.get(mode)
+              or f"/submissions/{sub.number if sub else ''}/edit")
     html = render_template(
         "contribute/form.html", form=f, values=values, problems=common.by_name(found), mode=mode, slug=slug,
         sub=sub, base_etag=base_etag, message=message, note=note, action=lang_path(action), lookups=lookups,
@@ -130,7 +132,7 @@ def _extra_entries() -> dict:
 
 def _refused_or_account(mode: str, slug: str, sub: Submission | None, values: dict):
     """None and the account when the post may go on; else the page again, values kept, with the reason."""
-    keep = dict(mode=mode, slug=slug, sub=sub, base_etag=request.form.get("base_etag", ""),
+    keep: dict[str, Any] = dict(mode=mode, slug=slug, sub=sub, base_etag=request.form.get("base_etag", ""),
                 note=request.form.get("note", ""))
     if not common.csrf_ok():
         return page(values, [], message=_("The form had expired, so nothing was saved. What you entered is kept "
@@ -165,7 +167,8 @@ def _handle(mode: str, slug: str, sub: Submission | None, base_etag: str | None)
     new = sub.new if sub else mode == "new"
     if new and sub is None:
         slug = _slug_for_new(values)
-    keep = dict(mode=mode, slug=slug, sub=sub, base_etag=base_etag or "", note=request.form.get("note", ""))
+    keep: dict[str, Any] = dict(mode=mode, slug=slug, sub=sub, base_etag=base_etag or "",
+                                note=request.form.get("note", ""))
     if action.startswith("add:"):
         return page(values, [], extra=_extra_entries(), **keep)
     found = _slug_problems(slug, account, sub.number if sub else None) if new else []
@@ -250,6 +253,7 @@ def edit_submission(number: int):
     sub, refused = _own_open(number)
     if refused is not None:
         return refused
+    assert sub is not None  # refused when there is none
     if request.method == "POST":
         return _handle("submission", sub.slug, sub, sub.base_etag)
     if current_account() is None:
@@ -291,6 +295,7 @@ def submit(number: int):
     sub, refused = _own_open(number)
     if refused is not None:
         return refused
+    assert sub is not None  # refused when there is none
     if not common.csrf_ok() or current_account() is None:
         return redirect(lang_path(f"/submissions/{number}/preview"), code=303)
     values = values_of(common.form(), common.load_yaml(sub.text))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
+from next2met.graph.accounts import Account
 from next2met.graph.changes import Change, Edit, graph_etag
 from next2met.graph.changes.diff import resource_changes
 from next2met.graph.contribute.formdata import entry_iris, problems
@@ -80,7 +82,7 @@ def queue() -> Response | str:
                            title_of=common.title_of)
 
 
-def _visible(number: int) -> tuple[Submission, object]:
+def _visible(number: int) -> tuple[Submission, Account]:
     """The submission, if the account may see it: its author, or a reviewer."""
     account = current_account()
     if account is None:
@@ -118,7 +120,7 @@ def detail(number: int) -> Response | str:
 
 
 @bp.get("/review/<int:number>.ttl")
-def state(number: int) -> Response:
+def state(number: int) -> ResponseReturnValue:
     """The submission's state as RDF (adms:status, its comments, what it revises)."""
     sub, _ = _visible(number)
     body = common.submissions().state_graph(sub).serialize(format="turtle", encoding="utf-8")
@@ -134,7 +136,7 @@ def _csrf_or_page(number: int):
 
 
 @bp.post("/review/<int:number>/approve")
-def approve(number: int) -> Response:
+def approve(number: int) -> ResponseReturnValue:
     """Publish the submission: its practice is written through the one write path as a new version."""
     refused = _csrf_or_page(number)
     if refused:
@@ -171,7 +173,7 @@ def approve(number: int) -> Response:
 
 
 @bp.post("/review/<int:number>/send-back")
-def send_back(number: int) -> Response:
+def send_back(number: int) -> ResponseReturnValue:
     """Return the submission to its author with a comment (required: the author must learn what to change)."""
     refused = _csrf_or_page(number)
     if refused:
@@ -189,7 +191,7 @@ def send_back(number: int) -> Response:
 
 
 @bp.post("/submissions/<int:number>/withdraw")
-def withdraw(number: int) -> Response:
+def withdraw(number: int) -> ResponseReturnValue:
     if not common.csrf_ok():
         if wants_html():
             return redirect(lang_path("/submissions?notice=expired"), code=303)
