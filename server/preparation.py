@@ -141,7 +141,7 @@ class Harvesting:
                                "--dumps", str(self.folder), "--derive", str(out)], lambda line: None)
             graphs: dict[str, list[ox.Quad]] = {}
             for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False):
-                graphs.setdefault(q.graph_name.value, []).append(q)  # type: ignore[union-attr]
+                graphs.setdefault(q.graph_name.value, []).append(q)
             if graphs:
                 with self.kg.write_lock:
                     if store.generation == generation:  # else a write derived them under the lock meanwhile

@@ -185,7 +185,7 @@ def _form_message(form: Form, f: Field) -> tuple[str, str]:
     return plain_message(form.messages.get(shape, "")) or "This value does not have the right form.", shape
 
 
-def yaml_text(doc: dict) -> str:
+def yaml_text(doc: dict | list[dict]) -> str:
     """The mapping as the YAML a person writes (keys in the form's order, Unicode as it is)."""
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110, default_flow_style=False)
 

@@ -159,7 +159,7 @@ def read(data: bytes, filename: str, form: Form, *, max_bytes: int) -> tuple[lis
         if not table:
             continue
         head = [str(h).strip() if h is not None else "" for h in table[0]]
-        mapping = {}
+        mapping: dict[int, tuple[str, Field | None, str]] = {}
         for i, h in enumerate(head):
             if not h:
                 continue
@@ -179,7 +179,7 @@ def read(data: bytes, filename: str, form: Form, *, max_bytes: int) -> tuple[lis
                     continue
                 target, f, _lang = mapping[i]
                 text = _text(cell)
-                if target == "slug":
+                if f is None:  # the slug column
                     row.slug = text.strip().lower()
                     continue
                 parts = SPLIT.split(text.strip()) if (f.many and f.kind != "text") or (
