@@ -297,7 +297,8 @@ def _field(sh: _Shapes, path: str, shapes: list, terms: list[tuple[str, dict]], 
         recommended=any((sh.number(s, SH.minCount) or 0) >= 1 for s in shapes if sh.severity(s) == "Warning"),
         many=not any(sh.number(s, SH.maxCount) == 1 for s in violations),
         group=str(sh.one(main, SH.group) or ""), order=sh.number(main, SH.order) or DEFAULT_ORDER,
-        template=next((sh.text(s, TEMPLATE_FIELD) for s in shapes if sh.one(s, TEMPLATE_FIELD) is not None), ""),
+        template=next((sh.text(s, TEMPLATE_FIELD) for s in shapes if sh.one(s, TEMPLATE_FIELD) is not None), "")
+        if depth == 0 else "",  # the template's fields are the practice's own, not its parts
         pattern=next((str(sh.one(s, SH.pattern)) for s in shapes if sh.one(s, SH.pattern) is not None), ""),
         max_length=min((int(sh.number(s, SH.maxLength) or 0) for s in violations
                         if sh.one(s, SH.maxLength) is not None), default=None),

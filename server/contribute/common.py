@@ -160,9 +160,8 @@ def shown(p: Problem) -> str:
     """A problem's message in the reader's language: its shape's sh:message through the catalogue, with the values
     of the English message filled in."""
     template = plain_message(form().messages.get(p.shape, "")) if p.shape else ""
-    if not template:
-        return _(p.message) if p.message else ""
-    return translate(template, _(template), p.message)
+    text = translate(template, _(template), p.message) if template else _(p.message) if p.message else ""
+    return text.replace(NUTS, "").replace(kg().settings.base_iri, "")  # IRIs filled into a message, as codes
 
 
 def by_name(found: list[Problem]) -> dict[str, list[dict]]:

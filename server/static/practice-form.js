@@ -66,9 +66,10 @@
       if (field) field.classList.toggle("has-messages", box.childElementCount > 0);
     });
   }
-  let timer = null, running = false, again = false;
+  let timer = null, running = false, again = false, sending = false;
   const state = form.querySelector(".check-state");
   async function check() {
+    if (sending) return;  // the form is on its way: the server checks it now
     if (running) { again = true; return; }
     running = true;
     if (state) state.textContent = form.dataset.checking;
@@ -97,8 +98,10 @@
   });
   form.addEventListener("submit", function (e) {
     const button = e.submitter;
-    if (button && button.value && button.value.indexOf("add:") === 0 && addEntry(button)) e.preventDefault();
-    else submittedOnce = true;
+    if (button && button.value && button.value.indexOf("add:") === 0 && addEntry(button)) { e.preventDefault(); return; }
+    submittedOnce = true;
+    sending = true;
+    clearTimeout(timer);
   });
 
   // -- typeahead -----------------------------------------------------------------------------------------------
