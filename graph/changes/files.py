@@ -152,7 +152,7 @@ def write_files(contents: dict[Path, bytes | None], data_dir: Path) -> dict[Path
             else:
                 os.replace(staged[path], path)
             done.append(path)
-        for folder in {p.parent for p in contents}:
+        for folder in {p.parent for p in done if contents[p] is not None or old[p] is not None}:
             _fsync_dir(folder)
     except OSError as e:
         restore_files({p: old[p] for p in done}, data_dir)
