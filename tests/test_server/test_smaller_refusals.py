@@ -18,7 +18,7 @@ import requests
 
 from next2met.graph import paths
 from next2met.server.app import create_app
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, prepared
 from tests.served import free_port
 
 TOKEN = "smaller-token-0123456789"
@@ -31,7 +31,7 @@ def server(built_store, tmp_path_factory):
 
     target = tmp_path_factory.mktemp("smaller") / "store"
     shutil.copytree(built_store, target, symlinks=True)
-    app = create_app(make_settings(target, update_token=TOKEN, trusted_hosts=("data.example.org",)))
+    app = prepared(create_app(make_settings(target, update_token=TOKEN, trusted_hosts=("data.example.org",))))
     live = LiveServer(app)
     yield live
     live.stop()
