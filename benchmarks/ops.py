@@ -105,7 +105,7 @@ def measure_start(store: Path, *, workers: int = 2, limit: float = 600.0, env_ex
             try:
                 if requests.get(url + "/health", timeout=5).status_code == 200:
                     out["health_s"] = time.monotonic() - t0
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
                 time.sleep(0.02)
             if proc.poll() is not None:
                 raise RuntimeError(f"next2met serve exited with {proc.returncode}")
@@ -119,7 +119,11 @@ def measure_start(store: Path, *, workers: int = 2, limit: float = 600.0, env_ex
         seen: dict = {}
         while True:  # /health lists what is still being made: dumps, change log, the workers' copies in memory
             body = requests.get(url + "/health", timeout=5).json()
-            seen.update(body.get("preparing", {}))
+            now_preparing = body.get("preparing", {})
+            for task in seen:
+                if task not in now_preparing and task not in out.setdefault("ready_s", {}):
+                    out["ready_s"][task] = round(time.monotonic() - t0, 1)  # when each task was done
+            seen.update(now_preparing)
             reads = body.get("query_workers", {})
             if not body.get("preparing") and reads.get("starting", 0) == 0:
                 break

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def say(line: str) -> None:
         print(line, flush=True)
+
+    parent = os.getppid()
+
+    def watch_parent() -> None:  # a server that stopped (or was killed) takes its preparation with it
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(3)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
 
     try:
         if args.derive is not None:

@@ -172,12 +172,20 @@ class Harvesting:
 
     def _prepare(self) -> None:
         self.log.refresh()  # read the stream's index now, not on its first request
-        if DERIVED in self.kg.preparing:
-            try:
-                self._derive()
-            except Exception as e:  # the dumps and the change log are made all the same
-                log.exception("could not compute the derived graphs after start")
-                self.kg.preparing.end(DERIVED, f"{type(e).__name__}: {e}")
+        try:
+            self._prepare_data()
+        finally:  # a failure of the dumps is reported by the caller once the derived graphs are done too
+            if DERIVED in self.kg.preparing and not self._closed:
+                # after the dumps and the change log (at 1M quads the analytics take minutes): what they write is
+                # recorded in another round
+                try:
+                    self._derive()
+                except Exception as e:
+                    if not self._closed:
+                        log.exception("could not compute the derived graphs after start")
+                    self.kg.preparing.end(DERIVED, f"{type(e).__name__}: {e}")
+
+    def _prepare_data(self) -> None:
         store, preparing = self.kg.store, self.kg.preparing
         generation = store.generation
         need_log = self.log.generation != generation
