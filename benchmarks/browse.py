@@ -21,7 +21,7 @@ from next2met.graph.analyse import PracticeGraph
 from next2met.graph.search import PracticeIndex
 from next2met.graph.settings import Settings
 from next2met.server.app import create_app
-from next2met.server.describe import practice_graph, search_index
+from next2met.server.page_data import practice_graph, search_index
 
 
 def timed(fn, runs: int = 1) -> tuple[float, float]:

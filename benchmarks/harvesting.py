@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from next2met.graph import describe, void
+from next2met.graph import catalogue, void
 from next2met.graph.dumps import write_dumps
 from next2met.graph.ldes import ChangeLog
 from next2met.graph.ldes_pages import page_quads
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         assert not again
         stats = step("VoID statistics", lambda: void.statistics(store))
         print(f"    {stats.totals}")
-        site = describe.Site(settings.base_iri, "http://localhost")
-        step("DCAT catalogue", lambda: describe.catalogue(store, site, dumps))
+        site = catalogue.Site(settings.base_iri, "http://localhost")
+        step("DCAT catalogue", lambda: catalogue.catalogue(store, site, dumps))
         step("one LDES page", lambda: page_quads(log, 0, "http://localhost/ldes", lambda n: f"http://localhost/ldes/{n}"))
     store.close()
     return 0

@@ -6,10 +6,11 @@ The public API::
 """
 
 from .backend import open_store
-from .build import build_dataset, compile_dataset, discover_sources
+from .build import build_dataset, compile_dataset
 from .errors import KGError
 from .queries import get_query, list_queries
 from .settings import Settings
+from .sources import discover_sources
 from .store import OxigraphStore, Result, Store
 from .validate import ValidationReport, validate_graph, validate_quads
 

@@ -1,67 +1,26 @@
-"""Compile ``data/`` and ``ontology/`` into one RDF dataset: one named graph per source file, plus a
-provenance graph that describes each of them. The dataset is validated with SHACL before it may replace the
-store's content, so invalid data never reaches the store.
-
-Source files:
-- ``ontology/*.ttl`` and ``ontology/schemes/*.ttl``: Turtle.
-- ``data/**/*.yaml``: our editable format, turned into RDF through ``data/context.jsonld`` (JSON-LD 1.1).
-- ``data/**/*.{ttl,nt,nq,trig}``: RDF as it is (for bulk or generated data).
+"""Compile ``data/`` and ``ontology/`` into one RDF dataset: one named graph per source file (``sources.py``), plus a
+provenance graph that describes each of them (``facts.py``). The dataset is validated with SHACL before it may
+replace the store's content, so invalid data never reaches the store.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime as dt
-import hashlib
-import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
-import rdflib
-from rdflib.namespace import DCTERMS, PROV, RDF
 
-from . import paths, profile, sourceformat
+from . import paths, profile
 from .errors import DataFileError, RDFSyntaxError, ShapesInvalid
-from .rdfio import ascii_ntriples, parse_file, scope_blank_nodes
-from .settings import DEFAULT_BASE_IRI, Settings, rebase_iri, rebase_text
+from .facts import GraphFacts, harvested_quads, provenance
+from .rdfio import ascii_ntriples, scope_blank_nodes
+from .settings import DEFAULT_BASE_IRI, Settings
 from .sourceformat import Place
+from .sources import SourceFile, discover_sources, load_context, read_source
 from .validate import ResultRow, ValidationReport, nquads_text, validate_text
-from .vocab import N2M, SCHEMA
-
-# Nested YAML nodes become blank nodes without a type; the build types them from the property that holds them.
-NESTED_TYPES = {
-    N2M.budget: SCHEMA.MonetaryAmount,
-    N2M.successIndicator: N2M.Indicator,
-    N2M.milestone: N2M.Milestone,
-    PROV.qualifiedAttribution: N2M.StakeholderInvolvement,
-}
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: Path
-    root: Path  # the folder the graph name is relative to: data/ for data, the package root for ontology/
-
-    @property
-    def relative(self) -> str:
-        """The path as people see it in the repository: ``data/practices/x.yaml``, ``ontology/next2met.ttl``."""
-        if self.root.name == "data":
-            return "data/" + self.path.relative_to(self.root).as_posix()
-        return self.path.relative_to(self.root).as_posix()
-
-    @property
-    def shown(self) -> str:
-        """The path for messages: as in the repository, or as given for a data folder of another name."""
-        return self.relative if self.root.name == "data" else str(self.path)
-
-    def graph_iri(self, base: str) -> str:
-        """``{base}graph/practices/x`` for data files, ``{base}graph/ontology/next2met`` for the ontology."""
-        return f"{base}graph/{self.path.relative_to(self.root).as_posix().rsplit('.', 1)[0]}"
 
 
 @dataclass
@@ -74,203 +33,6 @@ class BuildResult:
     written: bool = False
 
 
-def discover_sources(data_dir: Path = paths.DATA_DIR, ontology_dir: Path = paths.ONTOLOGY_DIR) -> list[SourceFile]:
-    """All source files, in a stable order: the ontology, the schemes, the shapes, then the data."""
-    root = ontology_dir.parent
-    found = sorted(ontology_dir.glob("*.ttl")) + sorted((ontology_dir / "schemes").glob("*.ttl"))
-    from .changes.files import is_source
-
-    data_files = [p for p in sorted(data_dir.rglob("*")) if is_source(p, data_dir)]
-    return [SourceFile(p, root) for p in found] + [SourceFile(p, data_dir) for p in data_files]
-
-
-def load_context(base: str, data_dir: Path | None = None) -> dict:
-    """The JSON-LD context of the YAML format, with our base IRI substituted when it is not the default."""
-    own = data_dir / paths.CONTEXT_FILE.name if data_dir else None
-    text = (own if own and own.is_file() else paths.CONTEXT_FILE).read_text(encoding="utf-8")
-    if base != DEFAULT_BASE_IRI:
-        text = rebase_text(text, base)
-    return json.loads(text)["@context"]
-
-
-def _plain(value: object) -> object:
-    """Turn YAML values into what the JSON-LD context expects: dates and numbers as their lexical form."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-def read_yaml(path: Path, context: dict, *, source: str | None = None,
-              places: dict[str, Place] | None = None) -> rdflib.Graph:
-    """Parse one YAML source file into an rdflib graph through the JSON-LD context."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataFileError(f"{source or path}: cannot read: {e}") from None
-    return parse_yaml(text, context, source=source or str(path), places=places)
-
-
-def parse_yaml(text: str, context: dict, *, source: str = "input",
-               places: dict[str, Place] | None = None) -> rdflib.Graph:
-    """Parse YAML (or JSON, which is YAML) in our source format into an rdflib graph.
-
-    The document is checked first (``sourceformat.load``): a key the format cannot hold, at any depth, is refused
-    with its line rather than dropped. ``places``, when given, receives where each resource is written.
-    """
-    doc = sourceformat.load(text, context, source=source)
-    if places is not None:
-        places.update(doc.places)
-    g = rdflib.Graph()
-    try:
-        g.parse(data=json.dumps({"@context": context, "@graph": _plain(doc.items)}), format="json-ld")
-    except Exception as e:  # the JSON-LD processor raises plain exceptions for context errors
-        raise DataFileError(f"{source}: cannot map to RDF: {e}") from None
-    return g
-
-
-def yaml_quads(g: rdflib.Graph, graph: str) -> list[ox.Quad]:
-    """Finish a graph read from YAML (types of nested nodes, stable IRIs) and put it in the named graph."""
-    type_nested_nodes(g)
-    return _rdflib_quads(skolemize(g), graph)
-
-
-def type_nested_nodes(g: rdflib.Graph) -> None:
-    """Give the blank nodes of nested YAML mappings the class their property implies."""
-    for prop, cls in NESTED_TYPES.items():
-        for node in list(g.objects(None, prop)):
-            if isinstance(node, rdflib.BNode):
-                g.add((node, RDF.type, cls))
-
-
-def skolemize(g: rdflib.Graph) -> rdflib.Graph:
-    """Replace blank nodes by stable IRIs ``{parent}#{property}-{hash of content}``.
-
-    Stable IRIs keep dumps byte-identical between builds (harvesters re-import only on change), make each
-    nested node addressable, and let the change feed say exactly what changed.
-    """
-    mapping: dict[rdflib.BNode, rdflib.URIRef] = {}
-    for s, p, o in g:
-        if isinstance(o, rdflib.BNode) and isinstance(s, rdflib.URIRef) and o not in mapping:
-            content = sorted(
-                f"{pp.n3()} {oo.n3() if not isinstance(oo, rdflib.BNode) else '[]'}"
-                for pp, oo in g.predicate_objects(o)
-            )
-            digest = hashlib.sha1("\n".join(content).encode()).hexdigest()[:10]
-            local = str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-            mapping[o] = rdflib.URIRef(f"{s}#{local}-{digest}")
-    if not mapping:
-        return g
-    out = rdflib.Graph()
-    for s, p, o in g:
-        out.add((mapping.get(s, s) if isinstance(s, rdflib.BNode) else s, p,
-                 mapping.get(o, o) if isinstance(o, rdflib.BNode) else o))
-    return out
-
-
-def rebase(g: rdflib.Graph, base: str) -> rdflib.Graph:
-    """Move IRIs under the default base to the configured base (our ontology namespace stays)."""
-    if base == DEFAULT_BASE_IRI:
-        return g
-
-    def move(t):
-        return rdflib.URIRef(rebase_iri(str(t), base)) if isinstance(t, rdflib.URIRef) else t
-
-    out = rdflib.Graph()
-    for s, p, o in g:
-        out.add((move(s), p, move(o)))
-    return out
-
-
-def read_source(src: SourceFile, settings: Settings, context: dict,
-                places: dict[str, Place] | None = None) -> list[ox.Quad]:
-    """Read one source file into the quads of its named graph (``places``: see :func:`parse_yaml`)."""
-    graph = src.graph_iri(settings.base_iri)
-    if src.path.suffix in (".yaml", ".yml"):
-        return yaml_quads(read_yaml(src.path, context, source=src.shown, places=places), graph)
-    quads = parse_file(src.path, graph=graph)
-    if settings.base_iri != DEFAULT_BASE_IRI:
-        g = rebase(_to_rdflib(quads), settings.base_iri)
-        return _rdflib_quads(g, graph)
-    return quads
-
-
-def _to_rdflib(quads: list[ox.Quad]) -> rdflib.Graph:
-    from .rdfio import quads_to_rdflib
-
-    return quads_to_rdflib(quads)
-
-
-def _rdflib_quads(g: rdflib.Graph, graph: str) -> list[ox.Quad]:
-    from .rdfio import rdflib_to_quads
-
-    return rdflib_to_quads(g, graph)
-
-
-@dataclass
-class GraphFacts:
-    """What the provenance graph says of one named graph, gathered from its quads."""
-
-    triples: int = 0
-    modified: str | None = None
-    sources: set[str] = field(default_factory=set)
-    subjects: set[str] = field(default_factory=set)  # typed IRIs without a #fragment: the resources described
-
-    @classmethod
-    def of(cls, quads: list[ox.Quad]) -> GraphFacts:
-        facts = cls(triples=len(quads))
-        modified, source, rdf_type = str(DCTERMS.modified), str(DCTERMS.source), str(RDF.type)
-        for q in quads:
-            p = q.predicate.value
-            if p == rdf_type:
-                if isinstance(q.subject, ox.NamedNode) and "#" not in q.subject.value:
-                    facts.subjects.add(q.subject.value)
-            elif p == modified:
-                facts.modified = max(facts.modified or "", q.object.value)
-            elif p == source:
-                facts.sources.add(q.object.value)
-        return facts
-
-    @classmethod
-    def of_ntriples(cls, data: bytes) -> GraphFacts:
-        """The facts of N-Triples text without reading every triple into Python: the statements are counted (a
-        line of N-Triples holds at most one) and only the lines that mention the three predicates above are parsed
-        (a superset: the parsed triples are checked as in :meth:`of`)."""
-        facts = cls.of(list(ox.parse(b"\n".join(_lines_with(data, _FACT_PREDICATES)), format=ox.RdfFormat.N_TRIPLES)))
-        facts.triples = _statements(data)
-        return facts
-
-
-_FACT_PREDICATES = tuple(f"<{p}>".encode() for p in (RDF.type, DCTERMS.modified, DCTERMS.source))
-
-
-def _lines_with(text: bytes, needles: Iterable[bytes]) -> Iterator[bytes]:
-    """The lines of ``text`` that contain one of ``needles`` (str.find: at 1M triples a regular expression over the
-    whole text took 3 s)."""
-    for needle in needles:
-        at = text.find(needle)
-        while at >= 0:
-            end = text.find(b"\n", at)
-            end = len(text) if end < 0 else end
-            yield text[text.rfind(b"\n", 0, at) + 1:end]
-            at = text.find(needle, end)
-
-
-def _statements(text: bytes) -> int:
-    """The number of statements of N-Triples text: lines that start with a subject (<iri>, <<triple>>, _:b)."""
-    count = text.count(b"\n<") + text.count(b"\n_:") + (text[:1] == b"<" or text[:2] == b"_:")
-    if b"\n " in text or b"\n\t" in text or text[:1] in (b" ", b"\t"):
-        count += len(re.findall(rb"^[ \t]+(?:<|_:)", text, re.M))
-    return count
-
-
 @dataclass(frozen=True)
 class TextPart:
     """Where one named graph's triples lie in the N-Triples text of :meth:`DatasetStream.compile_text`."""
@@ -280,22 +42,6 @@ class TextPart:
     end: int
     source: str  # the file, for error messages
     raw: bool = False  # the file's own text, not yet read by a parser
-
-
-def provenance(sources: list[SourceFile], facts: dict[str, GraphFacts], base: str) -> list[ox.Quad]:
-    """Describe each named graph: the file it came from (and its checksum), the web sources of its facts, its size,
-    its date (the write path's one builder, ``changes/provenance.py``)."""
-    from .changes.provenance import checksum, describe_activity, describe_graph
-
-    quads = describe_activity(base)
-    for src in sources:
-        name = src.graph_iri(base)
-        try:
-            digest = checksum(src.path.read_bytes())
-        except OSError as e:
-            raise DataFileError(f"{src.relative}: cannot read: {e}") from None
-        quads += describe_graph(name, facts.get(name) or GraphFacts(), base, file=src.relative, digest=digest)
-    return quads
 
 
 def compile_dataset(
@@ -436,44 +182,6 @@ def _decode(data: bytes, src: SourceFile) -> str:
         return ascii_ntriples(data)
     except UnicodeDecodeError as e:
         raise RDFSyntaxError(f"{src.relative}: N-Triples must be UTF-8: {e}") from None
-
-
-def source_places(settings: Settings, store=None) -> dict[str, Place]:
-    """Where each resource of the data is written, for a report on data already built: the file of every typed
-    resource from the store's provenance graph, and the line from the YAML files of the data folder."""
-    places: dict[str, Place] = {}
-    if store is not None:
-        prov = f"{settings.base_iri}graph/provenance"
-        rows = store.query(
-            f"SELECT ?s ?file WHERE {{ GRAPH <{prov}> {{ ?g <{DCTERMS.subject}> ?s ; <{DCTERMS.identifier}> ?file }} }}"
-        ).rows()
-        places = {r["s"].value: Place(r["file"].value) for r in rows}
-    context = load_context(settings.base_iri, settings.data_path)
-    for src in discover_sources(settings.data_path):
-        if src.path.suffix in (".yaml", ".yml"):
-            try:
-                places.update(sourceformat.load(src.path.read_text(encoding="utf-8"), context,
-                                                source=src.shown).places)
-            except (OSError, UnicodeDecodeError, DataFileError):
-                continue  # a file changed since the build: its resources keep the place the store knows
-    return places
-
-
-def harvested_quads(store, base: str) -> list[ox.Quad]:
-    """The graphs that have no source file (harvested, derived, written under a name of their own), with their
-    provenance: a rebuild from the sources keeps them."""
-    if store is None or store.is_empty():
-        return []
-    prov = f"{base}graph/provenance"
-    rows = store.query(
-        f"SELECT ?g WHERE {{ GRAPH <{prov}> {{ ?g <http://www.w3.org/ns/prov#wasGeneratedBy> ?made }} "
-        f"FILTER (?made != <{prov}#build>) }}"
-    ).rows()
-    kept_graphs = {r["g"].value for r in rows}
-    kept = [q for g in sorted(kept_graphs) for q in store.quads(g)]
-    made = {q.object.value for q in store.quads(prov) if q.subject.value in kept_graphs
-            and q.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy"}
-    return kept + [q for q in store.quads(prov) if q.subject.value in kept_graphs | made]
 
 
 def build_dataset(

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 
 from . import build as build_mod
 from . import queries as queries_mod
+from . import sources as sources_mod
 from .backend import open_store
 from .changes import Change, apply_change
 from .cli_accounts import accounts as accounts_group
@@ -126,7 +127,7 @@ def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
     file and the line; nothing is written.
     """
     settings = settings_from(opts, data_dir=data_dir)
-    sources = build_mod.discover_sources(settings.data_path)
+    sources = sources_mod.discover_sources(settings.data_path)
 
     def progress(items):
         if quiet:
@@ -195,7 +196,7 @@ def validate(paths, out_format, input_format, engine, list_warnings, violations_
     if paths:
         own, focus, places = _read_inputs(paths, input_format, settings)
         curated_paths = {p.resolve() for p in paths}
-        sources = [s for s in build_mod.discover_sources(settings.data_path) if s.path.resolve() not in curated_paths]
+        sources = [s for s in sources_mod.discover_sources(settings.data_path) if s.path.resolve() not in curated_paths]
         _, per_graph = build_mod.compile_dataset(settings, sources)
         # a file that describes a curated resource replaces the curated graph that holds it (an edit being checked)
         curated = [
@@ -211,7 +212,7 @@ def validate(paths, out_format, input_format, engine, list_warnings, violations_
             if st.is_empty():
                 raise InputError("the store is empty: run `next2met build` first, or name files to validate")
             report = validate_text(st.triples_text(), engine=engine, base=settings.base_iri)
-            report = report.located(build_mod.source_places(settings, st))
+            report = report.located(sources_mod.source_places(settings, st))
         finally:
             st.close()
     if out_format == "turtle":
@@ -226,14 +227,14 @@ def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Se
     """The quads of the named files, the resources they describe, and where the YAML ones are written."""
     quads: list[ox.Quad] = []
     places: dict[str, Place] = {}
-    context = build_mod.load_context(settings.base_iri, settings.data_path)
+    context = sources_mod.load_context(settings.base_iri, settings.data_path)
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file")
         if path.suffix in (".yaml", ".yml"):
             found: dict[str, Place] = {}
-            src = build_mod.SourceFile(path.resolve(), path.resolve().parent)
-            quads += build_mod.read_source(src, settings, context, found)
+            src = sources_mod.SourceFile(path.resolve(), path.resolve().parent)
+            quads += sources_mod.read_source(src, settings, context, found)
             for iri, place in found.items():
                 if places.setdefault(iri, place) is not place:
                     raise InputError(f"the id {place.ref} is used in two files, {places[iri]} and {place}")

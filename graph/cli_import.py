@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from .backend import open_store
-from .build import load_context, parse_yaml, yaml_quads
 from .errors import InputError
 from .settings import Settings
+from .sources import load_context, parse_yaml, yaml_quads
 
 
 @click.command("import")

@@ -206,7 +206,7 @@ def citation_text(release: Release, base: str) -> str:
 def catalog_triples(g, site, releases: list[Release]) -> None:
     """The releases in the catalogue (DCAT 3 versioning): each a dcat:Dataset with its version, date, previous
     version and downloads, all in the series of releases; the dataset itself ``dcat:hasVersion`` each release."""
-    from .describe import DCAT, DCT, IANA, SHA256, SPDX, XSD
+    from .catalogue import DCAT, DCT, IANA, SHA256, SPDX, XSD
 
     if not releases:
         return

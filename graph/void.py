@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .describe import DCT, FOAF, NUTS, XSD, Graph, Site
+from .catalogue import DCT, FOAF, NUTS, XSD, Graph, Site
 from .dumps import DumpSet
 from .formats import rdf_format
 from .store import Store

@@ -292,7 +292,7 @@ def _header(pending: list[str]) -> str:
 def write_yaml(quads: list[ox.Quad], context: dict, *, graph: str, source: str, hint_text: str | None = None,
                nested_types: dict[str, str] | None = None) -> str:
     """The YAML text of one file's graph, checked by reading it back; WriteBackRefused when it would differ."""
-    from .build import NESTED_TYPES, parse_yaml, yaml_quads
+    from .sources import NESTED_TYPES, parse_yaml, yaml_quads
 
     if nested_types is None:
         nested_types = {

@@ -17,12 +17,12 @@ import threading
 import pyoxigraph as ox
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
-from next2met.graph.build import load_context
 from next2met.graph.changes import Change as DataChange
 from next2met.graph.changes import Edit, graph_etag
 from next2met.graph.errors import InputError, NotFound, PreconditionFailed, PreconditionRequired
 from next2met.graph.formats import HTML, PLAIN_JSON, TURTLE
 from next2met.graph.rdfio import serialize_quads
+from next2met.graph.sources import load_context
 from next2met.graph.writeback import write_yaml
 
 from .jobs import ValidateJob

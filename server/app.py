@@ -16,7 +16,6 @@ from . import (
     api,
     auth,
     browse,
-    harvest,
     health,
     history,
     i18n,
@@ -24,6 +23,7 @@ from . import (
     ontology_doc,
     packs,
     problems,
+    publish,
     quality,
     queries_ui,
     releases,
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # listeners or start what it needs (it puts that in ``kg.extensions``; ``kg.close()`` stops it). Order matters only
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
-FEATURES = (analytics, health, problems, sparql, queries_ui, resources, browse, ontology_doc, harvest, api, auth,
+FEATURES = (analytics, health, problems, sparql, queries_ui, resources, browse, ontology_doc, publish, api, auth,
             history, quality, releases, packs, model_doc, review, editing, lookup, upload)
 
 

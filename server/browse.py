@@ -15,12 +15,12 @@ from next2met.graph.formats import CSV, HTML, PLAIN_JSON
 from next2met.graph.search import FACETS, SORTS, PracticeIndex, SearchResult
 
 from .caching import conditional
-from .describe import PREFIXES, labels, per_generation, practice_graph, search_index
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .i18n import ngettext
 from .links import choose_language, href, iri_to_path, lang_path, language_name, url_with
 from .negotiation import negotiate
+from .page_data import PREFIXES, labels, per_generation, practice_graph, search_index
 from .state import KnowledgeGraph, get_kg
 from .textfit import fit
 

@@ -13,9 +13,9 @@ import pyoxigraph as ox
 
 from next2met.graph.prefixes import curie
 
-from .describe import PREFIXES, Link, Page, pick, practice_graph, search_index
 from .i18n import lazy_gettext as _l
 from .links import NUTS
+from .page_data import PREFIXES, Link, Page, pick, practice_graph, search_index
 from .state import KnowledgeGraph
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from next2met.graph.build import load_context
 from next2met.graph.changes import History
 from next2met.graph.changes.diff import resource_changes
 from next2met.graph.errors import InputError, NotFound
 from next2met.graph.formats import HTML, PLAIN_JSON, RDF_FORMATS
+from next2met.graph.sources import load_context
 
 from .negotiation import negotiate
 from .resources import serialize

@@ -16,10 +16,10 @@ from next2met.graph.formats import HTML
 from next2met.graph.prefixes import curie
 
 from .caching import conditional
-from .describe import PREFIXES, Link, labels, pick
 from .i18n import lazy_gettext as _l
 from .links import ONTOLOGY, choose_language
 from .negotiation import negotiate
+from .page_data import PREFIXES, Link, labels, pick
 from .resources import OFFERS, query_link, rdf_links, serialize
 from .state import get_kg
 

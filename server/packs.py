@@ -29,8 +29,8 @@ from next2met.graph.search import FACETS, SORTS, PracticeIndex
 from next2met.graph.store import OxigraphStore, Store
 
 from .charts import Bar, bar_chart
-from .describe import search_index
 from .i18n import gettext as _
+from .page_data import search_index
 from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("packs", __name__)

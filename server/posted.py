@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from next2met.graph.build import load_context, parse_yaml, yaml_quads
 from next2met.graph.errors import InputError, PayloadTooLarge, UnsupportedMediaType
 from next2met.graph.formats import RDF_FORMATS, by_media_type
 from next2met.graph.rdfio import parse_bytes
+from next2met.graph.sources import load_context, parse_yaml, yaml_quads
 
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
 

@@ -11,10 +11,10 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
 
 from next2met.graph.vocab import N2M, SCHEMA
 
-from .describe import PREFIXES, Link, Page, Text, definition, practice_graph
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .links import iri_to_path, language_name
+from .page_data import PREFIXES, Link, Page, Text, definition, practice_graph
 from .state import KnowledgeGraph
 
 # The text fields of the Interreg Europe template: key, predicate, heading.

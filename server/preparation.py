@@ -37,7 +37,7 @@ LOG, DUMPS = "change log", "dumps"  # the names /health gives the two tasks
 RETRY_AFTER = 5  # seconds a client is asked to wait while a route's answer is being prepared
 
 
-class Harvesting:
+class Publishing:
     """Per-app state: the dump files and the change log, both brought up to date on every data change."""
 
     def __init__(self, kg: KnowledgeGraph) -> None:

@@ -14,9 +14,9 @@ from next2met.graph.analysis.derived import derived_graph
 from next2met.graph.analysis.quality import template_fields
 
 from .charts import Bar, bar_chart
-from .describe import labels
 from .i18n import gettext as _
 from .links import iri_to_path
+from .page_data import labels
 from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("quality", __name__)

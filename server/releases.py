@@ -22,9 +22,9 @@ from next2met.graph.releases import (
     releases_dir,
 )
 
-from .describe import labels
 from .i18n import gettext as _
 from .i18n import ngettext
+from .page_data import labels
 from .problems import wants_html
 from .state import KnowledgeGraph, get_kg
 

@@ -19,9 +19,9 @@ from next2met.graph.prefixes import curie, used_in
 
 from . import analytics, entity_pages, practice_page, quality
 from .caching import conditional
-from .describe import Page, construct, labels
 from .links import choose_language, iri_to_path, language_name, path_to_iri, url_with
 from .negotiation import negotiate
+from .page_data import Page, construct, labels
 from .state import KnowledgeGraph, get_kg
 
 bp = Blueprint("resources", __name__)

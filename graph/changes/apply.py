@@ -132,7 +132,8 @@ def _rebuild(store: Store, settings: Settings, engine, progress, dry_run) -> App
 
 
 def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) -> Applied:
-    from ..build import GraphFacts, load_context
+    from ..facts import GraphFacts
+    from ..sources import load_context
     from .incremental import validate_change
 
     t0 = time.perf_counter()

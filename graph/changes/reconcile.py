@@ -31,7 +31,7 @@ def recorded_checksums(store: Store, base: str) -> dict[str, str]:
 
 def reconcile(store: Store, settings: Settings, notify=None) -> Applied | None:
     """Take the data files that changed since the store last took them; None when nothing changed."""
-    from ..build import discover_sources, load_context, read_source
+    from ..sources import discover_sources, load_context, read_source
 
     base = settings.base_iri
     recorded = recorded_checksums(store, base)

@@ -371,8 +371,8 @@ def _messages(sh: _Shapes, nodes: list, fields: list[Field]) -> dict[str, str]:
 @lru_cache(maxsize=4)
 def practice_form(base: str = DEFAULT_BASE_IRI) -> Form:
     """The practice form of the shapes shipped with the software (``ontology/shapes.ttl``)."""
-    from ..build import load_context
     from ..rdfio import quads_to_rdflib
+    from ..sources import load_context
     from ..validate import reference_quads, shapes_graph
 
     return build_form(shapes_graph(base), load_context(base), Concepts(quads_to_rdflib(reference_quads(base))))

@@ -233,7 +233,7 @@ def _number(text: str) -> str:
 # -- SHACL results -> the fields ------------------------------------------------------------------------------------
 def entry_iris(form: Form, doc: Mapping, context: dict, base: str) -> dict[str, tuple[str, int]]:
     """The stable IRI each nested entry gets (``practice/x#budget-1a2b…``, from its content) -> (group key, index)."""
-    from ..build import parse_yaml, yaml_quads
+    from ..sources import parse_yaml, yaml_quads
 
     found: dict[str, tuple[str, int]] = {}
     practice = base + str(doc["id"])

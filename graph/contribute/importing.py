@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from ..build import parse_yaml, yaml_quads
 from ..changes import Change, Edit, apply_change, graph_etag
+from ..sources import parse_yaml, yaml_quads
 from ..validate import ValidationReport, reference_quads, validate_quads
 from .form import Form
 from .formdata import Problem, document, entry_iris, plain_message, problems, yaml_text

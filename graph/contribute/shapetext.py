@@ -31,8 +31,8 @@ def strings(form: Form) -> list[str]:
 
 def extract(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, str, list[str]]]:
     """Babel extractor of a shapes file: yields (line, funcname, message, comments)."""
-    from ..build import load_context
     from ..rdfio import quads_to_rdflib
+    from ..sources import load_context
     from ..validate import reference_quads
     from .form import Concepts
 

@@ -11,13 +11,13 @@ from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
 from next2met.graph.accounts import Account
-from next2met.graph.build import load_context, parse_yaml, yaml_quads
 from next2met.graph.changes import graph_etag
 from next2met.graph.changes.incremental import bounded_report, full_report
 from next2met.graph.contribute.form import Form, practice_form
 from next2met.graph.contribute.formdata import Problem, plain_message, translate
 from next2met.graph.contribute.submissions import Submission, Submissions
 from next2met.graph.errors import Forbidden, InputError, KGError
+from next2met.graph.sources import load_context, parse_yaml, yaml_quads
 from next2met.graph.validate import ValidationReport
 from next2met.graph.writeback import write_yaml
 

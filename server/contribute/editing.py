@@ -277,7 +277,7 @@ def edit_submission(number: int):
 def preview(number: int):
     """The practice page as it will look once the submission is approved (not published: only its author and
     reviewers see it)."""
-    from ..describe import Page, construct
+    from ..page_data import Page, construct
     from ..practice_page import context as practice_context
     from ..resources import page_context, set_language
 

@@ -48,7 +48,7 @@ def _summary(sub: Submission) -> dict:
 
 
 def _status_labels() -> dict[str, str]:
-    from ..describe import labels
+    from ..page_data import labels
 
     names = labels(common.kg())
     base = common.kg().settings.base_iri

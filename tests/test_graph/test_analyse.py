@@ -133,7 +133,7 @@ def test_layouts_fit_their_view_box(graph):
 def test_graph_is_rebuilt_after_a_data_change(store_copy):
     """The server's practice graph follows kg.on_change: a new practice appears in the next request's graph."""
     from next2met.graph.settings import Settings
-    from next2met.server.describe import practice_graph
+    from next2met.server.page_data import practice_graph
     from next2met.server.state import Change, KnowledgeGraph
 
     kg = KnowledgeGraph(Settings(store=str(store_copy)))

@@ -7,12 +7,12 @@ from __future__ import annotations
 import rdflib
 import yaml
 
-from next2met.graph.build import load_context, parse_yaml, yaml_quads
 from next2met.graph.contribute.form import Concepts, build_form, practice_form
 from next2met.graph.contribute.formdata import document, normalise, plain_message, values_of, yaml_text
 from next2met.graph.contribute.shapetext import strings
 from next2met.graph.paths import DATA_DIR
 from next2met.graph.rdfio import quads_to_rdflib
+from next2met.graph.sources import load_context, parse_yaml, yaml_quads
 from next2met.graph.validate import reference_quads, shapes_graph
 
 N2M = "https://w3id.org/next2met/ontology#"

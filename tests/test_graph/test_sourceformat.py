@@ -9,10 +9,10 @@ import shutil
 import pytest
 
 from next2met.graph import paths
-from next2met.graph.build import load_context
 from next2met.graph.cli import main
 from next2met.graph.errors import DataFileError
 from next2met.graph.sourceformat import MAX_YAML_NODES, load
+from next2met.graph.sources import load_context
 from next2met.graph.store import OxigraphStore
 
 CONTEXT = load_context("https://w3id.org/next2met/")

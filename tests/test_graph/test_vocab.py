@@ -9,8 +9,8 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from next2met.graph import paths
-from next2met.graph.build import load_context, read_yaml
 from next2met.graph.settings import DEFAULT_BASE_IRI
+from next2met.graph.sources import load_context, read_yaml
 from next2met.graph.vocab import N2M
 
 NS = str(N2M._NS)

@@ -8,10 +8,10 @@ import pytest
 from rdflib.compare import isomorphic
 
 from next2met.graph import paths
-from next2met.graph.build import discover_sources, load_context, parse_yaml, read_yaml, yaml_quads
 from next2met.graph.errors import WriteBackRefused
 from next2met.graph.rdfio import quads_to_rdflib
 from next2met.graph.settings import DEFAULT_BASE_IRI
+from next2met.graph.sources import discover_sources, load_context, parse_yaml, read_yaml, yaml_quads
 from next2met.graph.writeback import write_yaml
 
 YAML_FILES = [s for s in discover_sources(paths.DATA_DIR) if s.path.suffix in (".yaml", ".yml")]

@@ -11,7 +11,7 @@ import pytest
 import rdflib
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH
 
-from next2met.graph import describe
+from next2met.graph import catalogue as dcat
 from next2met.graph.dumps import DUMP_FORMATS
 from next2met.graph.formats import NTRIPLES, TURTLE
 
@@ -85,9 +85,9 @@ def test_same_data_gives_same_bytes(app, client):
     kg = app.extensions["next2met"]
     kg.clear_cache()  # computed again from the store, not served from the cache
     assert client.get("/catalog").data == first
-    site = describe.Site(kg.settings.base_iri, "http://localhost")
-    dumps = kg.extensions["harvest"].dumps
-    again = describe.serialize(describe.catalogue(kg.store, site, dumps), TURTLE)
+    site = dcat.Site(kg.settings.base_iri, "http://localhost")
+    dumps = kg.extensions["publish"].dumps
+    again = dcat.serialize(dcat.catalogue(kg.store, site, dumps), TURTLE)
     assert hashlib.sha256(again).digest() == hashlib.sha256(first).digest()
 
 
@@ -124,7 +124,7 @@ def test_coverage_comes_from_the_data(app, client):
     assert practice_regions and practice_regions <= regions
     assert all(s.startswith(EU + "country/") for s in spatial)
     countries = {r[len(NUTS):len(NUTS) + 2] for r in practice_regions}
-    assert {describe.COUNTRIES[c][0] for c in countries} == {
+    assert {dcat.COUNTRIES[c][0] for c in countries} == {
         s[len(EU + "country/"):] for s in spatial if s.startswith(EU + "country/")}
     starts = [r["d"].value for r in store.query("SELECT ?d WHERE { ?s <https://schema.org/startDate> ?d }").rows()]
     period = g.value(dataset, DCTERMS.temporal)
@@ -136,7 +136,7 @@ def test_coverage_comes_from_the_data(app, client):
         'SELECT DISTINCT (LANG(?o) AS ?l) WHERE { ?s <http://purl.org/dc/terms/title> ?o FILTER(LANG(?o) != "") }'
     ).rows()}
     stated = {str(o).rsplit("/", 1)[-1] for o in g.objects(dataset, DCTERMS.language)}
-    assert {describe.LANGUAGES[tag][0] for tag in used if tag in describe.LANGUAGES} <= stated
+    assert {dcat.LANGUAGES[tag][0] for tag in used if tag in dcat.LANGUAGES} <= stated
     assert len({o.language for o in g.objects(dataset, DCTERMS.title)}) >= 3
 
 
@@ -159,13 +159,13 @@ def test_sparql_service(client):
     dataset = next(g.subjects(RDF.type, DCAT.Dataset))
     assert str(g.value(service, DCAT.endpointURL)) == "http://localhost/sparql"
     assert g.value(service, DCAT.servesDataset) == dataset
-    assert str(g.value(service, DCTERMS.conformsTo)) == describe.SPARQL_PROTOCOL
+    assert str(g.value(service, DCTERMS.conformsTo)) == dcat.SPARQL_PROTOCOL
 
 
 def test_describe_serialises_sorted():
     a = ox.Triple(ox.NamedNode("http://b"), ox.NamedNode("http://p"), ox.Literal("x"))
     b = ox.Triple(ox.NamedNode("http://a"), ox.NamedNode("http://p"), ox.Literal("y"))
-    assert describe.serialize([a, b], NTRIPLES) == describe.serialize([b, a], NTRIPLES)
+    assert dcat.serialize([a, b], NTRIPLES) == dcat.serialize([b, a], NTRIPLES)
 
 
 def test_browsers_get_a_catalogue_page(client):

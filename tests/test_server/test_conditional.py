@@ -60,7 +60,7 @@ def test_variants_have_their_own_tags(client):
 
 
 def test_full_ldes_pages_are_immutable_and_dated_by_their_members(app, client):
-    changes = app.extensions["next2met"].extensions["harvest"].log
+    changes = app.extensions["next2met"].extensions["publish"].log
     response = get(client, "/ldes/0", "application/trig")
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     last = changes.page(0)[-1].time  # e.g. 2026-11-26T15:44:09.653936Z

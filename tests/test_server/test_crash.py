@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from next2met.graph.build import discover_sources, load_context, read_yaml
 from next2met.graph.settings import DEFAULT_BASE_IRI
+from next2met.graph.sources import discover_sources, load_context, read_yaml
 from tests.conftest import data_copy
 
 pytestmark = pytest.mark.slow

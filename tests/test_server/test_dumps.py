@@ -68,7 +68,7 @@ def test_listing_matches_the_files(client):
 
 def test_same_data_gives_same_bytes(app, tmp_path):
     kg = app.extensions["next2met"]
-    served = {f.filename: f.sha256 for f in kg.extensions["harvest"].dumps.files}
+    served = {f.filename: f.sha256 for f in kg.extensions["publish"].dumps.files}
     again = write_dumps(kg.store, tmp_path / "again", force=True)
     assert {f.filename: f.sha256 for f in again.files} == served
 
@@ -159,7 +159,7 @@ def test_robots_points_to_the_sitemap(client):
 
 def test_only_the_gzip_files_are_kept_on_disk(app):
     """The uncompressed dumps are unzipped while sent: on disk each format takes its gzip file only."""
-    harvest = app.extensions["next2met"].extensions["harvest"]
+    harvest = app.extensions["next2met"].extensions["publish"]
     dumps = harvest.dumps
     on_disk = {p.name for p in (harvest.folder / dumps.folder).iterdir()}
     assert on_disk == {f.filename for f in dumps.files if f.compressed}

@@ -48,14 +48,14 @@ def client_getter(client):
 def test_following_the_stream_rebuilds_the_data(app, live_server):
     kg = app.extensions["next2met"]
     result = read_ldes(f"{live_server.url}/ldes", fetcher=Fetcher(FetchPolicy(allow_private=True)))
-    changes = kg.extensions["harvest"].log
+    changes = kg.extensions["publish"].log
     assert len(result.pages) == changes.page_count == len(changes) // PAGE_SIZE + 1
     assert len(result.members) == len(changes)
     assert canonical(result.triples()) == canonical(store_triples(kg))
 
 
 def test_pages_full_ones_immutable_and_linked_by_time(client, app):
-    changes = app.extensions["next2met"].extensions["harvest"].log
+    changes = app.extensions["next2met"].extensions["publish"].log
     assert changes.page_count >= 2, "the real data fills more than one page"
     for n in range(changes.page_count):
         response = client.get(f"/ldes/{n}", headers={"Accept": "application/trig"})
@@ -119,7 +119,7 @@ def test_a_change_adds_only_the_changed_member(fresh_app):
     resource_triples = {t for t in store_triples(kg) if t.subject.value.split("#")[0] == practice.value}
     assert member.triples == resource_triples
     # the incremental reading (only the named graph) saw what a full scan sees: a full scan adds nothing
-    assert kg.extensions["harvest"].log.record(kg.store, time.time()) == []
+    assert kg.extensions["publish"].log.record(kg.store, time.time()) == []
     # a harvester that starts from scratch still gets exactly the store's data
     assert canonical(read_ldes("http://localhost/ldes", get=get).triples()) == canonical(store_triples(kg))
 
@@ -168,7 +168,7 @@ def test_writes_through_the_api_reach_the_stream(store_copy):
 
 def test_a_restart_adds_nothing_and_reads_nothing(store_copy):
     first = prepared(create_app(Settings(store=str(store_copy))))
-    recorded = len(first.extensions["next2met"].extensions["harvest"].log)
+    recorded = len(first.extensions["next2met"].extensions["publish"].log)
     first.extensions["next2met"].close()
     second = create_app(Settings(store=str(store_copy)), start=False)
     kg = second.extensions["next2met"]
@@ -178,7 +178,7 @@ def test_a_restart_adds_nothing_and_reads_nothing(store_copy):
         assert second.test_client().get("/ldes/0").status_code == 200
         kg.start()
         assert kg.preparing.wait(60)
-        assert len(kg.extensions["harvest"].log) == recorded > 0
+        assert len(kg.extensions["publish"].log) == recorded > 0
     finally:
         kg.close()
 
@@ -189,7 +189,7 @@ def test_a_write_after_a_restart_is_read_incrementally(store_copy):
     application = prepared(create_app(Settings(store=str(store_copy))))
     kg = application.extensions["next2met"]
     try:
-        changes = kg.extensions["harvest"].log
+        changes = kg.extensions["publish"].log
         assert changes.index() is not None
         practice, graph = first_practice(kg)
         quads = [q for q in kg.store.quads(graph.value) if q.predicate.value != DCT + "title"]
@@ -237,7 +237,7 @@ def test_npm_ldes_client_replicates_the_data(app, live_server):
     assert run.returncode == 0, run.stderr[-2000:]
     quads = list(ox.parse(n3_lines_to_nquads(run.stdout), format=ox.RdfFormat.N_QUADS))
     kg = app.extensions["next2met"]
-    assert len({q.graph_name for q in quads if q.graph_name != ox.DefaultGraph()}) == len(kg.extensions["harvest"].log)
+    assert len({q.graph_name for q in quads if q.graph_name != ox.DefaultGraph()}) == len(kg.extensions["publish"].log)
     # materialised members: the member graphs hold the data; in the default graph the judge leaves each member's
     # timestamp (now on the resource), which is stream metadata, not data
     triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads

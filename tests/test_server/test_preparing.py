@@ -74,13 +74,13 @@ def test_after_a_change_the_previous_dumps_are_served_until_the_new_ones_are_mad
     assert kg.preparing.wait(120)
     after = client.get("/dumps").get_json()
     assert after["generation"] == kg.store.generation != before["generation"]
-    assert kg.extensions["harvest"].log.generation == kg.store.generation
+    assert kg.extensions["publish"].log.generation == kg.store.generation
 
 
 def test_a_failed_preparation_is_reported_and_the_server_keeps_serving(unstarted):
     application, url = unstarted
     kg = application.extensions["next2met"]
-    harvest = kg.extensions["harvest"]
+    harvest = kg.extensions["publish"]
     harvest.folder.parent.mkdir(parents=True, exist_ok=True)
     harvest.folder.write_text("not a folder")  # the dumps cannot be written where they should go
     kg.start()

@@ -90,7 +90,7 @@ def test_nuts_linkset(void, store):
 def test_endpoint_dumps_and_vocabularies(void, app):
     g, ds = void
     assert str(g.value(ds, VOID.sparqlEndpoint)) == "http://localhost/sparql"
-    dumps = app.extensions["next2met"].extensions["harvest"].dumps
+    dumps = app.extensions["next2met"].extensions["publish"].dumps
     expected = {f"http://localhost/dumps/{f.filename}" for f in dumps.files}
     assert {str(u) for u in g.objects(ds, VOID.dataDump)} == expected
     vocabularies = {str(v) for v in g.objects(ds, VOID.vocabulary)}

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from next2met.graph import describe, void
+from next2met.graph import catalogue, void
 from next2met.graph.dumps import read_plain
 from next2met.graph.errors import NotFound, Preparing
 from next2met.graph.formats import GRAPH_ANSWERS, HTML, JSONLD, NQUADS, NTRIPLES, TRIG, TURTLE, Format
@@ -30,11 +30,11 @@ from next2met.graph.releases import list_releases, releases_dir
 from .caching import conditional
 from .links import iri_to_path
 from .negotiation import negotiate
-from .preparation import DUMPS, LOG, RETRY_AFTER, Harvesting
+from .preparation import DUMPS, LOG, RETRY_AFTER, Publishing
 from .state import KnowledgeGraph, get_kg
 
 log = logging.getLogger(__name__)
-bp = Blueprint("harvest", __name__)
+bp = Blueprint("publish", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # LDES pages hold named graphs: quad formats first; Turtle and the like get the member graphs merged.
@@ -48,8 +48,8 @@ RESOURCES = """SELECT ?s (MAX(STR(?m)) AS ?modified) WHERE {
 
 
 def init_app(app: Flask, kg: KnowledgeGraph) -> None:
-    state = Harvesting(kg)
-    kg.extensions["harvest"] = state
+    state = Publishing(kg)
+    kg.extensions["publish"] = state
     kg.on_change(state.on_change)
     kg.after_start(state.start)
 
@@ -61,8 +61,8 @@ def _not_ready(kg: KnowledgeGraph, task: str, what: str) -> None:
                           f"a few seconds", retry_after=RETRY_AFTER)
 
 
-def _state() -> Harvesting:
-    return get_kg().extensions["harvest"]
+def _state() -> Publishing:
+    return get_kg().extensions["publish"]
 
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -79,8 +79,8 @@ def _origin() -> str:
     return _state().kg.settings.base_iri.rstrip("/")
 
 
-def _site(kg: KnowledgeGraph) -> describe.Site:
-    return describe.Site(kg.settings.base_iri, _origin())
+def _site(kg: KnowledgeGraph) -> catalogue.Site:
+    return catalogue.Site(kg.settings.base_iri, _origin())
 
 
 def _rdf_response(kg: KnowledgeGraph, body: bytes, fmt: Format) -> Response:
@@ -104,8 +104,8 @@ def catalog(suffix: str | None = None) -> Response:
     releases = list_releases(releases_dir(kg.settings))
 
     def build() -> bytes:
-        triples = describe.catalogue(kg.store, site, dumps, releases)
-        return describe.serialize(triples, fmt)
+        triples = catalogue.catalogue(kg.store, site, dumps, releases)
+        return catalogue.serialize(triples, fmt)
 
     written = dumps.written if dumps else 0
     stamp = tuple(r.name for r in releases)
@@ -131,7 +131,7 @@ def void_description() -> Response:
     stats = kg.cached(("void-stats",), lambda: void.statistics(kg.store))
     written = dumps.written if dumps else 0
     body = kg.cached(("void", site.origin, written, fmt.key),
-                     lambda: describe.serialize(void.void(stats, site, dumps), fmt))
+                     lambda: catalogue.serialize(void.void(stats, site, dumps), fmt))
     return _rdf_response(kg, body, fmt)
 
 
