@@ -236,6 +236,8 @@ def _place(graph: str, base: str, data_dir: Path, channel: str) -> files_mod.Des
                        f"<{base}graph/practices/{{slug}}>")
     if graph == prov_mod.provenance_graph_iri(base):
         raise Conflict("the provenance graph is kept by the server from the other graphs; it cannot be written")
+    if graph.startswith(f"{base}graph/derived/"):  # computed by the server from the data (graph.analysis): no file
+        return files_mod.Destination(None, None, False)
     if graph.startswith(f"{base}graph/ontology/"):
         rel = graph[len(f"{base}graph/"):]
         raise WriteBackRefused(f"<{graph}> is compiled from {rel}.ttl, part of the ontology shipped with the "

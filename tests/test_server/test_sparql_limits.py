@@ -470,8 +470,10 @@ def test_update_that_keeps_the_shapes_is_applied_and_announced(server):
     assert body["status"] == "updated" and body["changedGraphs"] == ["https://example.org/graph/notes"]
     assert body["version"] >= 1 and body["files"] == []  # a graph without a source file: the store only
     assert kg.store.generation != before
+    # the listeners also hear of the derived graphs (learning network, quality) recomputed from the new data
+    derived = ("https://w3id.org/next2met/graph/derived/network", "https://w3id.org/next2met/graph/derived/quality")
     assert [(c.graphs, c.reason) for c in heard] == [
-        (("https://example.org/graph/notes", "https://w3id.org/next2met/graph/provenance"), "update")]
+        (("https://example.org/graph/notes", "https://w3id.org/next2met/graph/provenance", *derived), "update")]
     assert ask(url, f"ASK {{ {note} }}")  # queries see the new data at once
 
 
