@@ -131,6 +131,8 @@ RESULTS_FORMATS: tuple[Format, ...] = (JSON, XML, CSV, TSV)
 # Not RDF: what people and plain JSON clients read.
 HTML = Format("html", "HTML", "text/html", "page", "html", synonyms=("application/xhtml+xml",))
 PLAIN_JSON = Format("json", "JSON", "application/json", "page", "json")
+SOURCE_YAML = Format("yaml", "YAML (the source format)", "application/yaml", "page", "yaml",
+                     synonyms=("application/x-yaml", "text/yaml", "text/x-yaml"), names=("yml",))
 
 RDF: dict[str, Format] = {f.key: f for f in RDF_FORMATS}
 RESULTS: dict[str, Format] = {f.key: f for f in RESULTS_FORMATS}

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request, url
 from next2met.graph.changes import Change as DataChange
 from next2met.graph.changes import Edit, graph_etag
 from next2met.graph.errors import InputError, NotFound, PreconditionFailed, PreconditionRequired
-from next2met.graph.formats import HTML, PLAIN_JSON, TURTLE
+from next2met.graph.formats import HTML, PLAIN_JSON, SOURCE_YAML, TURTLE
 from next2met.graph.rdfio import serialize_quads
 from next2met.graph.sources import load_context
 from next2met.graph.writeback import write_yaml
@@ -240,14 +240,14 @@ def _read(slug: str) -> Response:
     """The practice as Turtle (or YAML of the source format, by Accept), with its strong ETag."""
     graph, _, own = _located(slug)
     etag = graph_etag(own)
-    wanted = request.accept_mimetypes.best_match([TURTLE.media_type, "application/yaml"], default=TURTLE.media_type)
-    if wanted == "application/yaml":
+    fmt = negotiate((TURTLE, SOURCE_YAML), what="a practice")
+    if fmt is SOURCE_YAML:
         kg = get_kg()
         context = load_context(kg.settings.base_iri, kg.settings.data_path)
         body = write_yaml(own, context, graph=graph, source=f"practice {slug}").encode("utf-8")
     else:
         body = serialize_quads(own, TURTLE) or b""
-    response = Response(body, mimetype=wanted)
+    response = Response(body, mimetype=fmt.media_type)
     response.set_etag(etag or "")
     response.headers["Vary"] = "Accept"
     response.make_conditional(request)  # a 304 in place when the client has this version

@@ -24,9 +24,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-def _kg() -> KnowledgeGraph:
-    return get_kg()
-
 
 def _iri(slug: str) -> str:
     from .api import _practice_iri
@@ -72,7 +69,7 @@ def practice_at(kg: KnowledgeGraph, iri: str, number: int) -> list[ox.Triple] | 
 
 @bp.get("/practice/<slug>/history")
 def history(slug: str) -> Response:
-    kg, iri = _kg(), _iri(slug)
+    kg, iri = get_kg(), _iri(slug)
     versions = versions_of(kg, iri)
     if not versions and not kg.store.ask(f"ASK {{ <{iri}> ?p ?o }}"):
         raise NotFound(f"there is no practice {iri}")
@@ -118,7 +115,7 @@ def _slugify(name: str) -> str:
 
 @bp.get("/practice/<slug>/diff")
 def diff(slug: str) -> Response:
-    kg, iri = _kg(), _iri(slug)
+    kg, iri = get_kg(), _iri(slug)
     versions = versions_of(kg, iri)
     try:
         to = int(request.args.get("to") or (versions[-1].number if versions else 0))

@@ -31,7 +31,7 @@ from next2met.graph.store import OxigraphStore, Store
 from .charts import Bar, bar_chart
 from .i18n import gettext as _
 from .page_data import search_index
-from .state import KnowledgeGraph, get_kg
+from .state import get_kg
 
 bp = Blueprint("packs", __name__)
 RESERVED = {"format", "lang", "release"}
@@ -40,14 +40,11 @@ CHART_ROWS = 30
 AUTHOR, TITLE = "next2met-kg developers", "Next2Met good practices knowledge graph"
 
 
-def _kg() -> KnowledgeGraph:
-    return get_kg()
-
 
 @contextlib.contextmanager
 def _data() -> Iterator[tuple[Store, dict, str, dict[str, str], object]]:
     """The store to run on (a release's, or the live one), what the pack says of it, its citation and files."""
-    kg = _kg()
+    kg = get_kg()
     name = request.args.get("release")
     folder = releases_dir(kg.settings)
     if name:
@@ -91,7 +88,7 @@ def practices_pack() -> Response:
     if sort and sort not in SORTS:
         raise InputError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     with _data() as (store, data, citation, extra, release):
-        index = search_index(_kg()) if release is None or store is _kg().store else PracticeIndex.build(store)
+        index = search_index(get_kg()) if release is None or store is get_kg().store else PracticeIndex.build(store)
         result = index.search(query, filters, sort, "en")
         chosen = [doc.iri for doc, _score in result.hits]
         table = run_table(store, practices_table(chosen))
@@ -114,7 +111,7 @@ def query_pack(name: str) -> Response:
         raise InputError(f"an evidence pack needs a table: {name} is a {q.form.upper()} query")
     own = {p.name for p in q.params}
     values = {k: v for k, v in request.args.items() if k in own or k not in RESERVED}
-    kg = _kg()
+    kg = get_kg()
     sparql = q.bind(values, kg.settings.base_iri)
     with _data() as (store, data, citation, extra, _release):
         table = run_table(store, Table(q.name, q.title, sparql))

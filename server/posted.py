@@ -15,11 +15,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from next2met.graph.errors import InputError, PayloadTooLarge, UnsupportedMediaType
-from next2met.graph.formats import RDF_FORMATS, by_media_type
+from next2met.graph.formats import PLAIN_JSON, RDF_FORMATS, SOURCE_YAML, by_media_type
 from next2met.graph.rdfio import parse_bytes
 from next2met.graph.sources import load_context, parse_yaml, yaml_quads
 
-YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json"}
+# Our source format as YAML, or as JSON with the same keys (JSON is YAML).
+YAML_TYPES = {SOURCE_YAML.media_type, *SOURCE_YAML.synonyms, PLAIN_JSON.media_type}
 
 
 def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_dir: Path | None,

@@ -27,9 +27,6 @@ METRICS = ("templateCompleteness", "meanConfidence", "warningCount")
 CONFIDENCE_WORDS = {1.0: "high", 0.5: "medium", 0.0: "low"}
 
 
-def _kg() -> KnowledgeGraph:
-    return get_kg()
-
 
 def measurements(kg: KnowledgeGraph) -> dict:
     """Everything the quality graph says, arranged by what was measured."""
@@ -111,7 +108,7 @@ def badge(kg: KnowledgeGraph, iri: str) -> dict | None:
 
 @bp.get("/quality")
 def page() -> Response:
-    kg = _kg()
+    kg = get_kg()
     data = report(kg)
     charts = [
         bar_chart(_("Template completeness per region"), [
@@ -134,13 +131,13 @@ def page() -> Response:
 
 @bp.get("/quality.json")
 def as_json() -> Response:
-    return jsonify(report(_kg()))
+    return jsonify(report(get_kg()))
 
 
 @bp.get("/quality.csv")
 def as_csv() -> Response:
     """One row per measurement: what was measured (level, IRI, name), the metric and its value."""
-    data = report(_kg())
+    data = report(get_kg())
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["level", "iri", "name", "metric", "value", "missing"])

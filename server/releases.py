@@ -26,7 +26,7 @@ from .i18n import gettext as _
 from .i18n import ngettext
 from .page_data import labels
 from .problems import wants_html
-from .state import KnowledgeGraph, get_kg
+from .state import get_kg
 
 bp = Blueprint("releases", __name__)
 EXTRA_FILES = {"CITATION.cff": "text/plain; charset=utf-8", "CITATION.bib": "application/x-bibtex; charset=utf-8",
@@ -34,16 +34,13 @@ EXTRA_FILES = {"CITATION.cff": "text/plain; charset=utf-8", "CITATION.bib": "app
 DIFF_CACHE = 8
 
 
-def _kg() -> KnowledgeGraph:
-    return get_kg()
-
 
 def _folder():
-    return releases_dir(_kg().settings)
+    return releases_dir(get_kg().settings)
 
 
 def describe(r: Release) -> dict:
-    base = _kg().settings.base_iri
+    base = get_kg().settings.base_iri
     return {
         "name": r.name, "iri": release_iri(base, r.name), "created": r.created, "previous": r.previous,
         "dataGeneration": r.generation, "quads": r.quads,
@@ -92,7 +89,7 @@ def download(name: str, filename: str) -> Response:
 
 
 def _diff(a: str, b: str) -> Diff:
-    kg = _kg()
+    kg = get_kg()
     old, new = get_release(_folder(), a), get_release(_folder(), b)
     names = labels(kg)
     fields = {f.path: f.name for f in template_fields(kg.settings.base_iri)}
@@ -112,7 +109,7 @@ def _diff(a: str, b: str) -> Diff:
 @bp.get("/releases/<a>/diff/<b>")
 def diff_page(a: str, b: str) -> Response:
     d = _diff(a, b)
-    names = labels(_kg())
+    names = labels(get_kg())
     words = in_words(d, lambda iri: names.get(iri))
     body = {
         "from": a, "to": b, "summary": words, "practicesAdded": d.practices_added,
