@@ -17,8 +17,10 @@ import pytest
 
 from next2met.graph.errors import QuerySyntaxError, QueryTimeout, StoreError
 from next2met.graph.queries import list_queries
-from next2met.graph.remote import SparqlStore, _chunks, query_form, strip_comments, with_dataset, without_graphs
+from next2met.graph.remote import SparqlStore, _chunks
+from next2met.graph.remote_query import query_form, with_dataset, without_graphs
 from next2met.graph.settings import Settings
+from next2met.graph.sparqltext import strip_comments
 from next2met.graph.store import OxigraphStore
 
 NUMERIC = {f"http://www.w3.org/2001/XMLSchema#{t}" for t in ("integer", "decimal", "double", "float", "int")}
