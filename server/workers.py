@@ -246,10 +246,12 @@ class QueryPool:
                     on_done()
 
         def started() -> None:
+            if self._closed:
+                return
+            # started outside the lock (a process start while holding it delayed the pool's bookkeeping enough to
+            # hold up fair admission); close() waits for this thread, which stops the worker once it sees the close
+            worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
             with self._lock:
-                if self._closed:
-                    return
-                worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
                 self._all.add(worker)
             try:
                 ready = worker.conn.poll(STARTUP_TIMEOUT) and worker.conn.recv() == "ready"
