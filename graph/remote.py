@@ -255,7 +255,8 @@ class SparqlStore(Store):
         # derived graphs (graph/derived/...) describe themselves instead of being listed in the provenance graph
         derived = self.provenance_graph.removesuffix("provenance") + "derived/"
         listed |= {r["g"].value for r in self._select(
-            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g a <{SD_GRAPH}> }} FILTER(STRSTARTS(STR(?g), \"{derived}\")) }}"
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g a <{SD_GRAPH}> }} "
+            f'FILTER(STRSTARTS(STR(?g), "{derived}")) }}'
         ) if isinstance(r.get("g"), ox.NamedNode)}
         candidates = sorted((listed | self._written | {prov}) - self._dropped)
         every = self._count_all_graphs() if self._virtuoso else None

@@ -104,8 +104,8 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
         if shown:
             meta.append((words, shown))
     title = pick([v for v in head.get("http://purl.org/dc/terms/title", []) if isinstance(v, ox.Literal)], lang)
-    schemes = sorted(({"link": link(r["s"].value), "count": int(r["n"].value)} for r in kg.select(SCHEMES)),
-                     key=lambda s: str(s["link"].label).casefold())  # type: ignore[attr-defined]
+    counted = [(link(r["s"].value), int(r["n"].value)) for r in kg.select(SCHEMES)]
+    schemes = [{"link": lk, "count": n} for lk, n in sorted(counted, key=lambda s: str(s[0].label).casefold())]
     return {"title": title[0].value if title else "Ontology", "meta": meta, "sections": sections, "schemes": schemes}
 
 
