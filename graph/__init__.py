@@ -15,6 +15,18 @@ from .store import OxigraphStore, Result, Store
 from .validate import ValidationReport, validate_graph, validate_quads
 
 __all__ = [
-    "KGError", "OxigraphStore", "Result", "Settings", "Store", "ValidationReport", "build_dataset", "compile_dataset",
-    "discover_sources", "get_query", "list_queries", "open_store", "validate_graph", "validate_quads",
+    "KGError",
+    "OxigraphStore",
+    "Result",
+    "Settings",
+    "Store",
+    "ValidationReport",
+    "build_dataset",
+    "compile_dataset",
+    "discover_sources",
+    "get_query",
+    "list_queries",
+    "open_store",
+    "validate_graph",
+    "validate_quads",
 ]

@@ -88,8 +88,9 @@ def check_secret(secret: str, stored: str) -> bool:
     try:
         kind, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest)
-        got = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(expected))
+        got = hashlib.scrypt(
+            secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
+        )
     except (ValueError, TypeError):
         return False
     return kind == "scrypt" and hmac.compare_digest(got, expected)
@@ -128,11 +129,15 @@ class Accounts:
         token = _new_token(name)
         with self._db() as db:
             try:
-                db.execute("INSERT INTO accounts (name, role, organisation, region, secret, created) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", (name, role, organisation, region, hash_secret(token), now()))
+                db.execute(
+                    "INSERT INTO accounts (name, role, organisation, region, secret, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, role, organisation, region, hash_secret(token), now()),
+                )
             except sqlite3.IntegrityError:
-                raise InputError(f"there is already an account {name!r} (rotate its token, or choose another name)"
-                                 ) from None
+                raise InputError(
+                    f"there is already an account {name!r} (rotate its token, or choose another name)"
+                ) from None
         return self.get(name), token  # type: ignore[return-value]
 
     def get(self, name: str) -> Account | None:
@@ -155,8 +160,10 @@ class Accounts:
         self._existing(name)
         token = _new_token(name)
         with self._db() as db:
-            db.execute("UPDATE accounts SET secret = ?, rotated = ?, revoked = '' WHERE name = ?",
-                       (hash_secret(token), now(), name))
+            db.execute(
+                "UPDATE accounts SET secret = ?, rotated = ?, revoked = '' WHERE name = ?",
+                (hash_secret(token), now(), name),
+            )
         return self.get(name), token  # type: ignore[return-value]
 
     def authenticate(self, token: str, name: str | None = None) -> Account | None:
@@ -186,15 +193,18 @@ class Accounts:
     def secret_key(self) -> str:
         """The key that signs session cookies: made once, kept with the accounts (sessions survive restarts)."""
         with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('session_key', ?)",
-                       (secrets.token_urlsafe(48),))
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('session_key', ?)", (secrets.token_urlsafe(48),)
+            )
             return db.execute("SELECT value FROM meta WHERE key = 'session_key'").fetchone()[0]
 
     # -- audit log -----------------------------------------------------------------------------------------------
     def record(self, who: str, action: str, target: str, outcome: str, detail: str = "") -> None:
         with self._db() as db:
-            db.execute("INSERT INTO audit (at, who, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                       (now(), who, action, target[:500], outcome, detail[:1000]))
+            db.execute(
+                "INSERT INTO audit (at, who, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (now(), who, action, target[:500], outcome, detail[:1000]),
+            )
 
     def audit(self, limit: int = 200, before: int | None = None, who: str | None = None) -> list[AuditEntry]:
         sql, args = "SELECT * FROM audit WHERE 1=1", list[object]()
@@ -215,8 +225,9 @@ class Accounts:
 
 def _check(name: str, role: str, region: str) -> None:
     if not NAME.match(name):
-        raise InputError(f"{name!r} is not a valid account name: 2-40 lower-case letters, digits and hyphens, "
-                         "starting with a letter")
+        raise InputError(
+            f"{name!r} is not a valid account name: 2-40 lower-case letters, digits and hyphens, starting with a letter"
+        )
     if role not in ROLES:
         raise InputError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
     if region and not NUTS.match(region):
@@ -228,5 +239,6 @@ def _new_token(name: str) -> str:
 
 
 def _account(row: sqlite3.Row) -> Account:
-    return Account(row["name"], row["role"], row["organisation"], row["region"], row["created"], row["rotated"],
-                   row["revoked"])
+    return Account(
+        row["name"], row["role"], row["organisation"], row["region"], row["created"], row["rotated"], row["revoked"]
+    )

@@ -39,9 +39,17 @@ from .prefixes import prologue
 from .store import Store
 
 WEIGHTS = {
-    "related": 4.0, "action": 4.0, "organisation": 3.0, "sector": 2.0, "measure": 2.0, "co-related": 2.0,
+    "related": 4.0,
+    "action": 4.0,
+    "organisation": 3.0,
+    "sector": 2.0,
+    "measure": 2.0,
+    "co-related": 2.0,
     "event": 1.5,
-    "stage": 1.0, "region": 1.0, "stakeholder": 0.5, "topic": 0.5,
+    "stage": 1.0,
+    "region": 1.0,
+    "stakeholder": 0.5,
+    "topic": 0.5,
 }
 # Kinds whose broader concepts (or regions) are shared features too.
 HIERARCHICAL = {"sector", "measure", "stakeholder", "region", "stage", "topic"}
@@ -57,17 +65,25 @@ LINKS = {
     "stakeholder": "?p prov:qualifiedAttribution ?q . ?q n2m:stakeholderType ?n",
     "topic": "?p n2m:programmeTopic ?n",
     "organisation": "{ ?p n2m:mainInstitution ?n } UNION { ?p n2m:submittedBy ?n } "
-                    "UNION { ?p prov:qualifiedAttribution ?q . ?q prov:agent ?n }",
+    "UNION { ?p prov:qualifiedAttribution ?q . ?q prov:agent ?n }",
     "region": "?p dcterms:spatial ?n",
     "event": "?p n2m:presentedAt ?n",
     "related": "?p dcterms:relation ?n",
     "action": "{ ?n n2m:inspiredBy ?p } UNION { ?n n2m:plausiblyInspiredBy ?p } "
-              "UNION { ?n a n2m:Action ; dcterms:relation ?p }",
+    "UNION { ?n a n2m:Action ; dcterms:relation ?p }",
 }
-NODE_KINDS = {"related": "practice", "sector": "concept", "measure": "concept", "stage": "concept",
-              "stakeholder": "concept", "topic": "concept"}
+NODE_KINDS = {
+    "related": "practice",
+    "sector": "concept",
+    "measure": "concept",
+    "stage": "concept",
+    "stakeholder": "concept",
+    "topic": "concept",
+}
 
-NODES = PREFIXES + """
+NODES = (
+    PREFIXES
+    + """
 SELECT ?n ?label ?broader ?planRegion ?learnedFrom ?inspiredBy ?plausibly ?partnerRegion WHERE {
   { ?n skos:prefLabel|dcterms:title ?label }
   UNION { ?n skos:broader ?broader }
@@ -77,6 +93,7 @@ SELECT ?n ?label ?broader ?planRegion ?learnedFrom ?inspiredBy ?plausibly ?partn
   UNION { ?n n2m:plausiblyInspiredBy ?plausibly }
   UNION { ?n a n2m:Partner ; n2m:representsRegion ?partnerRegion }
 }"""
+)
 
 
 @dataclass
@@ -101,8 +118,15 @@ class Transfer:
 class PracticeGraph:
     """The networkx graph of the dataset and what we compute from it; immutable once built."""
 
-    def __init__(self, graph: nx.Graph, broader: dict[str, set[str]], labels: dict[str, dict[str, str]],
-                 transfers: list[Transfer], partner_regions: set[str], generation: str = "") -> None:
+    def __init__(
+        self,
+        graph: nx.Graph,
+        broader: dict[str, set[str]],
+        labels: dict[str, dict[str, str]],
+        transfers: list[Transfer],
+        partner_regions: set[str],
+        generation: str = "",
+    ) -> None:
         self.graph = graph
         self.broader = broader
         self.labels = labels
@@ -204,8 +228,9 @@ class PracticeGraph:
                 shared[n].append(("related", n))
         out = []
         for other, score in scores.items():
-            ranked = sorted(shared[other], key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0),
-                                                          s[1]))
+            ranked = sorted(
+                shared[other], key=lambda s: (-WEIGHTS.get(s[0], 1.0) * self.specificity.get(s[1], 1.0), s[1])
+            )
             out.append(Related(other, round(score, 3), ranked))
         out.sort(key=lambda r: (-r.score, r.iri))
         return out
@@ -240,8 +265,9 @@ class PracticeGraph:
             clauses.append(f"both are named with {names('co-related')}")
         if "action" in by_kind:
             clauses.append(f"linked through the {noun('action', 'action')} {names('action')}")
-        shares = [f"the {noun(kind, kind)} {names(kind)}" for kind in ("sector", "measure", "topic")
-                  if by_kind.get(kind)]
+        shares = [
+            f"the {noun(kind, kind)} {names(kind)}" for kind in ("sector", "measure", "topic") if by_kind.get(kind)
+        ]
         if shares:
             clauses.append("shares " + _and(shares))
         if by_kind.get("organisation"):

@@ -45,7 +45,8 @@ class TextPart:
 
 
 def compile_dataset(
-    settings: Settings, sources: list[SourceFile] | None = None,
+    settings: Settings,
+    sources: list[SourceFile] | None = None,
     progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None,
 ) -> tuple[list[ox.Quad], dict[str, list[ox.Quad]]]:
     """Read every source file; return all quads and the quads per named graph."""
@@ -65,9 +66,13 @@ class DatasetStream:
     keep the facts of each graph, which the provenance graph needs.
     """
 
-    def __init__(self, settings: Settings, sources: list[SourceFile] | None = None,
-                 progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None,
-                 extra: Iterable[ox.Quad] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sources: list[SourceFile] | None = None,
+        progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None,
+        extra: Iterable[ox.Quad] = (),
+    ) -> None:
         self.settings = settings
         self.sources = discover_sources(settings.data_path) if sources is None else sources
         self.progress = progress
@@ -86,7 +91,8 @@ class DatasetStream:
             if other is not place:
                 raise DataFileError(
                     f"the id {place.ref} is used in two files, {other} and {place}; a resource is "
-                    "described in one file only (a copied file needs an id of its own)")
+                    "described in one file only (a copied file needs an id of its own)"
+                )
         return quads
 
     def graphs(self) -> Iterator[tuple[str, list[ox.Quad]]]:
@@ -185,8 +191,13 @@ def _decode(data: bytes, src: SourceFile) -> str:
 
 
 def build_dataset(
-    store, settings: Settings, *, sources: list[SourceFile] | None = None, engine: str | None = None,
-    progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None, dry_run: bool = False,
+    store,
+    settings: Settings,
+    *,
+    sources: list[SourceFile] | None = None,
+    engine: str | None = None,
+    progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] | None = None,
+    dry_run: bool = False,
 ) -> BuildResult:
     """Compile, validate and (if it conforms) write the dataset to ``store``; raise ShapesInvalid otherwise.
 
@@ -197,12 +208,18 @@ def build_dataset(
     text, parts = stream.compile_text()
     if stream.foreign:
         report = ValidationReport(stream.foreign, engine="harvest-profile")
-        raise ShapesInvalid(f"bulk RDF files do not fit the harvest profile ({report.violation_count} violations: "
-                            "literals valid for their datatypes, absolute IRIs, bounded sizes, none of our own "
-                            "graphs); the store is unchanged", report)
+        raise ShapesInvalid(
+            f"bulk RDF files do not fit the harvest profile ({report.violation_count} violations: "
+            "literals valid for their datatypes, absolute IRIs, bounded sizes, none of our own "
+            "graphs); the store is unchanged",
+            report,
+        )
     t1 = time.perf_counter()
-    result = BuildResult(files=len(stream.sources), quads=stream.quads, graphs=sorted(
-        [*stream.facts, f"{settings.base_iri}graph/provenance"]))
+    result = BuildResult(
+        files=len(stream.sources),
+        quads=stream.quads,
+        graphs=sorted([*stream.facts, f"{settings.base_iri}graph/provenance"]),
+    )
     # The store writes the new dataset aside (not yet its content) while the SHACL engine validates the same text:
     # both are native code that lets go of the GIL, so on two cores the write costs no wall time (1M triples: about
     # 10 s of the build). The text is held in ``box`` only until the writer is done with it, so that the report is
@@ -214,8 +231,9 @@ def build_dataset(
         _check_syntax(box.pop(), parts)
     try:
         try:
-            result.report = validate_text(handed.pop(), engine=engine or settings.shacl_engine,
-                                          base=settings.base_iri).located(stream.places)
+            result.report = validate_text(
+                handed.pop(), engine=engine or settings.shacl_engine, base=settings.base_iri
+            ).located(stream.places)
         except Exception:
             if staging is not None:
                 staging.wait()  # a syntax error found by the store names its file: prefer it to the engine's
@@ -235,8 +253,12 @@ def build_dataset(
     finally:
         if staging is not None:
             staging.discard()  # nothing when committed
-    result.seconds = {"compile": t1 - t0, "validate": t2 - t1, "write aside (wait)": t3 - t2,
-                      "switch": time.perf_counter() - t3}
+    result.seconds = {
+        "compile": t1 - t0,
+        "validate": t2 - t1,
+        "write aside (wait)": t3 - t2,
+        "switch": time.perf_counter() - t3,
+    }
     return result
 
 
@@ -274,6 +296,6 @@ def _check_syntax(text: str, parts: list[TextPart]) -> None:
     for part in parts:
         if part.raw:
             try:
-                collections.deque(ox.parse(text[part.start:part.end], format=ox.RdfFormat.N_TRIPLES), maxlen=0)
+                collections.deque(ox.parse(text[part.start : part.end], format=ox.RdfFormat.N_TRIPLES), maxlen=0)
             except SyntaxError as e:
                 raise RDFSyntaxError(f"{part.source}: N-Triples syntax error: {e}") from None

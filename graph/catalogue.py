@@ -44,24 +44,67 @@ SHA256 = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 # English labels of the EU authority-table codes we use (the tables' own labels).
 THEMES = {"REGI": "Regions and cities", "TECH": "Science and technology", "GOVE": "Government and public sector"}
 LANGUAGES = {
-    "en": ("ENG", "English"), "fi": ("FIN", "Finnish"), "sv": ("SWE", "Swedish"), "de": ("DEU", "German"),
-    "es": ("SPA", "Spanish"), "ca": ("CAT", "Catalan"), "pl": ("POL", "Polish"), "ga": ("GLE", "Irish"),
-    "fr": ("FRA", "French"), "it": ("ITA", "Italian"), "nl": ("NLD", "Dutch"), "pt": ("POR", "Portuguese"),
-    "el": ("ELL", "Greek"), "cs": ("CES", "Czech"), "sk": ("SLK", "Slovak"), "sl": ("SLV", "Slovenian"),
-    "hu": ("HUN", "Hungarian"), "ro": ("RON", "Romanian"), "bg": ("BUL", "Bulgarian"), "hr": ("HRV", "Croatian"),
-    "da": ("DAN", "Danish"), "et": ("EST", "Estonian"), "lv": ("LAV", "Latvian"), "lt": ("LIT", "Lithuanian"),
-    "mt": ("MLT", "Maltese"), "eu": ("EUS", "Basque"), "gl": ("GLG", "Galician"),
+    "en": ("ENG", "English"),
+    "fi": ("FIN", "Finnish"),
+    "sv": ("SWE", "Swedish"),
+    "de": ("DEU", "German"),
+    "es": ("SPA", "Spanish"),
+    "ca": ("CAT", "Catalan"),
+    "pl": ("POL", "Polish"),
+    "ga": ("GLE", "Irish"),
+    "fr": ("FRA", "French"),
+    "it": ("ITA", "Italian"),
+    "nl": ("NLD", "Dutch"),
+    "pt": ("POR", "Portuguese"),
+    "el": ("ELL", "Greek"),
+    "cs": ("CES", "Czech"),
+    "sk": ("SLK", "Slovak"),
+    "sl": ("SLV", "Slovenian"),
+    "hu": ("HUN", "Hungarian"),
+    "ro": ("RON", "Romanian"),
+    "bg": ("BUL", "Bulgarian"),
+    "hr": ("HRV", "Croatian"),
+    "da": ("DAN", "Danish"),
+    "et": ("EST", "Estonian"),
+    "lv": ("LAV", "Latvian"),
+    "lt": ("LIT", "Lithuanian"),
+    "mt": ("MLT", "Maltese"),
+    "eu": ("EUS", "Basque"),
+    "gl": ("GLG", "Galician"),
 }
 # NUTS country code -> EU country table code (ISO 3166-1 alpha-3) and English name.
 COUNTRIES = {
-    "AT": ("AUT", "Austria"), "BE": ("BEL", "Belgium"), "BG": ("BGR", "Bulgaria"), "CY": ("CYP", "Cyprus"),
-    "CZ": ("CZE", "Czechia"), "DE": ("DEU", "Germany"), "DK": ("DNK", "Denmark"), "EE": ("EST", "Estonia"),
-    "EL": ("GRC", "Greece"), "ES": ("ESP", "Spain"), "FI": ("FIN", "Finland"), "FR": ("FRA", "France"),
-    "HR": ("HRV", "Croatia"), "HU": ("HUN", "Hungary"), "IE": ("IRL", "Ireland"), "IT": ("ITA", "Italy"),
-    "LT": ("LTU", "Lithuania"), "LU": ("LUX", "Luxembourg"), "LV": ("LVA", "Latvia"), "MT": ("MLT", "Malta"),
-    "NL": ("NLD", "Netherlands"), "PL": ("POL", "Poland"), "PT": ("PRT", "Portugal"), "RO": ("ROU", "Romania"),
-    "SE": ("SWE", "Sweden"), "SI": ("SVN", "Slovenia"), "SK": ("SVK", "Slovakia"), "NO": ("NOR", "Norway"),
-    "IS": ("ISL", "Iceland"), "LI": ("LIE", "Liechtenstein"), "CH": ("CHE", "Switzerland"),
+    "AT": ("AUT", "Austria"),
+    "BE": ("BEL", "Belgium"),
+    "BG": ("BGR", "Bulgaria"),
+    "CY": ("CYP", "Cyprus"),
+    "CZ": ("CZE", "Czechia"),
+    "DE": ("DEU", "Germany"),
+    "DK": ("DNK", "Denmark"),
+    "EE": ("EST", "Estonia"),
+    "EL": ("GRC", "Greece"),
+    "ES": ("ESP", "Spain"),
+    "FI": ("FIN", "Finland"),
+    "FR": ("FRA", "France"),
+    "HR": ("HRV", "Croatia"),
+    "HU": ("HUN", "Hungary"),
+    "IE": ("IRL", "Ireland"),
+    "IT": ("ITA", "Italy"),
+    "LT": ("LTU", "Lithuania"),
+    "LU": ("LUX", "Luxembourg"),
+    "LV": ("LVA", "Latvia"),
+    "MT": ("MLT", "Malta"),
+    "NL": ("NLD", "Netherlands"),
+    "PL": ("POL", "Poland"),
+    "PT": ("PRT", "Portugal"),
+    "RO": ("ROU", "Romania"),
+    "SE": ("SWE", "Sweden"),
+    "SI": ("SVN", "Slovenia"),
+    "SK": ("SVK", "Slovakia"),
+    "NO": ("NOR", "Norway"),
+    "IS": ("ISL", "Iceland"),
+    "LI": ("LIE", "Liechtenstein"),
+    "CH": ("CHE", "Switzerland"),
     "UK": ("GBR", "United Kingdom"),
 }
 TITLE = {
@@ -74,23 +117,23 @@ TITLE = {
 }
 DESCRIPTION = {
     "en": "Good practices of regional development exchanged in the Interreg Europe project Next2Met, with the "
-          "organisations, regions (NUTS), action plans, policy instruments and learning events connected to them, "
-          "as linked open data checked against SHACL shapes.",
+    "organisations, regions (NUTS), action plans, policy instruments and learning events connected to them, "
+    "as linked open data checked against SHACL shapes.",
     "de": "Gute Praktiken der Regionalentwicklung aus dem Interreg-Europe-Projekt Next2Met, mit den beteiligten "
-          "Organisationen, Regionen (NUTS), Aktionsplänen, Politikinstrumenten und Lernveranstaltungen, als offene "
-          "verknüpfte Daten.",
+    "Organisationen, Regionen (NUTS), Aktionsplänen, Politikinstrumenten und Lernveranstaltungen, als offene "
+    "verknüpfte Daten.",
     "fi": "Interreg Europe -hankkeessa Next2Met vaihdetut aluekehityksen hyvät käytännöt sekä niihin liittyvät "
-          "organisaatiot, alueet (NUTS), toimintasuunnitelmat, politiikkainstrumentit ja oppimistapahtumat avoimena "
-          "linkitettynä datana.",
+    "organisaatiot, alueet (NUTS), toimintasuunnitelmat, politiikkainstrumentit ja oppimistapahtumat avoimena "
+    "linkitettynä datana.",
     "es": "Buenas prácticas de desarrollo regional intercambiadas en el proyecto Interreg Europe Next2Met, con las "
-          "organizaciones, regiones (NUTS), planes de acción, instrumentos políticos y eventos de aprendizaje "
-          "relacionados, como datos abiertos enlazados.",
+    "organizaciones, regiones (NUTS), planes de acción, instrumentos políticos y eventos de aprendizaje "
+    "relacionados, como datos abiertos enlazados.",
     "ca": "Bones pràctiques de desenvolupament regional intercanviades al projecte Interreg Europe Next2Met, amb les "
-          "organitzacions, regions (NUTS), plans d'acció, instruments de política i esdeveniments d'aprenentatge "
-          "relacionats, com a dades obertes enllaçades.",
+    "organitzacions, regions (NUTS), plans d'acció, instruments de política i esdeveniments d'aprenentatge "
+    "relacionats, com a dades obertes enllaçades.",
     "pl": "Dobre praktyki rozwoju regionalnego wymieniane w projekcie Interreg Europe Next2Met wraz z powiązanymi "
-          "organizacjami, regionami (NUTS), planami działań, instrumentami polityki i wydarzeniami edukacyjnymi, "
-          "jako otwarte dane powiązane.",
+    "organizacjami, regionami (NUTS), planami działań, instrumentami polityki i wydarzeniami edukacyjnymi, "
+    "jako otwarte dane powiązane.",
 }
 KEYWORDS = ("Next2Met", "Interreg Europe", "good practice", "regional development", "digitalisation", "linked data")
 
@@ -191,18 +234,27 @@ def coverage(store: Store, base: str) -> Coverage:
         ?s <{DCT}spatial> ?r FILTER(isIRI(?r) && STRSTARTS(STR(?r), "{NUTS}"))
         OPTIONAL {{ ?r <{SKOS}prefLabel> ?l FILTER(langMatches(lang(?l), "en")) }}
     }} GROUP BY ?r ORDER BY ?r""").rows()
-    regions = tuple((r["r"].value, r["label"].value if "label" in r else r["r"].value[len(NUTS):]) for r in rows)
-    countries = tuple(sorted({iri[len(NUTS):len(NUTS) + 2] for iri, _ in regions} & COUNTRIES.keys()))
-    langs = store.query("SELECT DISTINCT (LCASE(LANG(?o)) AS ?lang) WHERE { ?s ?p ?o FILTER(LANG(?o) != \"\") }")
+    regions = tuple((r["r"].value, r["label"].value if "label" in r else r["r"].value[len(NUTS) :]) for r in rows)
+    countries = tuple(sorted({iri[len(NUTS) : len(NUTS) + 2] for iri, _ in regions} & COUNTRIES.keys()))
+    langs = store.query('SELECT DISTINCT (LCASE(LANG(?o)) AS ?lang) WHERE { ?s ?p ?o FILTER(LANG(?o) != "") }')
     languages = tuple(sorted({r["lang"].value.split("-")[0] for r in langs.rows()} & LANGUAGES.keys()))
     top = store.query(f"""SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE {{
         ?s <{DCAT}keyword> ?k FILTER(langMatches(lang(?k), "en") || lang(?k) = "")
     }} GROUP BY ?k ORDER BY DESC(?n) ?k LIMIT 12""").rows()
     keywords = tuple(dict.fromkeys([*KEYWORDS, *(r["k"].value for r in top)]))
-    names = store.query(f"SELECT ?n WHERE {{ <{base}organisation/next2met-kg-developers> <{FOAF}name> ?n }} "
-                        "ORDER BY ?n LIMIT 1").rows()
-    return Coverage(modified, start, end, regions, countries, languages, keywords,
-                    names[0]["n"].value if names else "next2met-kg developers")
+    names = store.query(
+        f"SELECT ?n WHERE {{ <{base}organisation/next2met-kg-developers> <{FOAF}name> ?n }} ORDER BY ?n LIMIT 1"
+    ).rows()
+    return Coverage(
+        modified,
+        start,
+        end,
+        regions,
+        countries,
+        languages,
+        keywords,
+        names[0]["n"].value if names else "next2met-kg developers",
+    )
 
 
 def _extreme(store: Store, sparql: str, pick) -> ox.Literal | None:
@@ -229,8 +281,12 @@ def catalogue(store: Store, site: Site, dumps: DumpSet | None, releases: Iterabl
 
     g.a(cat, DCAT + "Catalog")
     g.text(cat, DCT + "title", "next2met-kg data catalogue", "en")
-    g.text(cat, DCT + "description", "The datasets this next2met-kg server publishes, their downloads and its "
-                                     "SPARQL endpoint.", "en")
+    g.text(
+        cat,
+        DCT + "description",
+        "The datasets this next2met-kg server publishes, their downloads and its SPARQL endpoint.",
+        "en",
+    )
     g.add(cat, DCT + "publisher", site.publisher)
     g.add(cat, DCAT + "dataset", ds)
     g.add(cat, DCAT + "service", svc)
@@ -301,8 +357,12 @@ def catalogue(store: Store, site: Site, dumps: DumpSet | None, releases: Iterabl
     g.add(ds, DCAT + "distribution", sparql_dist)
     g.a(sparql_dist, DCAT + "Distribution")
     g.text(sparql_dist, DCT + "title", "SPARQL endpoint", "en")
-    g.text(sparql_dist, DCT + "description", "Query the dataset with SPARQL 1.1 (the default graph is the union "
-                                             "of all named graphs).", "en")
+    g.text(
+        sparql_dist,
+        DCT + "description",
+        "Query the dataset with SPARQL 1.1 (the default graph is the union of all named graphs).",
+        "en",
+    )
     g.url(sparql_dist, DCAT + "accessURL", site.sparql_url)
     g.add(sparql_dist, DCAT + "accessService", svc)
     g.add(sparql_dist, DCT + "license", licence)
@@ -368,8 +428,11 @@ def _distribution(g: Graph, site: Site, f, licence: str) -> None:
     g.add(ds, DCAT + "distribution", dist)
     g.a(dist, DCAT + "Distribution")
     g.text(dist, DCT + "title", f"Whole dataset as {label}" + (", gzipped" if f.compressed else ""), "en")
-    what = "every named graph (one per source file) with its triples" if fmt.quads else \
-        "the triples of all named graphs merged"
+    what = (
+        "every named graph (one per source file) with its triples"
+        if fmt.quads
+        else "the triples of all named graphs merged"
+    )
     g.text(dist, DCT + "description", f"A dump of {what}, regenerated whenever the data changes.", "en")
     g.url(dist, DCAT + "downloadURL", url)
     g.url(dist, DCAT + "accessURL", url)

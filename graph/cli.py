@@ -56,13 +56,20 @@ STORE_OPTION_NAMES = ("store", "store_url", "store_update_url", "store_user", "s
 
 def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that opens the store shares (collected by ``settings_from``)."""
-    f = click.option("--base-iri", default=None, help="Base IRI of the resources (default https://w3id.org/next2met/).")(f)
+    f = click.option(
+        "--base-iri", default=None, help="Base IRI of the resources (default https://w3id.org/next2met/)."
+    )(f)
     f = click.option("--store-password", default=None, help="Password for the remote store's update endpoint.")(f)
     f = click.option("--store-user", default=None, help="User for the remote store's update endpoint.")(f)
     f = click.option("--store-update-url", default=None, help="SPARQL 1.1 update endpoint of the remote store.")(f)
     f = click.option("--store-url", default=None, help="Use a remote SPARQL 1.1 store at this query endpoint URL.")(f)
-    f = click.option("--store", "store", default=None, type=click.Path(file_okay=False),
-                     help="Folder of the embedded store (default: $NEXT2MET_STORE or a per-user data folder).")(f)
+    f = click.option(
+        "--store",
+        "store",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Folder of the embedded store (default: $NEXT2MET_STORE or a per-user data folder).",
+    )(f)
     return f
 
 
@@ -93,8 +100,10 @@ class Commands(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
             if not _plugins():  # installed before the server registered its commands (an old editable install)
-                raise click.UsageError(f"{e.message} (no package registers commands under {PLUGINS}: reinstall "
-                                       "with pip install -e .)", e.ctx) from None
+                raise click.UsageError(
+                    f"{e.message} (no package registers commands under {PLUGINS}: reinstall with pip install -e .)",
+                    e.ctx,
+                ) from None
             raise
 
 
@@ -110,14 +119,27 @@ def cli() -> None:
 
 @cli.command()
 @store_options
-@click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None,
-              help="SHACL engine (default: turbo when pyshacl-turbo is installed).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "pyshacl", "turbo"]),
+    default=None,
+    help="SHACL engine (default: turbo when pyshacl-turbo is installed).",
+)
 @click.option("--dry-run", is_flag=True, help="Compile and validate only; leave the store as it is.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
-@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False, exists=True),
-              help="Folder of source files to build instead of the curated data/ (e.g. generated benchmark data).")
-@click.option("--warnings", "list_warnings", is_flag=True,
-              help="List the warnings too, by file (by default they are counted by kind).")
+@click.option(
+    "--data",
+    "data_dir",
+    default=None,
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of source files to build instead of the curated data/ (e.g. generated benchmark data).",
+)
+@click.option(
+    "--warnings",
+    "list_warnings",
+    is_flag=True,
+    help="List the warnings too, by file (by default they are counted by kind).",
+)
 def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
     """Compile data/ and ontology/ into the store, one named graph per source file.
 
@@ -137,11 +159,13 @@ def build(engine, dry_run, quiet, data_dir, list_warnings, **opts) -> None:
     target = None if dry_run else open_store(settings, shared=True)
     try:
         if target is None:
-            result = build_mod.build_dataset(target, settings, sources=sources, engine=engine, progress=progress,
-                                             dry_run=True)
+            result = build_mod.build_dataset(
+                target, settings, sources=sources, engine=engine, progress=progress, dry_run=True
+            )
         else:
-            built = apply_change(target, settings, Change(channel="build", rebuild=True), engine=engine,
-                                 progress=progress).build
+            built = apply_change(
+                target, settings, Change(channel="build", rebuild=True), engine=engine, progress=progress
+            ).build
             assert built is not None  # a rebuild reports its build
             result = built
         derived = _derive(target, settings) if target is not None else []
@@ -178,8 +202,13 @@ def _derive(store, settings: Settings) -> list[str]:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @store_options
-@click.option("--format", "out_format", type=click.Choice(["text", "turtle"]), default="text",
-              help="text: violations by file and line, warnings counted by kind; turtle: the W3C validation report.")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["text", "turtle"]),
+    default="text",
+    help="text: violations by file and line, warnings counted by kind; turtle: the W3C validation report.",
+)
 @click.option("--input-format", default=None, help="RDF format of the files when the extension does not tell.")
 @click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
 @click.option("--warnings", "list_warnings", is_flag=True, help="List the warnings too, by file and line.")
@@ -200,7 +229,8 @@ def validate(paths, out_format, input_format, engine, list_warnings, violations_
         _, per_graph = build_mod.compile_dataset(settings, sources)
         # a file that describes a curated resource replaces the curated graph that holds it (an edit being checked)
         curated = [
-            q for quads in per_graph.values()
+            q
+            for quads in per_graph.values()
             if not any(isinstance(q.subject, ox.NamedNode) and q.subject.value in focus for q in quads)
             for q in quads
         ]
@@ -247,10 +277,21 @@ def _read_inputs(paths: tuple[Path, ...], input_format: str | None, settings: Se
 
 @cli.command()
 @store_options
-@click.option("--format", "fmt", default="nquads", type=RdfFormatChoice(), show_default=True,
-              help="Serialisation; formats without graphs get the union of all graphs.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write (a .gz name compresses); default stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    default="nquads",
+    type=RdfFormatChoice(),
+    show_default=True,
+    help="Serialisation; formats without graphs get the union of all graphs.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (a .gz name compresses); default stdout.",
+)
 def export(fmt, output, **opts) -> None:
     """Write the whole dataset in one RDF format."""
     settings = settings_from(opts)
@@ -277,8 +318,14 @@ def export(fmt, output, **opts) -> None:
 @store_options
 @click.option("--query", "query_text", default=None, help="SPARQL text to run instead of a named query or file.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of a named query.")
-@click.option("--format", "fmt", type=click.Choice(["table", *RESULTS, *RDF]), default="table", show_default=True,
-              help="Output format: a table, a SPARQL results format (SELECT, ASK) or an RDF format (CONSTRUCT).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", *RESULTS, *RDF]),
+    default="table",
+    show_default=True,
+    help="Output format: a table, a SPARQL results format (SELECT, ASK) or an RDF format (CONSTRUCT).",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the named research queries and their parameters.")
 def query(name, query_text, params, fmt, list_only, **opts) -> None:
     """Run a named research query (see --list), a .rq file, or --query TEXT against the store."""
@@ -368,8 +415,11 @@ def stats(**opts) -> None:
     finally:
         st.close()
     titles = {
-        "class": "Resources per class", "region": "Practices per region", "sector": "Practices per RIS3 sector",
-        "stage": "Practices per innovation-chain stage", "measure": "Practices per measure type",
+        "class": "Resources per class",
+        "region": "Practices per region",
+        "sector": "Practices per RIS3 sector",
+        "stage": "Practices per innovation-chain stage",
+        "measure": "Practices per measure type",
         "standing": "Practices per standing",
     }
     for key, rows in data.items():
@@ -392,30 +442,61 @@ def release(name, **opts) -> None:
     finally:
         store.close()
     click.echo(f"{made.path}")
-    click.echo(f"Release {made.name}: {made.quads} quads, data generation {made.generation[:12]}, "
-               f"{len(made.files)} files in {releases_dir(settings)}"
-               + (f"; previous release {made.previous}" if made.previous else ""), err=True)
+    click.echo(
+        f"Release {made.name}: {made.quads} quads, data generation {made.generation[:12]}, "
+        f"{len(made.files)} files in {releases_dir(settings)}"
+        + (f"; previous release {made.previous}" if made.previous else ""),
+        err=True,
+    )
 
 
 @cli.command()
 @click.argument("source")
 @store_options
-@click.option("--kind", type=click.Choice(["auto", "sparql", "dump", "ldes"]), default="auto", show_default=True,
-              help="What SOURCE is: a SPARQL endpoint, an RDF dump URL or file, or an LDES of another instance.")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "sparql", "dump", "ldes"]),
+    default="auto",
+    show_default=True,
+    help="What SOURCE is: a SPARQL endpoint, an RDF dump URL or file, or an LDES of another instance.",
+)
 @click.option("--graph", "graph_name", default=None, help="Named graph to put the harvested data in.")
 @click.option("--engine", type=click.Choice(["auto", "pyshacl", "turbo"]), default=None, help="SHACL engine.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
-              help="A host (or host:port) the harvest may follow besides SOURCE's own origin; repeatable.")
-@click.option("--allow-private", is_flag=True,
-              help="Allow private, loopback and link-local addresses (refused by default).")
-@click.option("--timeout", "total_timeout", type=float, default=600.0, show_default=True,
-              help="Seconds the whole harvest may take to download.")
-@click.option("--max-bytes", type=int, default=512 * 1024 * 1024, show_default=True,
-              help="Largest document, counted after decompression.")
-@click.option("--shapes", "shapes", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A SHACL file of your own that the harvested data must conform to, besides the harvest profile.")
-def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_timeout, max_bytes, shapes,
-            **opts) -> None:
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="HOST",
+    help="A host (or host:port) the harvest may follow besides SOURCE's own origin; repeatable.",
+)
+@click.option(
+    "--allow-private", is_flag=True, help="Allow private, loopback and link-local addresses (refused by default)."
+)
+@click.option(
+    "--timeout",
+    "total_timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds the whole harvest may take to download.",
+)
+@click.option(
+    "--max-bytes",
+    type=int,
+    default=512 * 1024 * 1024,
+    show_default=True,
+    help="Largest document, counted after decompression.",
+)
+@click.option(
+    "--shapes",
+    "shapes",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A SHACL file of your own that the harvested data must conform to, besides the harvest profile.",
+)
+def harvest(
+    source, kind, graph_name, engine, allow_hosts, allow_private, total_timeout, max_bytes, shapes, **opts
+) -> None:
     """Pull RDF from SOURCE into its own named graph, after SHACL validation, with provenance.
 
     The harvest stays on SOURCE's origin (scheme, host and port): redirects and stream links elsewhere are
@@ -424,8 +505,12 @@ def harvest(source, kind, graph_name, engine, allow_hosts, allow_private, total_
     from .http import FetchPolicy
 
     settings = settings_from(opts)
-    policy = FetchPolicy(allow_hosts=tuple(h.lower() for h in allow_hosts), allow_private=allow_private,
-                         total_timeout=total_timeout, max_bytes=max_bytes)
+    policy = FetchPolicy(
+        allow_hosts=tuple(h.lower() for h in allow_hosts),
+        allow_private=allow_private,
+        total_timeout=total_timeout,
+        max_bytes=max_bytes,
+    )
     result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine, policy=policy, shapes=shapes)
     click.echo(result.summary(), err=True)
 

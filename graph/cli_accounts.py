@@ -15,11 +15,18 @@ def _accounts(store: str | None, accounts_dir: str | None) -> Accounts:
 
 
 def _where(f):
-    f = click.option("--accounts-dir", default=None, type=click.Path(file_okay=False),
-                     help="Folder of the accounts (default: $NEXT2MET_ACCOUNTS_DIR, else 'accounts' beside the "
-                          "store folder).")(f)
-    return click.option("--store", default=None, type=click.Path(file_okay=False),
-                        help="Store folder whose accounts these are (default: $NEXT2MET_STORE or per-user).")(f)
+    f = click.option(
+        "--accounts-dir",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Folder of the accounts (default: $NEXT2MET_ACCOUNTS_DIR, else 'accounts' beside the store folder).",
+    )(f)
+    return click.option(
+        "--store",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Store folder whose accounts these are (default: $NEXT2MET_STORE or per-user).",
+    )(f)
 
 
 @click.group()
@@ -30,8 +37,12 @@ def accounts() -> None:
 @accounts.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the account may do.")
-@click.option("--organisation", default="", metavar="IRI",
-              help="The organisation it speaks for (its practices may be edited by it).")
+@click.option(
+    "--organisation",
+    default="",
+    metavar="IRI",
+    help="The organisation it speaks for (its practices may be edited by it).",
+)
 @click.option("--region", default="", metavar="NUTS", help="The region it speaks for (NUTS code, e.g. FI1C3).")
 @_where
 def add(name, role, organisation, region, store, accounts_dir) -> None:

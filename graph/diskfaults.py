@@ -36,8 +36,11 @@ def unwritable(error: BaseException, folder: Path | str | None) -> StoreUnwritab
     reason = next((said for found, said in REASONS.items() if found in text), None)
     if reason is None:
         return None
-    return StoreUnwritable(f"cannot write to the store's folder {folder}: {reason}; nothing was changed. Writes "
-                           "resume by themselves once the folder can be written again", folder=str(folder))
+    return StoreUnwritable(
+        f"cannot write to the store's folder {folder}: {reason}; nothing was changed. Writes "
+        "resume by themselves once the folder can be written again",
+        folder=str(folder),
+    )
 
 
 def folder_takes_writes(folder: Path) -> bool:

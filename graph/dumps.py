@@ -122,8 +122,9 @@ def write_dumps_from(nquads: Path, folder: Path, generation: str, quads: int, na
     try:
         files = _write_all(nquads, target, name)
         dumps = DumpSet(name, generation, time.time(), quads, tuple(files), target.name)
-        _atomic_write(folder / MANIFEST, json.dumps(
-            {**asdict(dumps), "files": [asdict(f) for f in files]}, indent=1).encode())
+        _atomic_write(
+            folder / MANIFEST, json.dumps({**asdict(dumps), "files": [asdict(f) for f in files]}, indent=1).encode()
+        )
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
@@ -153,9 +154,11 @@ def write_files(nquads: Path, folder: Path, name: str, *, keep_plain: bool = Fal
         zipped = folder / filename(name, fmt, True)
         target = folder / filename(name, fmt, False)
         copy = keep_plain and target != nquads
-        with zipped.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                     compresslevel=6) as gz, \
-                (target.open("wb") if copy else contextlib.nullcontext()) as also:
+        with (
+            zipped.open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+            target.open("wb") if copy else contextlib.nullcontext() as also,
+        ):
             # filename="" and mtime=0 keep the header free of anything but the content: equal data, equal bytes
             plain = _Counted(gz, also)
             if fmt is NQUADS:
@@ -164,8 +167,17 @@ def write_files(nquads: Path, folder: Path, name: str, *, keep_plain: bool = Fal
             else:
                 quads = ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS)
                 serialize_quads(quads, fmt, plain, prefixes=prefixes())  # type: ignore[arg-type]
-        files.append(DumpFile(target.name, fmt.key, fmt.media_type, False, plain.size, plain.digest.hexdigest(),
-                              stored="" if keep_plain else zipped.name))
+        files.append(
+            DumpFile(
+                target.name,
+                fmt.key,
+                fmt.media_type,
+                False,
+                plain.size,
+                plain.digest.hexdigest(),
+                stored="" if keep_plain else zipped.name,
+            )
+        )
         size, digest = _measure(zipped)
         files.append(DumpFile(zipped.name, fmt.key, fmt.media_type, True, size, digest))
     return files

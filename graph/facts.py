@@ -61,7 +61,7 @@ def _lines_with(text: bytes, needles: Iterable[bytes]) -> Iterator[bytes]:
         while at >= 0:
             end = text.find(b"\n", at)
             end = len(text) if end < 0 else end
-            yield text[text.rfind(b"\n", 0, at) + 1:end]
+            yield text[text.rfind(b"\n", 0, at) + 1 : end]
             at = text.find(needle, end)
 
 
@@ -101,6 +101,9 @@ def harvested_quads(store, base: str) -> list[ox.Quad]:
     ).rows()
     kept_graphs = {r["g"].value for r in rows}
     kept = [q for g in sorted(kept_graphs) for q in store.quads(g)]
-    made = {q.object.value for q in store.quads(prov) if q.subject.value in kept_graphs
-            and q.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy"}
+    made = {
+        q.object.value
+        for q in store.quads(prov)
+        if q.subject.value in kept_graphs and q.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy"
+    }
     return kept + [q for q in store.quads(prov) if q.subject.value in kept_graphs | made]

@@ -45,7 +45,8 @@ class Format:
     def content_type(self) -> str:
         """The Content-Type header: textual formats say their charset."""
         textual = self.media_type.startswith("text/") or self.media_type.endswith(
-            ("+xml", "+json", "triples", "quads", "trig"))
+            ("+xml", "+json", "triples", "quads", "trig")
+        )
         return f"{self.media_type}; charset=utf-8" if textual else self.media_type
 
     @property
@@ -74,8 +75,9 @@ class Format:
         assert isinstance(self.ox_format, ox.QueryResultsFormat), f"{self.label} is not a results format"
         return self.ox_format
 
-    def write(self, items: Iterable, output: IO[bytes] | None = None,
-              prefixes: dict[str, str] | None = None) -> bytes | None:
+    def write(
+        self, items: Iterable, output: IO[bytes] | None = None, prefixes: dict[str, str] | None = None
+    ) -> bytes | None:
         """Serialise triples or quads with pyoxigraph (prefixes where the syntax has them); the bytes, or into
         ``output``."""
         used = prefixes if prefixes and self.prefixes else None
@@ -84,8 +86,9 @@ class Format:
         ox.serialize(items, output, self.rdf, prefixes=used)
         return None
 
-    def write_triples(self, triples: Iterable, output: IO[bytes] | None = None,
-                      prefixes: dict[str, str] | None = None) -> bytes | None:
+    def write_triples(
+        self, triples: Iterable, output: IO[bytes] | None = None, prefixes: dict[str, str] | None = None
+    ) -> bytes | None:
         """Serialise triples (in the default graph for formats that hold quads); the bytes, or into ``output``."""
         items = triples
         if self.quads:
@@ -102,28 +105,104 @@ def _results(key, label, media_type, suffix, ox_format, w3c, **more) -> Format:
 
 
 # In order of preference when a client accepts several equally: graph-aware formats hold the whole dataset.
-NQUADS = _rdf("nquads", "N-Quads", "application/n-quads", "nq", ox.RdfFormat.N_QUADS, "nquads", "N-Quads",
-              ("RDF_N_QUADS", "RDF N-Quads"), quads=True, names=("n-quads",))
-TRIG = _rdf("trig", "TriG", "application/trig", "trig", ox.RdfFormat.TRIG, "trig", "TriG",
-            ("RDF_TRIG", "RDF TriG"), quads=True, prefixes=True)
-TURTLE = _rdf("turtle", "Turtle", "text/turtle", "ttl", ox.RdfFormat.TURTLE, "turtle", "Turtle",
-              ("RDF_TURTLE", "RDF Turtle"), synonyms=("application/x-turtle",), fallbacks=("text/n3",), prefixes=True)
-NTRIPLES = _rdf("nt", "N-Triples", "application/n-triples", "nt", ox.RdfFormat.N_TRIPLES, "nt", "N-Triples",
-                ("RDF_N_TRIPLES", "RDF N-Triples"), fallbacks=("text/plain",), names=("ntriples", "n-triples"))
-JSONLD = _rdf("jsonld", "JSON-LD", "application/ld+json", "jsonld", ox.RdfFormat.JSON_LD, "json-ld", "JSON-LD",
-              ("JSON_LD", "JSON-LD"), quads=True, fallbacks=("application/json",),
-              names=("json-ld", "ld+json", "json"))
-RDFXML = _rdf("rdfxml", "RDF/XML", "application/rdf+xml", "rdf", ox.RdfFormat.RDF_XML, "xml", "RDF_XML",
-              ("RDF_XML", "RDF/XML"), fallbacks=("application/xml", "text/xml"),
-              names=("xml", "rdf+xml", "rdf/xml", "owl"), prefixes=True)
-N3 = _rdf("n3", "N3", "text/n3", "n3", ox.RdfFormat.N3, "n3", "N3", ("N3", "N3"), synonyms=("text/rdf+n3",),
-         prefixes=True)
+NQUADS = _rdf(
+    "nquads",
+    "N-Quads",
+    "application/n-quads",
+    "nq",
+    ox.RdfFormat.N_QUADS,
+    "nquads",
+    "N-Quads",
+    ("RDF_N_QUADS", "RDF N-Quads"),
+    quads=True,
+    names=("n-quads",),
+)
+TRIG = _rdf(
+    "trig",
+    "TriG",
+    "application/trig",
+    "trig",
+    ox.RdfFormat.TRIG,
+    "trig",
+    "TriG",
+    ("RDF_TRIG", "RDF TriG"),
+    quads=True,
+    prefixes=True,
+)
+TURTLE = _rdf(
+    "turtle",
+    "Turtle",
+    "text/turtle",
+    "ttl",
+    ox.RdfFormat.TURTLE,
+    "turtle",
+    "Turtle",
+    ("RDF_TURTLE", "RDF Turtle"),
+    synonyms=("application/x-turtle",),
+    fallbacks=("text/n3",),
+    prefixes=True,
+)
+NTRIPLES = _rdf(
+    "nt",
+    "N-Triples",
+    "application/n-triples",
+    "nt",
+    ox.RdfFormat.N_TRIPLES,
+    "nt",
+    "N-Triples",
+    ("RDF_N_TRIPLES", "RDF N-Triples"),
+    fallbacks=("text/plain",),
+    names=("ntriples", "n-triples"),
+)
+JSONLD = _rdf(
+    "jsonld",
+    "JSON-LD",
+    "application/ld+json",
+    "jsonld",
+    ox.RdfFormat.JSON_LD,
+    "json-ld",
+    "JSON-LD",
+    ("JSON_LD", "JSON-LD"),
+    quads=True,
+    fallbacks=("application/json",),
+    names=("json-ld", "ld+json", "json"),
+)
+RDFXML = _rdf(
+    "rdfxml",
+    "RDF/XML",
+    "application/rdf+xml",
+    "rdf",
+    ox.RdfFormat.RDF_XML,
+    "xml",
+    "RDF_XML",
+    ("RDF_XML", "RDF/XML"),
+    fallbacks=("application/xml", "text/xml"),
+    names=("xml", "rdf+xml", "rdf/xml", "owl"),
+    prefixes=True,
+)
+N3 = _rdf(
+    "n3", "N3", "text/n3", "n3", ox.RdfFormat.N3, "n3", "N3", ("N3", "N3"), synonyms=("text/rdf+n3",), prefixes=True
+)
 RDF_FORMATS: tuple[Format, ...] = (NQUADS, TRIG, TURTLE, NTRIPLES, JSONLD, RDFXML, N3)
 
-JSON = _results("json", "SPARQL JSON", "application/sparql-results+json", "srj", ox.QueryResultsFormat.JSON,
-                "SPARQL_Results_JSON", synonyms=("application/json",))
-XML = _results("xml", "SPARQL XML", "application/sparql-results+xml", "srx", ox.QueryResultsFormat.XML,
-               "SPARQL_Results_XML", synonyms=("application/xml", "text/xml"))
+JSON = _results(
+    "json",
+    "SPARQL JSON",
+    "application/sparql-results+json",
+    "srj",
+    ox.QueryResultsFormat.JSON,
+    "SPARQL_Results_JSON",
+    synonyms=("application/json",),
+)
+XML = _results(
+    "xml",
+    "SPARQL XML",
+    "application/sparql-results+xml",
+    "srx",
+    ox.QueryResultsFormat.XML,
+    "SPARQL_Results_XML",
+    synonyms=("application/xml", "text/xml"),
+)
 CSV = _results("csv", "CSV", "text/csv", "csv", ox.QueryResultsFormat.CSV, "SPARQL_Results_CSV")
 TSV = _results("tsv", "TSV", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "SPARQL_Results_TSV")
 RESULTS_FORMATS: tuple[Format, ...] = (JSON, XML, CSV, TSV)
@@ -131,8 +210,15 @@ RESULTS_FORMATS: tuple[Format, ...] = (JSON, XML, CSV, TSV)
 # Not RDF: what people and plain JSON clients read.
 HTML = Format("html", "HTML", "text/html", "page", "html", synonyms=("application/xhtml+xml",))
 PLAIN_JSON = Format("json", "JSON", "application/json", "page", "json")
-SOURCE_YAML = Format("yaml", "YAML (the source format)", "application/yaml", "page", "yaml",
-                     synonyms=("application/x-yaml", "text/yaml", "text/x-yaml"), names=("yml",))
+SOURCE_YAML = Format(
+    "yaml",
+    "YAML (the source format)",
+    "application/yaml",
+    "page",
+    "yaml",
+    synonyms=("application/x-yaml", "text/yaml", "text/x-yaml"),
+    names=("yml",),
+)
 
 RDF: dict[str, Format] = {f.key: f for f in RDF_FORMATS}
 RESULTS: dict[str, Format] = {f.key: f for f in RESULTS_FORMATS}
@@ -140,8 +226,13 @@ RESULTS: dict[str, Format] = {f.key: f for f in RESULTS_FORMATS}
 _PREFERRED = (TURTLE, NTRIPLES, JSONLD, RDFXML, TRIG, NQUADS)
 GRAPH_ANSWERS: tuple[Format, ...] = (*_PREFERRED, *(f for f in RDF_FORMATS if f not in _PREFERRED))
 # The formats of one resource's description (one graph: not the formats whose point is a dataset of graphs).
-TRIPLE_FORMATS: tuple[Format, ...] = (TURTLE, JSONLD, RDFXML, NTRIPLES, *(
-    f for f in RDF_FORMATS if f not in (TURTLE, JSONLD, RDFXML, NTRIPLES, TRIG, NQUADS)))
+TRIPLE_FORMATS: tuple[Format, ...] = (
+    TURTLE,
+    JSONLD,
+    RDFXML,
+    NTRIPLES,
+    *(f for f in RDF_FORMATS if f not in (TURTLE, JSONLD, RDFXML, NTRIPLES, TRIG, NQUADS)),
+)
 
 
 def rdf_format(name: str) -> Format:

@@ -39,8 +39,10 @@ from .store import Store
 from .validate import ValidationReport
 
 KINDS = ("sparql", "dump", "ldes")
-RDF_ACCEPT = ("application/n-quads, application/trig;q=0.95, application/n-triples;q=0.9, text/turtle;q=0.9, "
-              "application/ld+json;q=0.8, application/rdf+xml;q=0.7")
+RDF_ACCEPT = (
+    "application/n-quads, application/trig;q=0.95, application/n-triples;q=0.9, text/turtle;q=0.9, "
+    "application/ld+json;q=0.8, application/rdf+xml;q=0.7"
+)
 PAGE_SIZE = 5000
 MAX_TRIPLES = 5_000_000
 PROV = "http://www.w3.org/ns/prov#"
@@ -48,8 +50,10 @@ DCT = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SD_GRAPH = "http://www.w3.org/ns/sparql-service-description#Graph"
 FORMAT_OF = {f.ox_format: f for f in RDF_FORMATS}
-PAGE_QUERY = ("CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o }} "
-              "ORDER BY ?s ?p ?o LIMIT {limit} OFFSET {offset} }}")
+PAGE_QUERY = (
+    "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o }} "
+    "ORDER BY ?s ?p ?o LIMIT {limit} OFFSET {offset} }}"
+)
 
 
 @dataclass
@@ -62,15 +66,28 @@ class HarvestResult:
     seconds: float
 
     def summary(self) -> str:
-        return (f"Harvested {self.triples} triples from {self.source} ({self.kind}) into <{self.graph}>; "
-                f"SHACL: {self.report.violation_count} violations, {self.report.warning_count} warnings; "
-                f"{self.seconds:.1f}s.")
+        return (
+            f"Harvested {self.triples} triples from {self.source} ({self.kind}) into <{self.graph}>; "
+            f"SHACL: {self.report.violation_count} violations, {self.report.warning_count} warnings; "
+            f"{self.seconds:.1f}s."
+        )
 
 
-def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | None = None,
-            engine: str | None = None, *, store: Store | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-            page_size: int = PAGE_SIZE, policy: FetchPolicy | None = None, author: str = "next2met harvest",
-            notify=None, shapes: Path | None = None) -> HarvestResult:
+def harvest(
+    settings: Settings,
+    source: str,
+    kind: str = "auto",
+    graph: str | None = None,
+    engine: str | None = None,
+    *,
+    store: Store | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    page_size: int = PAGE_SIZE,
+    policy: FetchPolicy | None = None,
+    author: str = "next2met harvest",
+    notify=None,
+    shapes: Path | None = None,
+) -> HarvestResult:
     """Pull RDF from ``source`` into the named graph ``graph`` through the write path (SHACL, provenance, history).
 
     ``policy`` says where the harvest may go and how long it may take (default: the source's origin only, public
@@ -81,8 +98,10 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
         raise InputError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
     graph = graph or default_graph(settings.base_iri, source)
     if is_own_graph(graph, settings.base_iri):
-        raise InputError(f"<{graph}> is one of the project's own graphs; harvest into a graph of its own (the "
-                         f"default is under {settings.base_iri}graph/harvested/)")
+        raise InputError(
+            f"<{graph}> is one of the project's own graphs; harvest into a graph of its own (the "
+            f"default is under {settings.base_iri}graph/harvested/)"
+        )
     fetcher = Fetcher(policy or FetchPolicy(max_bytes=max_bytes))
     if kind == "auto":
         kind, triples = _detect_and_read(source, fetcher, page_size)
@@ -93,21 +112,36 @@ def harvest(settings: Settings, source: str, kind: str = "auto", graph: str | No
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in sorted(triples, key=str)]
     found = profile.report(quads, base=settings.base_iri, allowed_graph=graph, shapes=shapes)
     if not found.conforms:
-        raise ShapesInvalid(f"the data harvested from {source} does not fit the harvest profile "
-                            f"({found.violation_count} violations); nothing was written:\n{_shown(found)}", found)
+        raise ShapesInvalid(
+            f"the data harvested from {source} does not fit the harvest profile "
+            f"({found.violation_count} violations); nothing was written:\n{_shown(found)}",
+            found,
+        )
     read_from = _read_from(source, kind, fetcher)
     target = store if store is not None else open_store(settings)
     try:
-        applied = apply_change(target, settings, Change(
-            [Edit(graph, quads)], channel="harvest", author=author, message=f"harvest {source}", origin=source,
-            read_from=read_from if read_from != source else None), engine=engine, notify=notify)
+        applied = apply_change(
+            target,
+            settings,
+            Change(
+                [Edit(graph, quads)],
+                channel="harvest",
+                author=author,
+                message=f"harvest {source}",
+                origin=source,
+                read_from=read_from if read_from != source else None,
+            ),
+            engine=engine,
+            notify=notify,
+        )
     except ShapesInvalid as e:
         shown = e.report.text(severities=("Violation",)).splitlines() if e.report is not None else []
         text = "\n".join(shown[:40] + (["…"] if len(shown) > 40 else []))
         raise ShapesInvalid(
             f"the data harvested from {source} does not conform to the shapes "
             f"({e.report.violation_count if e.report else 'some'} violations); nothing was written:\n{text}",
-            e.report) from None
+            e.report,
+        ) from None
     finally:
         if store is None:
             target.close()
@@ -139,15 +173,20 @@ def default_graph(base: str, source: str) -> str:
 
 
 # -- reading each kind of source ---------------------------------------------------------------------------------
-def read_source(source: str, kind: str, *, fetcher: Fetcher | None = None,
-                page_size: int = PAGE_SIZE) -> set[ox.Triple]:
+def read_source(
+    source: str, kind: str, *, fetcher: Fetcher | None = None, page_size: int = PAGE_SIZE
+) -> set[ox.Triple]:
     """The distinct triples a source holds (graph names are dropped: they all go to one graph here)."""
     fetcher = fetcher or Fetcher()
     if kind == "sparql":
         return read_sparql(source, page_size=page_size, fetcher=fetcher)
     if kind == "ldes":
-        return read_ldes(source, get=lambda u: fetcher.fetch(u, accept="application/trig, application/n-quads;q=0.9, "
-                                                                      "application/ld+json;q=0.8")).triples()
+        return read_ldes(
+            source,
+            get=lambda u: fetcher.fetch(
+                u, accept="application/trig, application/n-quads;q=0.9, application/ld+json;q=0.8"
+            ),
+        ).triples()
     return read_dump(source, fetcher=fetcher)
 
 

@@ -96,8 +96,7 @@ class Fetcher:
         """Refuse a URL the policy does not allow (scheme, origin or host list)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"{via + ' → ' if via else ''}{url}: not an http(s) URL; only http and https are "
-                             "followed")
+            raise InputError(f"{via + ' → ' if via else ''}{url}: not an http(s) URL; only http and https are followed")
         if self.origin is None:
             self.origin = _origin(url)
         if not self.policy.same_origin or _origin(url) == self.origin:
@@ -109,7 +108,8 @@ class Fetcher:
         scheme, first, port = self.origin
         raise InputError(
             f"{via + ' leads to ' if via else ''}{url}, outside the source's origin {scheme}://{first}:{port}; "
-            f"allow its host with --allow-host {host}")
+            f"allow its host with --allow-host {host}"
+        )
 
     def fetch(self, url: str, *, accept: str, max_bytes: int | None = None) -> Fetched:
         """GET ``url`` (following up to MAX_REDIRECTS redirects the policy allows) and return its body."""
@@ -122,17 +122,21 @@ class Fetcher:
                 current = urljoin(current, body_or_location)
                 continue
             self.final_urls.append(current)
-            return Fetched(current, headers.get_content_type(), body_or_location,
-                           headers.get("ETag", ""), headers.get("Cache-Control", ""),
-                           headers.get("X-Next2Met-Truncated", "").lower() == "true")
+            return Fetched(
+                current,
+                headers.get_content_type(),
+                body_or_location,
+                headers.get("ETag", ""),
+                headers.get("Cache-Control", ""),
+                headers.get("X-Next2Met-Truncated", "").lower() == "true",
+            )
         raise InputError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     def _get(self, url: str, accept: str, limit: int):
         parts = urlsplit(url)
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise InputError(f"{url}: the harvest took more than its total limit of "
-                             f"{self.policy.total_timeout:g} s")
+            raise InputError(f"{url}: the harvest took more than its total limit of {self.policy.total_timeout:g} s")
         address = self._address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), url)
         try:
             sock = socket.create_connection(address, timeout=min(self.policy.connect_timeout, remaining))
@@ -162,8 +166,9 @@ class Fetcher:
                 conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80)
             conn.sock = sock
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            conn.request("GET", path, headers={"Accept": accept, "User-Agent": USER_AGENT,
-                                               "Accept-Encoding": "identity"})
+            conn.request(
+                "GET", path, headers={"Accept": accept, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+            )
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
@@ -173,8 +178,11 @@ class Fetcher:
             if response.status >= 400:
                 raise InputError(f"{url}: the server answered HTTP {response.status} {response.reason}")
             length = response.headers.get("Content-Length")
-            gzipped = (response.headers.get_content_type() in GZIP_TYPES or parts.path.endswith(".gz")
-                       or response.headers.get("Content-Encoding", "").lower() == "gzip")
+            gzipped = (
+                response.headers.get_content_type() in GZIP_TYPES
+                or parts.path.endswith(".gz")
+                or response.headers.get("Content-Encoding", "").lower() == "gzip"
+            )
             if length and length.isdigit() and int(length) > limit and not gzipped:
                 raise InputError(f"{url}: {int(length)} bytes is more than the limit of {limit} bytes")
             body = read_limited(response, limit, url, gzipped=gzipped)
@@ -185,8 +193,9 @@ class Fetcher:
             raise InputError(f"{url}: nothing received for {self.policy.read_timeout:g} seconds") from None
         except (OSError, http.client.HTTPException) as e:
             if expired.is_set():
-                raise InputError(f"{url}: the harvest took more than its total limit of "
-                                 f"{self.policy.total_timeout:g} s") from None
+                raise InputError(
+                    f"{url}: the harvest took more than its total limit of {self.policy.total_timeout:g} s"
+                ) from None
             raise InputError(f"{url}: cannot fetch: {e}") from None
         finally:
             timer.cancel()
@@ -202,8 +211,10 @@ class Fetcher:
         if not self.policy.allow_private:
             hidden = [a for a in addresses if not is_public(a)]
             if hidden:
-                raise InputError(f"{url}: {host} is at {hidden[0]}, a private, loopback or link-local address; "
-                                 "harvest from there only with --allow-private")
+                raise InputError(
+                    f"{url}: {host} is at {hidden[0]}, a private, loopback or link-local address; "
+                    "harvest from there only with --allow-private"
+                )
         return addresses[0], port
 
 
@@ -221,8 +232,9 @@ def read_limited(response, max_bytes: int, url: str, *, gzipped: bool = False) -
             block = _inflate(inflater, block, max_bytes - total, url, max_bytes)
         total += len(block)
         if total > max_bytes:
-            raise InputError(f"{url}: more than the limit of {max_bytes} bytes"
-                             + (" once decompressed" if gzipped else ""))
+            raise InputError(
+                f"{url}: more than the limit of {max_bytes} bytes" + (" once decompressed" if gzipped else "")
+            )
         chunks.append(block)
     if inflater is not None and not inflater.eof:
         raise InputError(f"{url}: not valid gzip: the data ends early")

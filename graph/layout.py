@@ -18,8 +18,19 @@ import networkx as nx
 
 from .analyse import PracticeGraph
 
-KIND_ORDER = ["region", "organisation", "sector", "measure", "topic", "stage", "stakeholder", "event", "action",
-              "related", "co-related"]
+KIND_ORDER = [
+    "region",
+    "organisation",
+    "sector",
+    "measure",
+    "topic",
+    "stage",
+    "stakeholder",
+    "event",
+    "action",
+    "related",
+    "co-related",
+]
 MAX_LABEL = 30
 
 
@@ -73,8 +84,10 @@ def _place(pos: dict, width: int, height: int, margin: tuple[int, int]) -> dict[
     mx, my = margin
     scale = min((width - 2 * mx) / ((max(xs) - min(xs)) or 1.0), (height - 2 * my) / ((max(ys) - min(ys)) or 1.0))
     cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-    return {n: (round(width / 2 + (float(x) - cx) * scale, 1), round(height / 2 + (float(y) - cy) * scale, 1))
-            for n, (x, y) in pos.items()}
+    return {
+        n: (round(width / 2 + (float(x) - cx) * scale, 1), round(height / 2 + (float(y) - cy) * scale, 1))
+        for n, (x, y) in pos.items()
+    }
 
 
 def _label_side(node: NetNode, cx: float, cy: float) -> None:
@@ -129,8 +142,9 @@ def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int
         for kind, n in r.shared:
             if n in links[r.iri]:
                 kinds.setdefault(n, kind)
-    inner = sorted(kinds, key=lambda n: (KIND_ORDER.index(kinds[n]) if kinds[n] in KIND_ORDER else 99,
-                                         pg.label(n, lang)))
+    inner = sorted(
+        kinds, key=lambda n: (KIND_ORDER.index(kinds[n]) if kinds[n] in KIND_ORDER else 99, pg.label(n, lang))
+    )
     angle = {n: 2 * math.pi * i / max(len(inner), 1) for i, n in enumerate(inner)}
 
     def mean_angle(r) -> float:
@@ -156,27 +170,40 @@ def neighbourhood(pg: PracticeGraph, practice: str, lang: str = "en", limit: int
             _label_side(node, cx, cy)
         else:
             _label_radial(node, cx, cy)
-    edges = [NetEdge(practice, n, kinds[n], _line(nodes[practice], nodes[n])) for n in inner
-             if n in pg.graph[practice]]
+    edges = [NetEdge(practice, n, kinds[n], _line(nodes[practice], nodes[n])) for n in inner if n in pg.graph[practice]]
     for r in related:
         if any(kind == "related" for kind, _ in r.shared):
-            edges.append(NetEdge(practice, r.iri, "related", _line(nodes[practice], nodes[r.iri]), 2,
-                                 "named together in the sources"))
+            edges.append(
+                NetEdge(
+                    practice, r.iri, "related", _line(nodes[practice], nodes[r.iri]), 2, "named together in the sources"
+                )
+            )
         for n in sorted(links[r.iri]):
-            edges.append(NetEdge(r.iri, n, kinds[n], _line(nodes[r.iri], nodes[n]), 1,
-                                 f"{nodes[r.iri].label} — {kinds[n]} — {nodes[n].label}"))
+            edges.append(
+                NetEdge(
+                    r.iri,
+                    n,
+                    kinds[n],
+                    _line(nodes[r.iri], nodes[n]),
+                    1,
+                    f"{nodes[r.iri].label} — {kinds[n]} — {nodes[n].label}",
+                )
+            )
     used = sorted({nodes[n].kind for n in inner}, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99)
     # one entry per colour: a shared practice is drawn as a practice, already in the legend
     legend = [("centre", "this practice"), ("practice", "practices like it")] + [
-        (k, k) for k in used if k not in ("centre", "practice")]
+        (k, k) for k in used if k not in ("centre", "practice")
+    ]
     return Network(width, height, list(nodes.values()), edges, legend)
 
 
 def transfer_network(pg: PracticeGraph, lang: str = "en") -> Network:
     """The regions as a circle with an arrow from each region to every region that learned from it."""
     width, height = 760, 560
-    regions = sorted(pg.partner_regions | {t.teacher for t in pg.transfers} | {t.learner for t in pg.transfers},
-                     key=lambda r: pg.label(r, lang))
+    regions = sorted(
+        pg.partner_regions | {t.teacher for t in pg.transfers} | {t.learner for t in pg.transfers},
+        key=lambda r: pg.label(r, lang),
+    )
     if not regions:
         return Network(width, height)
     g = nx.DiGraph()
@@ -190,8 +217,9 @@ def transfer_network(pg: PracticeGraph, lang: str = "en") -> Network:
     for t in pg.transfers:
         path, mx, my = _curve(nodes[t.teacher], nodes[t.learner])
         n = len(t.actions)
-        title = (f"{nodes[t.learner].label} learned from {nodes[t.teacher].label}: "
-                 + "; ".join(pg.label(a, lang) for a in t.actions))
+        title = f"{nodes[t.learner].label} learned from {nodes[t.teacher].label}: " + "; ".join(
+            pg.label(a, lang) for a in t.actions
+        )
         edges.append(NetEdge(t.teacher, t.learner, "transfer", path, 1.5 + 1.5 * n, title, True, str(n), mx, my))
     legend = [("region", "partner region"), ("transfer", "arrow: the target region learned from the source")]
     return Network(width, height, list(nodes.values()), edges, legend)
@@ -208,8 +236,9 @@ def practice_network(pg: PracticeGraph, lang: str = "en", per_practice: int = 2,
         regions = sorted(n for n in pg.graph[p] if pg.graph.edges[p, n]["kind"] == "region")
         groups[p] = pg.partner_region_of(regions[0]) if regions else ""
     g = nx.Graph()
-    g.add_nodes_from(sorted(chosen, key=lambda p: (pg.label(groups[p], lang) if groups[p] else "~",
-                                                    pg.label(p, lang).casefold())))
+    g.add_nodes_from(
+        sorted(chosen, key=lambda p: (pg.label(groups[p], lang) if groups[p] else "~", pg.label(p, lang).casefold()))
+    )
     for p in chosen:
         for r in pg.related(p, per_practice):
             if r.iri in g:
@@ -226,8 +255,16 @@ def practice_network(pg: PracticeGraph, lang: str = "en", per_practice: int = 2,
     for a, b, d in g.edges(data=True):
         na, nb = nodes[a], nodes[b]
         qx, qy = ((na.x + nb.x) / 2 + cx) / 2, ((na.y + nb.y) / 2 + cy) / 2
-        edges.append(NetEdge(a, b, "similar", f"M{na.x},{na.y} Q{qx:.1f},{qy:.1f} {nb.x},{nb.y}",
-                             round(min(4.0, 0.8 + d["weight"] / 3), 1), f"{na.label} — {nb.label}"))
+        edges.append(
+            NetEdge(
+                a,
+                b,
+                "similar",
+                f"M{na.x},{na.y} Q{qx:.1f},{qy:.1f} {nb.x},{nb.y}",
+                round(min(4.0, 0.8 + d["weight"] / 3), 1),
+                f"{na.label} — {nb.label}",
+            )
+        )
     legend = [(css, pg.label(region, lang) if region else "no region") for region, css in palette.items()]
     return Network(width, height, list(nodes.values()), edges, legend)
 

@@ -153,9 +153,15 @@ class ChangeLog:
                     self._load()
 
     # -- recording ------------------------------------------------------------------------------------------
-    def record(self, store: Store, at: float, graphs: Iterable[str] = (),
-               everything: Callable[[], Iterable[ox.Quad]] | None = None, *,
-               incremental_only: bool = False) -> list[Entry] | None:
+    def record(
+        self,
+        store: Store,
+        at: float,
+        graphs: Iterable[str] = (),
+        everything: Callable[[], Iterable[ox.Quad]] | None = None,
+        *,
+        incremental_only: bool = False,
+    ) -> list[Entry] | None:
         """Append a member for every resource whose triples differ from its last recorded version.
 
         ``graphs`` names the graphs a write replaced (empty: anything may have changed, read everything). The
@@ -224,7 +230,7 @@ class ChangeLog:
         seq = len(self._entries)
         for first in range(0, len(changes), self.page_size):  # one zlib block of up to a page of members
             chunks, entries, start = [], [], 0
-            for res, digest, triples, deleted in changes[first:first + self.page_size]:
+            for res, digest, triples, deleted in changes[first : first + self.page_size]:
                 member = f"{self.base}ldes/version/{seq}-{digest[:12]}"
                 entry = Entry(seq, member, res, when, digest, deleted, 0, 0)
                 data = ox.serialize(member_quads(entry, triples), format=ox.RdfFormat.N_QUADS) or b""
@@ -280,17 +286,26 @@ class ChangeLog:
                 return None
             if data.get("generation") != self.generation:
                 return None
-            self._index = Index({g: set(r) for g, r in data["graph_resources"].items()},
-                                {r: set(s) for r, s in data["subjects"].items()}, set(data["blank_graphs"]))
+            self._index = Index(
+                {g: set(r) for g, r in data["graph_resources"].items()},
+                {r: set(s) for r, s in data["subjects"].items()},
+                set(data["blank_graphs"]),
+            )
         return self._index
 
     def _write_index(self, index: Index, generation: str) -> None:
-        _atomic_write(self.folder / RESOURCES, json.dumps({
-            "generation": generation,
-            "graph_resources": {g: sorted(r) for g, r in index.graph_resources.items()},
-            "subjects": {r: sorted(s) for r, s in index.subjects.items()},
-            "blank_graphs": sorted(index.blank_graphs),
-        }, separators=(",", ":")))
+        _atomic_write(
+            self.folder / RESOURCES,
+            json.dumps(
+                {
+                    "generation": generation,
+                    "graph_resources": {g: sorted(r) for g, r in index.graph_resources.items()},
+                    "subjects": {r: sorted(s) for r, s in index.subjects.items()},
+                    "blank_graphs": sorted(index.blank_graphs),
+                },
+                separators=(",", ":"),
+            ),
+        )
 
     # -- pages ----------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -305,7 +320,7 @@ class ChangeLog:
     def page(self, n: int) -> list[Entry]:
         self._ensure_loaded()
         with self._lock:
-            return self._entries[n * self.page_size:(n + 1) * self.page_size]
+            return self._entries[n * self.page_size : (n + 1) * self.page_size]
 
     def is_full(self, n: int) -> bool:
         return len(self.page(n)) == self.page_size
@@ -324,7 +339,7 @@ class ChangeLog:
                     fh.seek(e.offset)
                     data = fh.read(e.length)
             else:
-                data = self._inflate(e.offset, e.length)[e.start:e.start + e.size]
+                data = self._inflate(e.offset, e.length)[e.start : e.start + e.size]
             out.extend(ox.parse(data, format=ox.RdfFormat.N_QUADS))
         return out
 

@@ -23,8 +23,9 @@ STREAM_DESCRIPTION = (
 )
 
 
-def _t(s: str | ox.NamedNode | ox.BlankNode, p: str | ox.NamedNode,
-       o: ox.NamedNode | ox.Literal | ox.BlankNode | str) -> ox.Quad:
+def _t(
+    s: str | ox.NamedNode | ox.BlankNode, p: str | ox.NamedNode, o: ox.NamedNode | ox.Literal | ox.BlankNode | str
+) -> ox.Quad:
     def node(x):
         return ox.NamedNode(x) if isinstance(x, str) else x
 

@@ -52,8 +52,14 @@ class ReadResult:
         return {t for m in self.state().values() if not m.deleted for t in m.triples}
 
 
-def read_ldes(url: str, *, since_page: str | None = None, seen: set[str] | frozenset[str] = frozenset(),
-              get: Callable[[str], Fetched] | None = None, fetcher: Fetcher | None = None) -> ReadResult:
+def read_ldes(
+    url: str,
+    *,
+    since_page: str | None = None,
+    seen: set[str] | frozenset[str] = frozenset(),
+    get: Callable[[str], Fetched] | None = None,
+    fetcher: Fetcher | None = None,
+) -> ReadResult:
     """Read the stream at ``url`` from its first page, or from ``since_page`` skipping the ``seen`` members.
 
     Pages are fetched with ``get``, else through ``fetcher`` (one for the whole stream, so that links to other
@@ -85,10 +91,13 @@ def read_ldes(url: str, *, since_page: str | None = None, seen: set[str] | froze
         paths = paths or _paths(page)
         for rel in page.quads_for_predicate(ox.NamedNode(TREE + "relation")):
             if _text(rel.subject) == page_url and isinstance(rel.object, ox.NamedNode | ox.BlankNode):
-                queue += [_text(q.object) for q in page.quads_for_subject(rel.object)
-                          if q.predicate.value == TREE + "node"]
-        members = sorted({_text(q.object) for q in page.quads_for_predicate(ox.NamedNode(TREE + "member"))},
-                         key=lambda m: _order(page, m, paths))
+                queue += [
+                    _text(q.object) for q in page.quads_for_subject(rel.object) if q.predicate.value == TREE + "node"
+                ]
+        members = sorted(
+            {_text(q.object) for q in page.quads_for_predicate(ox.NamedNode(TREE + "member"))},
+            key=lambda m: _order(page, m, paths),
+        )
         result.members += [_member(page, m, paths) for m in members if m not in seen]
     return result
 
@@ -105,9 +114,11 @@ def _parse(doc: Fetched) -> ox.Dataset:
 
 def _paths(doc: ox.Dataset) -> tuple[ox.NamedNode, ox.NamedNode]:
     """The stream's timestampPath and versionOfPath (ours when the stream does not say)."""
+
     def one(name: str, default: ox.NamedNode) -> ox.NamedNode:
-        found = [q.object for q in doc.quads_for_predicate(ox.NamedNode(LDES + name))
-                 if isinstance(q.object, ox.NamedNode)]
+        found = [
+            q.object for q in doc.quads_for_predicate(ox.NamedNode(LDES + name)) if isinstance(q.object, ox.NamedNode)
+        ]
         return found[0] if found else default
 
     return one("timestampPath", GENERATED), one("versionOfPath", VERSION_OF)
@@ -131,9 +142,11 @@ def _member(doc: ox.Dataset, iri: str, paths: tuple[ox.NamedNode, ox.NamedNode])
     resource = versions[0] if versions and isinstance(versions[0], ox.NamedNode) else node
     times = [_text(q.object) for q in metadata if q.predicate == time_path]
     deleted = any(q.predicate == RDF_TYPE and q.object == TOMBSTONE for q in metadata)
-    triples = set() if deleted else {
-        ox.Triple(resource if q.subject == node else q.subject, q.predicate, q.object) for q in content
-    }
+    triples = (
+        set()
+        if deleted
+        else {ox.Triple(resource if q.subject == node else q.subject, q.predicate, q.object) for q in content}
+    )
     return Member(iri, resource.value, min(times) if times else "", deleted, frozenset(triples))
 
 

@@ -67,9 +67,13 @@ def _data_filter(base: str) -> str:
 def model(store: Store, base: str) -> list[ClassInfo]:
     """Every class of the data with the properties of its instances."""
     where = _data_filter(base)
-    counts = {r["c"].value: int(r["n"].value) for r in store.query(
-        f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?c }} {where} FILTER(isIRI(?c)) }} "
-        "GROUP BY ?c").rows()}
+    counts = {
+        r["c"].value: int(r["n"].value)
+        for r in store.query(
+            f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?c }} {where} FILTER(isIRI(?c)) }} "
+            "GROUP BY ?c"
+        ).rows()
+    }
     used: dict[str, dict[str, tuple[int, Term | None]]] = defaultdict(dict)
     for r in store.query(f"""SELECT ?c ?p (COUNT(*) AS ?n) (MIN(?o) AS ?ex) WHERE {{
         GRAPH ?g {{ ?s a ?c ; ?p ?o }} {where} FILTER(isIRI(?c) && ?p != <{RDF_TYPE}>) }} GROUP BY ?c ?p""").rows():
@@ -155,4 +159,3 @@ def _show(term: Term | None) -> str:
         text = term.value if len(term.value) <= 80 else term.value[:79] + "…"
         return f'"{text}"' + (f"@{term.language}" if term.language else "")
     return "[blank node]"
-

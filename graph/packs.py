@@ -26,7 +26,9 @@ from .prefixes import prologue
 from .rdfio import Term, serialize_quads
 from .store import Store
 
-PRACTICE_COLUMNS = prologue("n2m", "dcterms", "schema", "skos") + """
+PRACTICE_COLUMNS = (
+    prologue("n2m", "dcterms", "schema", "skos")
+    + """
 SELECT ?practice ?title ?region ?standing ?confidence ?startYear WHERE {{
   VALUES ?practice {{ {values} }}
   OPTIONAL {{ ?practice dcterms:title ?title FILTER(langMatches(lang(?title), "en")) }}
@@ -37,6 +39,7 @@ SELECT ?practice ?title ?region ?standing ?confidence ?startYear WHERE {{
   OPTIONAL {{ ?practice schema:startDate ?start BIND(SUBSTR(STR(?start), 1, 4) AS ?startYear) }}
 }}
 ORDER BY ?practice"""
+)
 
 
 @dataclass
@@ -84,8 +87,13 @@ def run_table(store: Store, table: Table) -> Table:
 def practices_in(tables: list[Table], base: str) -> list[str]:
     """The practice IRIs that appear in the tables' rows."""
     prefix = f"{base}practice/"
-    found = {t.value for table in tables for row in table.rows for t in row.values()
-             if isinstance(t, ox.NamedNode) and t.value.startswith(prefix) and "#" not in t.value}
+    found = {
+        t.value
+        for table in tables
+        for row in table.rows
+        for t in row.values()
+        if isinstance(t, ox.NamedNode) and t.value.startswith(prefix) and "#" not in t.value
+    }
     return sorted(found)
 
 
@@ -106,10 +114,21 @@ def practices_jsonld(store: Store, practices: list[str]) -> bytes:
 def write_zip(pack: Pack, practices_doc: bytes) -> bytes:
     """The pack as zip bytes (fixed file times, so the same pack gives the same bytes)."""
     manifest = {
-        "title": pack.title, "made": pack.made, "selection": pack.selection, "data": pack.data,
+        "title": pack.title,
+        "made": pack.made,
+        "selection": pack.selection,
+        "data": pack.data,
         "citation": pack.citation,
-        "tables": [{"name": t.name, "title": t.title, "csv": f"tables/{t.name}.csv",
-                    "sparql": f"queries/{t.name}.rq", "rows": len(t.rows)} for t in pack.tables],
+        "tables": [
+            {
+                "name": t.name,
+                "title": t.title,
+                "csv": f"tables/{t.name}.csv",
+                "sparql": f"queries/{t.name}.rq",
+                "rows": len(t.rows),
+            }
+            for t in pack.tables
+        ],
         "practices": {"file": "practices.jsonld", "count": len(pack.practices)},
         "charts": [f"charts/{name}" for name in pack.charts],
         "report": "report.html",

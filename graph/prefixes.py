@@ -33,8 +33,11 @@ STANDARD = {
 def prefixes() -> dict[str, str]:
     """Every prefix we know, name → namespace, sorted by name: the context's, then the standard ones it lacks."""
     context = json.loads(paths.CONTEXT_FILE.read_text(encoding="utf-8"))["@context"]
-    found = {name: value for name, value in context.items()
-             if isinstance(value, str) and not name.startswith("@") and value.endswith(("/", "#"))}
+    found = {
+        name: value
+        for name, value in context.items()
+        if isinstance(value, str) and not name.startswith("@") and value.endswith(("/", "#"))
+    }
     return dict(sorted({**STANDARD, **found}.items()))
 
 
@@ -49,7 +52,7 @@ def curie(iri: str) -> str:
     if not best:
         return iri
     name = next(p for p, ns in prefixes().items() if ns == best)
-    return f"{name}:{iri[len(best):]}"
+    return f"{name}:{iri[len(best) :]}"
 
 
 def prologue(*names: str) -> str:

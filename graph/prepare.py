@@ -40,8 +40,16 @@ def derive(snapshot: Path, *, base: str, out: Path, say=print) -> None:
     say(f"derived {' '.join(graphs)}")
 
 
-def prepare(snapshot: Path, *, generation: str, base: str, ldes: Path | None, dumps: Path | None,
-            at: float | None = None, say=print) -> None:
+def prepare(
+    snapshot: Path,
+    *,
+    generation: str,
+    base: str,
+    ldes: Path | None,
+    dumps: Path | None,
+    at: float | None = None,
+    say=print,
+) -> None:
     """Record the snapshot's resources in the change log at ``ldes`` and write its dumps to ``dumps`` (either may
     be None: that step is skipped)."""
     store = OxigraphStore(snapshot, read_only=True)
@@ -52,8 +60,11 @@ def prepare(snapshot: Path, *, generation: str, base: str, ldes: Path | None, du
         store.close()
         if ldes is not None:
             log = ChangeLog(ldes, base)
-            added = log.record_all(ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False),
-                                   at if at is not None else time.time(), generation)
+            added = log.record_all(
+                ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False),
+                at if at is not None else time.time(),
+                generation,
+            )
             say(f"log {len(added)}")
         if dumps is not None:
             write_dumps_from(nquads, dumps, generation, quads)
@@ -73,8 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--at", type=float, default=None, help="the time of the change (seconds since the epoch)")
     parser.add_argument("--no-log", action="store_true")
     parser.add_argument("--no-dumps", action="store_true")
-    parser.add_argument("--derive", type=Path, default=None, metavar="OUT",
-                        help="only compute the derived graphs that are not current, into this N-Quads file")
+    parser.add_argument(
+        "--derive",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="only compute the derived graphs that are not current, into this N-Quads file",
+    )
     args = parser.parse_args(argv)
 
     def say(line: str) -> None:
@@ -93,8 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.derive is not None:
             derive(args.snapshot, base=args.base, out=args.derive, say=say)
             return 0
-        prepare(args.snapshot, generation=args.generation, base=args.base, at=args.at,
-                ldes=None if args.no_log else args.ldes, dumps=None if args.no_dumps else args.dumps, say=say)
+        prepare(
+            args.snapshot,
+            generation=args.generation,
+            base=args.base,
+            at=args.at,
+            ldes=None if args.no_log else args.ldes,
+            dumps=None if args.no_dumps else args.dumps,
+            say=say,
+        )
     except Exception as e:  # one line for the server's log; it keeps serving what it had
         print(f"error {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         return 2

@@ -34,11 +34,36 @@ from .validate import ResultRow, ValidationReport, read_results
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PROFILE = "https://w3id.org/next2met/harvest-profile#"
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-CHECKED_DATATYPES = {f"{XSD}{name}" for name in (
-    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "negativeInteger",
-    "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte", "decimal", "double",
-    "float", "boolean", "date", "dateTime", "time", "gYear", "gYearMonth", "duration", "hexBinary",
-    "base64Binary")}
+CHECKED_DATATYPES = {
+    f"{XSD}{name}"
+    for name in (
+        "integer",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "nonPositiveInteger",
+        "unsignedInt",
+        "unsignedLong",
+        "unsignedShort",
+        "unsignedByte",
+        "decimal",
+        "double",
+        "float",
+        "boolean",
+        "date",
+        "dateTime",
+        "time",
+        "gYear",
+        "gYearMonth",
+        "duration",
+        "hexBinary",
+        "base64Binary",
+    )
+}
 MAX_ROWS = 1000  # findings kept in one report (a broken file would otherwise list every triple)
 
 
@@ -54,8 +79,9 @@ def is_own_graph(graph: str, base: str) -> bool:
     return graph.startswith(f"{base}graph/") and not graph.startswith(f"{base}graph/harvested/")
 
 
-def check(quads: Iterable[ox.Quad], *, base: str, allowed_graph: str | None = None,
-          limits: Limits = Limits()) -> list[ResultRow]:
+def check(
+    quads: Iterable[ox.Quad], *, base: str, allowed_graph: str | None = None, limits: Limits = Limits()
+) -> list[ResultRow]:
     """The profile's findings (Violations) on ``quads``: the foreign data of one file or one harvest.
 
     ``allowed_graph`` is the graph the data goes to (a bulk file's own graph is ours by name, and may hold it)."""
@@ -72,17 +98,29 @@ def check(quads: Iterable[ox.Quad], *, base: str, allowed_graph: str | None = No
         subject = q.subject.value if isinstance(q.subject, ox.NamedNode) else f"_:{q.subject.value}"
         graph = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
         if graph and graph != allowed_graph and is_own_graph(graph, base):
-            add(subject, q.predicate.value, f"the graph <{graph}> is one of ours: foreign data cannot write to it",
-                graph)
+            add(
+                subject,
+                q.predicate.value,
+                f"the graph <{graph}> is one of ours: foreign data cannot write to it",
+                graph,
+            )
         for term in (q.subject, q.predicate, q.object, q.graph_name):
             if isinstance(term, ox.NamedNode) and (len(term.value) > limits.max_iri or not SCHEME.match(term.value)):
-                add(subject, q.predicate.value, f"an IRI must be absolute and at most {limits.max_iri} characters",
-                    term.value[:200])
+                add(
+                    subject,
+                    q.predicate.value,
+                    f"an IRI must be absolute and at most {limits.max_iri} characters",
+                    term.value[:200],
+                )
         o = q.object
         if isinstance(o, ox.Literal):
             if len(o.value) > limits.max_literal:
-                add(subject, q.predicate.value, f"a literal may hold at most {limits.max_literal} characters "
-                    f"(this one has {len(o.value)})", o.value[:80] + "…")
+                add(
+                    subject,
+                    q.predicate.value,
+                    f"a literal may hold at most {limits.max_literal} characters (this one has {len(o.value)})",
+                    o.value[:80] + "…",
+                )
             if not _valid(o, valid):
                 add(subject, q.predicate.value, f"{o.value!r} is not a valid {_short(o.datatype.value)}", str(o))
     if count > limits.max_triples:
@@ -110,12 +148,27 @@ def check_ntriples(data: bytes, *, source: str, limits: Limits = Limits()) -> li
         if isinstance(o, ox.Literal) and not _valid(o, seen) and len(rows) < MAX_ROWS:
             where = data.find(str(o).encode())
             line = data.count(b"\n", 0, where) + 1 if where >= 0 else "?"
-            rows.append(ResultRow(f"{source}, line {line}", t.predicate.value, "Violation",
-                                  f"{o.value!r} is not a valid {_short(o.datatype.value)}", PROFILE + "shape",
-                                  str(o)))
+            rows.append(
+                ResultRow(
+                    f"{source}, line {line}",
+                    t.predicate.value,
+                    "Violation",
+                    f"{o.value!r} is not a valid {_short(o.datatype.value)}",
+                    PROFILE + "shape",
+                    str(o),
+                )
+            )
     if _longest_line(data) > limits.max_literal + limits.max_iri * 3:
-        rows.append(ResultRow(source, "", "Violation", f"a line is longer than a triple may be (literals at most "
-                              f"{limits.max_literal} characters, IRIs {limits.max_iri})", PROFILE + "shape"))
+        rows.append(
+            ResultRow(
+                source,
+                "",
+                "Violation",
+                f"a line is longer than a triple may be (literals at most "
+                f"{limits.max_literal} characters, IRIs {limits.max_iri})",
+                PROFILE + "shape",
+            )
+        )
     return rows
 
 
@@ -155,15 +208,26 @@ def check_shapes(quads: Iterable[ox.Quad], shapes: Path) -> list[ResultRow]:
     except Exception as e:
         raise InputError(f"{shapes}: cannot read the shapes: {e}") from None
     data = rdflib.Graph()
-    data.parse(data=ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads),
-                                 format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="none", advanced=True,
-                                    allow_warnings=True, allow_infos=True)
+    data.parse(
+        data=ox.serialize(
+            (ox.Triple(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_TRIPLES
+        ).decode("utf-8"),
+        format="nt",
+    )
+    _, report, _ = pyshacl.validate(
+        data, shacl_graph=shapes_graph, inference="none", advanced=True, allow_warnings=True, allow_infos=True
+    )
     return read_results(report.serialize(format="nt", encoding="utf-8").decode("utf-8"))
 
 
-def report(quads: list[ox.Quad], *, base: str, allowed_graph: str | None = None, shapes: Path | None = None,
-           limits: Limits = Limits()) -> ValidationReport:
+def report(
+    quads: list[ox.Quad],
+    *,
+    base: str,
+    allowed_graph: str | None = None,
+    shapes: Path | None = None,
+    limits: Limits = Limits(),
+) -> ValidationReport:
     """The profile's findings and those of the user's shapes, as one report."""
     rows = check(quads, base=base, allowed_graph=allowed_graph, limits=limits)
     if shapes is not None:
@@ -172,4 +236,4 @@ def report(quads: list[ox.Quad], *, base: str, allowed_graph: str | None = None,
 
 
 def _short(iri: str) -> str:
-    return "xsd:" + iri[len(XSD):] if iri.startswith(XSD) else f"<{iri}>"
+    return "xsd:" + iri[len(XSD) :] if iri.startswith(XSD) else f"<{iri}>"

@@ -79,8 +79,7 @@ class CannedQuery:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise QueryParameterError(
-                f"query {self.name!r} has no parameter {', '.join(unknown)}; it takes: "
-                + (", ".join(known) or "none")
+                f"query {self.name!r} has no parameter {', '.join(unknown)}; it takes: " + (", ".join(known) or "none")
             )
         bindings = []
         for p in self.params:
@@ -97,12 +96,15 @@ class CannedQuery:
         # the first WHERE is the query's own and gets every parameter; a subquery's only those it mentions and does
         # not compute itself (a VALUES row for a variable that a BIND or a projection assigns is a syntax error)
         for i, (start, words, assigned) in reversed(list(enumerate(groups))):
-            chosen = bindings if i == 0 else [
-                (n, t) for n, t in bindings if {n, "?" + n[1:]} & words and not {n[1:]} & assigned]
+            chosen = (
+                bindings
+                if i == 0
+                else [(n, t) for n, t in bindings if {n, "?" + n[1:]} & words and not {n[1:]} & assigned]
+            )
             if chosen:
                 # one VALUES row for all parameters: Virtuoso's planner misjudges several VALUES blocks in one group
                 block = f"VALUES ({' '.join(n for n, _ in chosen)}) {{ ({' '.join(t for _, t in chosen)}) }}"
-                after = "" if text[start:start + 1] == "\n" else "\n"
+                after = "" if text[start : start + 1] == "\n" else "\n"
                 text = text[:start] + "\n  " + block + after + text[start:]
         return text
 
@@ -125,13 +127,19 @@ def where_groups(text: str) -> list[tuple[int, set[str], set[str]]]:
                 if kind2 == "word":
                     words.add(value2)
             begin = i  # back to this group's SELECT, for the projection
-            while begin > 0 and not (found[begin][0] == "word" and found[begin][1].upper() == "SELECT"
-                                     and found[begin][3] == depth):
+            while begin > 0 and not (
+                found[begin][0] == "word" and found[begin][1].upper() == "SELECT" and found[begin][3] == depth
+            ):
                 begin -= 1
             span = found[begin:end]
-            assigned = {span[k + 1][1][1:] for k in range(len(span) - 1)
-                        if span[k][0] == "word" and span[k][1].upper() == "AS" and span[k + 1][0] == "word"
-                        and span[k + 1][1][:1] in "?$"}
+            assigned = {
+                span[k + 1][1][1:]
+                for k in range(len(span) - 1)
+                if span[k][0] == "word"
+                and span[k][1].upper() == "AS"
+                and span[k + 1][0] == "word"
+                and span[k + 1][1][:1] in "?$"
+            }
             groups.append((found[i + 1][2] + 1, words, assigned))
     return groups
 
@@ -210,8 +218,12 @@ def parse_query_file(path: Path) -> CannedQuery:
         elif last and body.startswith("   "):
             fields[last] += " " + body.strip()
     return CannedQuery(
-        name=path.stem, title=fields.get("title", path.stem), description=fields.get("description", ""),
-        text=text, params=tuple(params), path=path,
+        name=path.stem,
+        title=fields.get("title", path.stem),
+        description=fields.get("description", ""),
+        text=text,
+        params=tuple(params),
+        path=path,
     )
 
 

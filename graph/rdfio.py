@@ -39,8 +39,13 @@ def parse_file(path: Path, fmt: Format | None = None, graph: str | None = None) 
 
 
 def parse_bytes(
-    data: bytes | str, fmt: Format, *, source: str = "input", graph: str | None = None,
-    base_iri: str | None = None, max_triples: int | None = None,
+    data: bytes | str,
+    fmt: Format,
+    *,
+    source: str = "input",
+    graph: str | None = None,
+    base_iri: str | None = None,
+    max_triples: int | None = None,
 ) -> list[ox.Quad]:
     """Parse RDF text; triples go to ``graph`` (None: the default graph). Past ``max_triples`` the parse stops
     with PayloadTooLarge."""
@@ -60,8 +65,9 @@ def parse_bytes(
     except (ValueError, OSError) as e:
         raise RDFSyntaxError(f"{source}: cannot read as {fmt.key}: {e}") from None
     if max_triples is not None and len(quads) > max_triples:
-        raise PayloadTooLarge(f"{source}: more than {max_triples} triples; the limit is {max_triples}",
-                              limit=max_triples)
+        raise PayloadTooLarge(
+            f"{source}: more than {max_triples} triples; the limit is {max_triples}", limit=max_triples
+        )
     return quads
 
 
@@ -84,8 +90,10 @@ def check_xml(data: bytes | str, source: str) -> None:
         raise InputError(f"{source}: RDF/XML is read in UTF-8 only")
     match = _DECLARATION.search(raw)
     if match:
-        raise InputError(f"{source}: the XML declares {match.group(1).decode().upper()}; document type and entity "
-                         "declarations are not accepted in RDF/XML here")
+        raise InputError(
+            f"{source}: the XML declares {match.group(1).decode().upper()}; document type and entity "
+            "declarations are not accepted in RDF/XML here"
+        )
     depth = 0
     for tag in _TAG.finditer(raw):
         if tag.group(2).startswith((b"!", b"?")):  # a comment, CDATA or processing instruction
@@ -113,8 +121,9 @@ def rdflib_to_quads(graph: rdflib.Graph, graph_name: str | None = None) -> list[
     return parse_bytes(nt, NTRIPLES, source="graph", graph=graph_name)
 
 
-def serialize_quads(quads: Iterable[ox.Quad], fmt: Format, output: IO[bytes] | None = None,
-                    prefixes: dict[str, str] | None = None) -> bytes | None:
+def serialize_quads(
+    quads: Iterable[ox.Quad], fmt: Format, output: IO[bytes] | None = None, prefixes: dict[str, str] | None = None
+) -> bytes | None:
     """Serialise quads (triples when the format has no graphs) to ``output`` or return the bytes."""
     items: Iterator[ox.Quad] | Iterator[ox.Triple] = iter(quads)
     if not fmt.quads:
@@ -122,10 +131,9 @@ def serialize_quads(quads: Iterable[ox.Quad], fmt: Format, output: IO[bytes] | N
     return fmt.write(items, output, prefixes)
 
 
-
 def _escape(error: UnicodeError) -> tuple[str | bytes, int]:
     assert isinstance(error, UnicodeEncodeError)
-    chars = error.object[error.start:error.end]
+    chars = error.object[error.start : error.end]
     return "".join(f"\\u{ord(c):04X}" if ord(c) < 0x10000 else f"\\U{ord(c):08X}" for c in chars), error.end
 
 
@@ -153,6 +161,7 @@ def ascii_ntriples(text: str | bytes, chunk: int = 1 << 24) -> str:
 def scope_blank_nodes(triples: Iterable, prefix: str) -> list:
     """The triples (or quads) with every blank node label prefixed: what keeps the blank nodes of one document apart
     from those of another when their statements are put together."""
+
     def scoped(term):
         return ox.BlankNode(f"{prefix}x{term.value}") if isinstance(term, ox.BlankNode) else term
 
@@ -160,7 +169,10 @@ def scope_blank_nodes(triples: Iterable, prefix: str) -> list:
     for t in triples:
         s, o = t.subject, t.object
         if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
-            t = (ox.Quad(scoped(s), t.predicate, scoped(o), t.graph_name) if isinstance(t, ox.Quad)
-                 else ox.Triple(scoped(s), t.predicate, scoped(o)))
+            t = (
+                ox.Quad(scoped(s), t.predicate, scoped(o), t.graph_name)
+                if isinstance(t, ox.Quad)
+                else ox.Triple(scoped(s), t.predicate, scoped(o))
+            )
         out.append(t)
     return out

@@ -70,8 +70,11 @@ def diff(old: Release, new: Release, base: str, property_name=lambda iri: iri) -
     result = Diff(old.name, new.name, added, removed)
 
     def practices(quads: set[ox.Quad]) -> set[str]:
-        return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and q.object.value == GOOD_PRACTICE
-                and isinstance(q.subject, ox.NamedNode)}
+        return {
+            q.subject.value
+            for q in quads
+            if q.predicate.value == RDF_TYPE and q.object.value == GOOD_PRACTICE and isinstance(q.subject, ox.NamedNode)
+        }
 
     before, after = practices(old_plain), practices(new_plain)
     result.practices_added = sorted(after - before)

@@ -71,8 +71,7 @@ class Release:
         for f in self.files:
             if f.filename == name:
                 return f
-        raise NotFound(f"release {self.name} has no file {name!r}; it has " + ", ".join(
-            f.filename for f in self.files))
+        raise NotFound(f"release {self.name} has no file {name!r}; it has " + ", ".join(f.filename for f in self.files))
 
 
 def releases_dir(settings: Settings) -> Path:
@@ -85,8 +84,10 @@ def dump_name(name: str) -> str:
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise InputError(f"{name!r} is not a release name: use lower-case letters, digits, '.' and '-' (up to 40, "
-                         "starting with a letter or digit), e.g. 2026.1")
+        raise InputError(
+            f"{name!r} is not a release name: use lower-case letters, digits, '.' and '-' (up to 40, "
+            "starting with a letter or digit), e.g. 2026.1"
+        )
     return name
 
 
@@ -113,8 +114,9 @@ def get_release(folder: Path, name: str) -> Release:
 def _read(meta: Path) -> Release:
     data = json.loads(meta.read_text(encoding="utf-8"))
     files = tuple(DumpFile(**f) for f in data["files"])
-    return Release(data["name"], data["created"], data["previous"], data["generation"], data["quads"], files,
-                   str(meta.parent))
+    return Release(
+        data["name"], data["created"], data["previous"], data["generation"], data["quads"], files, str(meta.parent)
+    )
 
 
 def make_release(store: Store, settings: Settings, name: str, *, now: dt.datetime | None = None) -> Release:
@@ -145,13 +147,21 @@ def make_release(store: Store, settings: Settings, name: str, *, now: dt.datetim
         frozen.optimize()
         del frozen
         (tmp / "store" / "current").symlink_to("data")
-        release = Release(name, created, earlier[-1].name if earlier else None, generation, len(quads),
-                          tuple(files), str(folder / name))
+        release = Release(
+            name,
+            created,
+            earlier[-1].name if earlier else None,
+            generation,
+            len(quads),
+            tuple(files),
+            str(folder / name),
+        )
         (tmp / "SHA256SUMS").write_text("".join(f"{f.sha256}  {f.filename}\n" for f in files), encoding="utf-8")
         (tmp / "CITATION.cff").write_text(citation_cff(release, settings.base_iri), encoding="utf-8")
         (tmp / "CITATION.bib").write_text(bibtex(release, settings.base_iri), encoding="utf-8")
-        (tmp / META).write_text(json.dumps({**asdict(release), "files": [asdict(f) for f in files]}, indent=1),
-                                encoding="utf-8")
+        (tmp / META).write_text(
+            json.dumps({**asdict(release), "files": [asdict(f) for f in files]}, indent=1), encoding="utf-8"
+        )
         os.rename(tmp, folder / name)  # complete or absent
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -165,42 +175,47 @@ def release_iri(base: str, name: str) -> str:
 
 def citation_cff(release: Release, base: str) -> str:
     """A CITATION.cff (Citation File Format 1.2.0) for the release."""
-    return "\n".join([
-        "cff-version: 1.2.0",
-        "message: If you use this dataset, please cite it as below.",
-        "type: dataset",
-        f'title: "{TITLE}"',
-        f'version: "{release.name}"',
-        f"date-released: {release.date}",
-        "authors:",
-        f'  - name: "{AUTHOR}"',
-        f"license: {LICENSE}",
-        f'url: "{release_iri(base, release.name)}"',
-        f'repository: "{base}"',
-        "identifiers:",
-        "  - type: other",
-        f'    value: "sha256:{release.generation}"',
-        '    description: "data generation: SHA-256 of the sorted N-Quads of the curated data"',
-        "",
-    ])
+    return "\n".join(
+        [
+            "cff-version: 1.2.0",
+            "message: If you use this dataset, please cite it as below.",
+            "type: dataset",
+            f'title: "{TITLE}"',
+            f'version: "{release.name}"',
+            f"date-released: {release.date}",
+            "authors:",
+            f'  - name: "{AUTHOR}"',
+            f"license: {LICENSE}",
+            f'url: "{release_iri(base, release.name)}"',
+            f'repository: "{base}"',
+            "identifiers:",
+            "  - type: other",
+            f'    value: "sha256:{release.generation}"',
+            '    description: "data generation: SHA-256 of the sorted N-Quads of the curated data"',
+            "",
+        ]
+    )
 
 
 def bibtex(release: Release, base: str) -> str:
     key = "next2met_" + re.sub(r"[^A-Za-z0-9]+", "_", release.name)
-    return (f"@misc{{{key},\n"
-            f"  title = {{{{{TITLE}}}, release {release.name}}},\n"
-            f"  author = {{{{{AUTHOR}}}}},\n"
-            f"  year = {{{release.date[:4]}}},\n"
-            f"  version = {{{release.name}}},\n"
-            f"  howpublished = {{\\url{{{release_iri(base, release.name)}}}}},\n"
-            f"  note = {{Dataset, licence {LICENSE}; data generation sha256:{release.generation}}}\n"
-            f"}}\n")
+    return (
+        f"@misc{{{key},\n"
+        f"  title = {{{{{TITLE}}}, release {release.name}}},\n"
+        f"  author = {{{{{AUTHOR}}}}},\n"
+        f"  year = {{{release.date[:4]}}},\n"
+        f"  version = {{{release.name}}},\n"
+        f"  howpublished = {{\\url{{{release_iri(base, release.name)}}}}},\n"
+        f"  note = {{Dataset, licence {LICENSE}; data generation sha256:{release.generation}}}\n"
+        f"}}\n"
+    )
 
 
 def citation_text(release: Release, base: str) -> str:
     """The citation in one line, for pages and reports."""
-    return (f"{AUTHOR} ({release.date[:4]}). {TITLE}, release {release.name} [dataset]. "
-            f"{release_iri(base, release.name)}")
+    return (
+        f"{AUTHOR} ({release.date[:4]}). {TITLE}, release {release.name} [dataset]. {release_iri(base, release.name)}"
+    )
 
 
 def catalog_triples(g, site, releases: list[Release]) -> None:
@@ -213,8 +228,12 @@ def catalog_triples(g, site, releases: list[Release]) -> None:
     series = f"{site.dataset}/releases"
     g.a(series, DCAT + "DatasetSeries")
     g.text(series, DCT + "title", f"Releases of the {TITLE}", "en")
-    g.text(series, DCT + "description", "Named, frozen versions of the dataset that can be cited and queried as "
-                                        "they were.", "en")
+    g.text(
+        series,
+        DCT + "description",
+        "Named, frozen versions of the dataset that can be cited and queried as they were.",
+        "en",
+    )
     g.add(site.dataset, DCT + "relation", series)
     by_name = {r.name: r for r in releases}
     for r in releases:
@@ -223,8 +242,12 @@ def catalog_triples(g, site, releases: list[Release]) -> None:
         g.add(site.dataset, DCT + "hasVersion", iri)
         g.a(iri, DCAT + "Dataset")
         g.text(iri, DCT + "title", f"{TITLE}, release {r.name}", "en")
-        g.text(iri, DCT + "description", f"The dataset as it was on {r.date}, frozen as release {r.name} "
-                                         f"({r.quads} quads).", "en")
+        g.text(
+            iri,
+            DCT + "description",
+            f"The dataset as it was on {r.date}, frozen as release {r.name} ({r.quads} quads).",
+            "en",
+        )
         g.add(iri, DCAT + "version", ox.Literal(r.name))
         g.typed(iri, DCT + "issued", r.date, XSD + "date")
         g.add(iri, DCT + "isVersionOf", site.dataset)

@@ -73,8 +73,15 @@ class SparqlStore(Store):
     kind = "sparql"
 
     def __init__(
-        self, query_url: str, update_url: str = "", *, user: str = "", password: str = "", auth: str = "digest",
-        base_iri: str = DEFAULT_BASE_IRI, timeout: float = 10.0,
+        self,
+        query_url: str,
+        update_url: str = "",
+        *,
+        user: str = "",
+        password: str = "",
+        auth: str = "digest",
+        base_iri: str = DEFAULT_BASE_IRI,
+        timeout: float = 10.0,
     ) -> None:
         if auth not in ("digest", "basic"):
             raise StoreError(f"store_auth must be digest or basic, got {auth!r}")
@@ -96,13 +103,25 @@ class SparqlStore(Store):
     @classmethod
     def from_settings(cls, settings: Any) -> SparqlStore:
         return cls(
-            settings.store_url, settings.store_update_url, user=settings.store_user, password=settings.store_password,
-            auth=settings.store_auth, base_iri=settings.base_iri, timeout=settings.query_timeout,
+            settings.store_url,
+            settings.store_update_url,
+            user=settings.store_user,
+            password=settings.store_password,
+            auth=settings.store_auth,
+            base_iri=settings.base_iri,
+            timeout=settings.query_timeout,
         )
 
     # -- the protocol ------------------------------------------------------------------------------
-    def _request(self, sparql: str, *, accept: str, params: Sequence[tuple[str, str]] = (), update: bool = False,
-                 timeout: float | None = None):
+    def _request(
+        self,
+        sparql: str,
+        *,
+        accept: str,
+        params: Sequence[tuple[str, str]] = (),
+        update: bool = False,
+        timeout: float | None = None,
+    ):
         """Send one query or update; return (body bytes, response headers). Errors become our exceptions."""
         sw = SPARQLWrapper(self.query_url, updateEndpoint=self.update_url)
         sw.setOnlyConneg(True)  # no format=/output= parameters: the Accept header decides
@@ -201,8 +220,9 @@ class SparqlStore(Store):
             return Result(kind, value, truncated=bool(headers.get("X-SPARQL-MaxRows")))
         body, headers = self._request(sparql, accept="application/n-triples", params=params)
         try:
-            triples = [ox.Triple(q.subject, q.predicate, q.object)
-                       for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+            triples = [
+                ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
+            ]
         except SyntaxError as e:
             raise StoreError(f"the store sent N-Triples that do not parse: {e}") from None
         return Result("graph", iter(triples), truncated=bool(headers.get("X-SPARQL-MaxRows")))
@@ -254,10 +274,14 @@ class SparqlStore(Store):
         listed = {r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode)}
         # derived graphs (graph/derived/...) describe themselves instead of being listed in the provenance graph
         derived = self.provenance_graph.removesuffix("provenance") + "derived/"
-        listed |= {r["g"].value for r in self._select(
-            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g a <{SD_GRAPH}> }} "
-            f'FILTER(STRSTARTS(STR(?g), "{derived}")) }}'
-        ) if isinstance(r.get("g"), ox.NamedNode)}
+        listed |= {
+            r["g"].value
+            for r in self._select(
+                f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g a <{SD_GRAPH}> }} "
+                f'FILTER(STRSTARTS(STR(?g), "{derived}")) }}'
+            )
+            if isinstance(r.get("g"), ox.NamedNode)
+        }
         candidates = sorted((listed | self._written | {prov}) - self._dropped)
         every = self._count_all_graphs() if self._virtuoso else None
         counts: dict[str, int] = {}
@@ -265,7 +289,7 @@ class SparqlStore(Store):
             counts = {g: every[g] for g in candidates if g in every}
         else:
             for i in range(0, len(candidates), 200):
-                values = " ".join(f"<{g}>" for g in candidates[i:i + 200])
+                values = " ".join(f"<{g}>" for g in candidates[i : i + 200])
                 for r in self._select(
                     f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} "
                     "GROUP BY ?g"
@@ -287,11 +311,16 @@ class SparqlStore(Store):
         One GROUP BY over all graphs: at 1M triples Virtuoso answered it in 45 ms, while counting our ~100 graphs
         with a VALUES list took 2.1 s (and ``SELECT DISTINCT ?g`` took 13.7 s on the 8k-triple test data)."""
         try:
-            body, headers = self._request("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
-                                          accept="application/sparql-results+json", timeout=max(60.0, self.timeout))
-            found = {r["g"].value: int(r["n"].value)
-                     for r in _solutions(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
-                     if isinstance(r["g"], ox.NamedNode)}
+            body, headers = self._request(
+                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+                accept="application/sparql-results+json",
+                timeout=max(60.0, self.timeout),
+            )
+            found = {
+                r["g"].value: int(r["n"].value)
+                for r in _solutions(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+                if isinstance(r["g"], ox.NamedNode)
+            }
         except (StoreError, QueryTimeout, SyntaxError, ValueError) as e:
             log.warning("cannot list the graphs of the Virtuoso at %s (%s); naming ours with FROM", self.query_url, e)
             return None
@@ -325,7 +354,9 @@ class SparqlStore(Store):
         while True:
             result = self._run(
                 f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o "
-                f"LIMIT {page} OFFSET {offset}", "SELECT", [],
+                f"LIMIT {page} OFFSET {offset}",
+                "SELECT",
+                [],
             )
             if result.truncated:  # the store's row cap is below our page size: ask again with smaller pages
                 if page <= 100:
@@ -343,8 +374,7 @@ class SparqlStore(Store):
 
     # -- writing -----------------------------------------------------------------------------------
     def update(self, sparql: str) -> None:
-        self._request(sparql, accept="application/sparql-results+json, application/json;q=0.5, */*;q=0.1",
-                      update=True)
+        self._request(sparql, accept="application/sparql-results+json, application/json;q=0.5, */*;q=0.1", update=True)
         for name in _GRAPH_IRI.findall(strip_comments(sparql)):
             self._written.add(name)
             self._dropped.discard(name)
@@ -405,7 +435,7 @@ def _chunks(quads: list[ox.Quad], size: int) -> Iterator[tuple[list[ox.Quad], bo
     """Cut quads into chunks of about ``size``; triples linked through blank nodes stay in one chunk."""
     plain = [q for q in quads if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)]
     for i in range(0, len(plain), size):
-        yield plain[i:i + size], False
+        yield plain[i : i + size], False
     parent: dict[str, str] = {}
 
     def root(label: str) -> str:

@@ -50,8 +50,9 @@ def without_graphs(sparql: str, graphs: list[str]) -> str:
     own dataset. The pragmas go before everything else, on the query's first line (error positions hold)."""
     if has_dataset_clause(sparql) or not graphs:
         return sparql
-    defines = " ".join(f"define input:default-graph-exclude <{g}> define input:named-graph-exclude <{g}>"
-                       for g in graphs)
+    defines = " ".join(
+        f"define input:default-graph-exclude <{g}> define input:named-graph-exclude <{g}>" for g in graphs
+    )
     return f"{defines} {sparql}"
 
 

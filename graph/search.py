@@ -42,7 +42,9 @@ NUTS = "http://data.europa.eu/nuts/code/"
 
 PREFIXES = prologue("n2m", "skos", "dcterms", "dcat", "prov", "schema")
 
-TEXTS = PREFIXES + """
+TEXTS = (
+    PREFIXES
+    + """
 SELECT ?p ?field ?text WHERE {
   ?p a n2m:GoodPractice .
   VALUES (?prop ?field) {
@@ -51,8 +53,11 @@ SELECT ?p ?field ?text WHERE {
   }
   ?p ?prop ?text .
 }"""
+)
 
-VALUES = PREFIXES + """
+VALUES = (
+    PREFIXES
+    + """
 SELECT ?p ?facet ?v WHERE {
   ?p a n2m:GoodPractice .
   { ?p dcterms:spatial ?v BIND("region" AS ?facet) }
@@ -64,17 +69,33 @@ SELECT ?p ?facet ?v WHERE {
   UNION { ?p schema:startDate ?v BIND("year" AS ?facet) }
   UNION { ?p dcterms:modified ?v BIND("modified" AS ?facet) }
 }"""
+)
 
-CONCEPTS = PREFIXES + """
+CONCEPTS = (
+    PREFIXES
+    + """
 SELECT ?c ?broader ?label ?level WHERE {
   { ?c skos:broader ?broader }
   UNION { ?c skos:prefLabel ?label }
   UNION { ?c n2m:nutsLevel ?level }
 }"""
+)
 
 # Letters that NFKD does not split into a base letter and an accent.
-_EXTRA_FOLDS = {"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "æ": "ae", "Æ": "ae", "œ": "oe",
-                "Œ": "oe", "ħ": "h", "ı": "i"}
+_EXTRA_FOLDS = {
+    "ł": "l",
+    "Ł": "l",
+    "ø": "o",
+    "Ø": "o",
+    "đ": "d",
+    "Đ": "d",
+    "æ": "ae",
+    "Æ": "ae",
+    "œ": "oe",
+    "Œ": "oe",
+    "ħ": "h",
+    "ı": "i",
+}
 _EXTRA = re.compile("[" + "".join(_EXTRA_FOLDS) + "]")
 _WORD = re.compile(r"\w+")
 # The Unicode blocks of combining marks (accents); a regex over them is ~10x faster than testing each character.
@@ -140,9 +161,14 @@ class SearchResult:
 class PracticeIndex:
     """Every practice with its folded words and facet keys; immutable once built (rebuild on data change)."""
 
-    def __init__(self, docs: list[PracticeDoc], labels: dict[str, dict[str, str]],
-                 facet_iris: dict[str, dict[str, str]], generation: str = "",
-                 broader: dict[str, set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        docs: list[PracticeDoc],
+        labels: dict[str, dict[str, str]],
+        facet_iris: dict[str, dict[str, str]],
+        generation: str = "",
+        broader: dict[str, set[str]] | None = None,
+    ) -> None:
         self.docs = docs
         self.broader = broader or {}  # concept or region IRI → its broader ones
         self.labels = labels  # IRI → language → label
@@ -202,8 +228,13 @@ class PracticeIndex:
                     doc.facets[facet].add(key)
                     if facet != "year":
                         facet_iris[facet][key] = iri
-        return cls(sorted(docs.values(), key=lambda d: d.iri), dict(labels), dict(facet_iris),
-                   getattr(store, "generation", ""), dict(broader))
+        return cls(
+            sorted(docs.values(), key=lambda d: d.iri),
+            dict(labels),
+            dict(facet_iris),
+            getattr(store, "generation", ""),
+            dict(broader),
+        )
 
     # -- searching -----------------------------------------------------------------------------------
     def match(self, query: str) -> dict[int, float]:
@@ -232,8 +263,9 @@ class PracticeIndex:
                 break
         return scores or {}
 
-    def search(self, query: str = "", filters: dict[str, list[str]] | None = None, sort: str = "",
-               lang: str = "en") -> SearchResult:
+    def search(
+        self, query: str = "", filters: dict[str, list[str]] | None = None, sort: str = "", lang: str = "en"
+    ) -> SearchResult:
         """Match ``query``, keep the practices that have every filter value, count the facets of what is left."""
         key = (query, tuple(sorted((f, tuple(v)) for f, v in (filters or {}).items())), sort, lang)
         if key not in self._results:
@@ -248,8 +280,7 @@ class PracticeIndex:
         unknown = {f: [k for k in keys if k not in self._keys(f)] for f, keys in filters.items()}
         scores = self.match(query)
         chosen = [
-            i for i in scores
-            if all(set(keys) <= self.docs[i].facets.get(f, set()) for f, keys in filters.items())
+            i for i in scores if all(set(keys) <= self.docs[i].facets.get(f, set()) for f, keys in filters.items())
         ]
         sort = sort if sort in SORTS else ("relevance" if query.strip() else "title")
         chosen.sort(key=self._sort_key(sort, scores, lang))
@@ -264,8 +295,14 @@ class PracticeIndex:
             )
             for f, c in counts.items()
         }
-        return SearchResult([(self.docs[i], scores[i]) for i in chosen], facets, len(chosen), query,
-                            {f: v for f, v in known.items() if v}, {f: v for f, v in unknown.items() if v})
+        return SearchResult(
+            [(self.docs[i], scores[i]) for i in chosen],
+            facets,
+            len(chosen),
+            query,
+            {f: v for f, v in known.items() if v},
+            {f: v for f, v in unknown.items() if v},
+        )
 
     def _keys(self, facet: str) -> set[str]:
         if facet == "year":

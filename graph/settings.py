@@ -20,7 +20,7 @@ def rebase_iri(iri: str, base: str) -> str:
     """Move an IRI under the default base to ``base``; vocabulary IRIs (ontology, shapes) stay as they are."""
     if base == DEFAULT_BASE_IRI or not iri.startswith(DEFAULT_BASE_IRI) or iri.startswith(FIXED_IRI_PREFIXES):
         return iri
-    return base + iri[len(DEFAULT_BASE_IRI):]
+    return base + iri[len(DEFAULT_BASE_IRI) :]
 
 
 def rebase_text(text: str, base: str) -> str:
@@ -50,9 +50,7 @@ class Settings:
     base_iri: str = setting(DEFAULT_BASE_IRI, help="Base IRI of the resources; the server serves IRIs under it.")
     store: str = setting(factory=_default_store, help="Folder of the embedded on-disk store.")
     store_url: str = setting("", help="SPARQL 1.1 query endpoint of a remote store; replaces the embedded store.")
-    store_update_url: str = setting(
-        "", help="SPARQL 1.1 update endpoint of the remote store (default: store_url)."
-    )
+    store_update_url: str = setting("", help="SPARQL 1.1 update endpoint of the remote store (default: store_url).")
     store_user: str = setting("", help="User name for the remote store's update endpoint.")
     store_password: str = setting("", help="Password for the remote store's update endpoint.")
     store_auth: str = setting("digest", help="HTTP authentication scheme of the remote store: digest or basic.")
@@ -83,44 +81,45 @@ class Settings:
         30.0, help="Seconds /validate may take (it runs in a worker process, stopped at this limit)."
     )
     validate_workers: int = setting(1, help="Worker processes that run /validate, started on first use.")
-    max_concurrent_validations: int = setting(
-        4, help="/validate requests running or waiting at once; more get 503."
-    )
+    max_concurrent_validations: int = setting(4, help="/validate requests running or waiting at once; more get 503.")
     query_workers: int = setting(2, help="Worker processes that run user SPARQL queries.")
     query_memory_quads: int = setting(
-        2_000_000, help="Workers copy the data into memory (faster joins; ~0.5 GB a worker per million quads) when "
+        2_000_000,
+        help="Workers copy the data into memory (faster joins; ~0.5 GB a worker per million quads) when "
         "it holds at most this many quads; 0 keeps them on disk.",
     )
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
     max_queries_per_client: int = setting(
-        1, help="Query workers one client (bearer token, else address) may hold at once; beyond, 429 with "
+        1,
+        help="Query workers one client (bearer token, else address) may hold at once; beyond, 429 with "
         "Retry-After. 0: no per-client limit.",
     )
     max_query_depth: int = setting(
         64, help="Deepest nesting of braces, parentheses and brackets in a query or update; deeper gets 400."
     )
     worker_memory_mb: int = setting(
-        2048, help="Memory (MB, RLIMIT_DATA) of each query or validation worker; a job that needs more is stopped "
+        2048,
+        help="Memory (MB, RLIMIT_DATA) of each query or validation worker; a job that needs more is stopped "
         "and answered 503, and the worker replaced. 0: no limit.",
     )
     service_allowlist: tuple[str, ...] = setting(
         factory=tuple, help="SPARQL endpoints that SERVICE may call (comma-separated); empty refuses SERVICE."
     )
-    update_token: str = setting(
-        "", help="Bearer token that allows /update and the write API; empty turns writes off."
-    )
+    update_token: str = setting("", help="Bearer token that allows /update and the write API; empty turns writes off.")
     update_token_file: str = setting(
         "", help="File holding the update token (read at start; kept out of the process list and environment)."
     )
     trusted_hosts: tuple[str, ...] = setting(
-        factory=tuple, help="Host names (or host:port) the server answers as, for the absolute links of /catalog, "
+        factory=tuple,
+        help="Host names (or host:port) the server answers as, for the absolute links of /catalog, "
         "/dumps, /ldes and the sitemap (comma-separated); a request naming another Host gets links under base_iri. "
         "Loopback names are always trusted.",
     )
     dumps_dir: str = setting("", help="Folder for the generated dumps (default: inside the store folder).")
     data_dir: str = setting(
-        "", help="Folder of the curated source files, where accepted writes go (default: data/ in a checkout; "
-        "else a per-user data folder, filled from the packaged data on the server's first start)."
+        "",
+        help="Folder of the curated source files, where accepted writes go (default: data/ in a checkout; "
+        "else a per-user data folder, filled from the packaged data on the server's first start).",
     )
     update_token_name: str = setting(
         "maintainer", help="Name the history records as the author of changes made with the update token."

@@ -118,10 +118,13 @@ def check(root: yaml.Node, context: dict, source: str) -> dict[str, Place]:
         if count > MAX_YAML_NODES:
             raise DataFileError(
                 f"{source}: the document expands to more than {MAX_YAML_NODES:,} values (YAML aliases?); "
-                "write the values out or split the file")
+                "write the values out or split the file"
+            )
         if isinstance(node, yaml.SequenceNode):
-            stack.extend((v, kind if kind != "resource" else "value", f"{where}[{i + 1}]")
-                         for i, v in reversed(list(enumerate(node.value))))
+            stack.extend(
+                (v, kind if kind != "resource" else "value", f"{where}[{i + 1}]")
+                for i, v in reversed(list(enumerate(node.value)))
+            )
             continue
         if not isinstance(node, yaml.MappingNode):
             continue
@@ -133,39 +136,51 @@ def check(root: yaml.Node, context: dict, source: str) -> dict[str, Place]:
             if name.startswith("@"):
                 raise DataFileError(
                     f"{source}: the key {name!r}{' in ' + where if where else ''} is not allowed: the source "
-                    "format maps to RDF through our own context only, so JSON-LD keywords cannot be used")
+                    "format maps to RDF through our own context only, so JSON-LD keywords cannot be used"
+                )
             if name in seen:
-                problems.append(f"{_at(key_node)}: the key '{name}'{_in(where)} is written twice (first on line "
-                                f"{seen[name]}); only the last value would be kept")
+                problems.append(
+                    f"{_at(key_node)}: the key '{name}'{_in(where)} is written twice (first on line "
+                    f"{seen[name]}); only the last value would be kept"
+                )
             seen.setdefault(name, _line(key_node))
             if kind == "unknown":  # inside a key already refused: only keywords and size still matter
                 children.append((value, "unknown", at))
             elif kind == "language map":
                 if not LANGUAGE_CODE.match(name):
-                    problems.append(f"{_at(key_node)}: '{name}'{_in(where)} is not a language code such as en, fi "
-                                    "or de (a text field takes one text per language)")
+                    problems.append(
+                        f"{_at(key_node)}: '{name}'{_in(where)} is not a language code such as en, fi "
+                        "or de (a text field takes one text per language)"
+                    )
                 children.append((value, "text", at))
             elif kind == "text":
                 problems.append(f"{_at(key_node)}: '{name}'{_in(where)}: a text cannot hold keys")
             elif name not in fields.names:
                 what = "field" if kind == "resource" else "key"
-                problems.append(f"{_at(key_node)}: unknown {what} '{name}'{_in(where)}{fields.suggest(name)} (the "
-                                "source format has no such field, so its value would be lost)")
+                problems.append(
+                    f"{_at(key_node)}: unknown {what} '{name}'{_in(where)}{fields.suggest(name)} (the "
+                    "source format has no such field, so its value would be lost)"
+                )
                 children.append((value, "unknown", at))
             else:
                 children.append((value, "language map" if name in fields.language_maps else "value", at))
         if kind == "resource":
             for iri, place in _place(node, context, source).items():
                 if iri in places:
-                    problems.append(f"{_at(node)}: the id of this item is used already by the item on line "
-                                    f"{places[iri].line}; each resource is described once")
+                    problems.append(
+                        f"{_at(node)}: the id of this item is used already by the item on line "
+                        f"{places[iri].line}; each resource is described once"
+                    )
                 places.setdefault(iri, place)
-        stack.extend((v, "entry" if k == "value" and isinstance(v, yaml.MappingNode) else k, at)
-                     for v, k, at in reversed(children))
+        stack.extend(
+            (v, "entry" if k == "value" and isinstance(v, yaml.MappingNode) else k, at)
+            for v, k, at in reversed(children)
+        )
     if problems:
         more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:4])}{' ...' if len(problems) > 4 else ''})"
-        raise DataFileError(f"{source}: {problems[0]}{more if len(problems) > 1 else ''}",
-                            problems=[f"{source}: {p}" for p in problems])
+        raise DataFileError(
+            f"{source}: {problems[0]}{more if len(problems) > 1 else ''}", problems=[f"{source}: {p}" for p in problems]
+        )
     return places
 
 

@@ -92,8 +92,9 @@ def _plain(value: object) -> object:
     return value
 
 
-def read_yaml(path: Path, context: dict, *, source: str | None = None,
-              places: dict[str, Place] | None = None) -> rdflib.Graph:
+def read_yaml(
+    path: Path, context: dict, *, source: str | None = None, places: dict[str, Place] | None = None
+) -> rdflib.Graph:
     """Parse one YAML source file into an rdflib graph through the JSON-LD context."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -102,8 +103,9 @@ def read_yaml(path: Path, context: dict, *, source: str | None = None,
     return parse_yaml(text, context, source=source or str(path), places=places)
 
 
-def parse_yaml(text: str, context: dict, *, source: str = "input",
-               places: dict[str, Place] | None = None) -> rdflib.Graph:
+def parse_yaml(
+    text: str, context: dict, *, source: str = "input", places: dict[str, Place] | None = None
+) -> rdflib.Graph:
     """Parse YAML (or JSON, which is YAML) in our source format into an rdflib graph.
 
     The document is checked first (``sourceformat.load``): a key the format cannot hold, at any depth, is refused
@@ -154,8 +156,13 @@ def skolemize(g: rdflib.Graph) -> rdflib.Graph:
         return g
     out = rdflib.Graph()
     for s, p, o in g:
-        out.add((mapping.get(s, s) if isinstance(s, rdflib.BNode) else s, p,
-                 mapping.get(o, o) if isinstance(o, rdflib.BNode) else o))
+        out.add(
+            (
+                mapping.get(s, s) if isinstance(s, rdflib.BNode) else s,
+                p,
+                mapping.get(o, o) if isinstance(o, rdflib.BNode) else o,
+            )
+        )
     return out
 
 
@@ -173,8 +180,9 @@ def rebase(g: rdflib.Graph, base: str) -> rdflib.Graph:
     return out
 
 
-def read_source(src: SourceFile, settings: Settings, context: dict,
-                places: dict[str, Place] | None = None) -> list[ox.Quad]:
+def read_source(
+    src: SourceFile, settings: Settings, context: dict, places: dict[str, Place] | None = None
+) -> list[ox.Quad]:
     """Read one source file into the quads of its named graph (``places``: see :func:`parse_yaml`)."""
     graph = src.graph_iri(settings.base_iri)
     if src.path.suffix in (".yaml", ".yml"):
@@ -212,8 +220,7 @@ def source_places(settings: Settings, store=None) -> dict[str, Place]:
     for src in discover_sources(settings.data_path):
         if src.path.suffix in (".yaml", ".yml"):
             try:
-                places.update(sourceformat.load(src.path.read_text(encoding="utf-8"), context,
-                                                source=src.shown).places)
+                places.update(sourceformat.load(src.path.read_text(encoding="utf-8"), context, source=src.shown).places)
             except (OSError, UnicodeDecodeError, DataFileError):
                 continue  # a file changed since the build: its resources keep the place the store knows
     return places

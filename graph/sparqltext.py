@@ -112,7 +112,7 @@ def explain_syntax_error(message: str, text: str) -> tuple[str, dict[str, int]]:
         return message, {}
     line, column = int(m.group(1)), int(m.group(2))
     lines = text.split("\n")
-    rest = lines[line - 1][column - 1:] if 0 < line <= len(lines) else ""
+    rest = lines[line - 1][column - 1 :] if 0 < line <= len(lines) else ""
     at_end = not rest.strip() and not any(x.strip() for x in lines[line:])
     wanted = _expected_words(m.group(3))
     where = f"line {line}, column {column}"

@@ -12,32 +12,51 @@ from .store import Store
 
 PREFIXES = prologue("n2m", "skos", "dcterms", "owl", "rdfs", "rdf")
 # The data's own graphs: all but the ontology's and the shapes', whose statements are about terms and constraints.
-DATA_GRAPHS = ("GRAPH ?g {{ {pattern} }} FILTER(?g NOT IN (<{base}graph/ontology/" + paths.ONTOLOGY_FILE.stem
-               + ">, <{base}graph/ontology/" + paths.SHAPES_FILE.stem + ">))")
-META = ('FILTER(isIRI(?{var}) && !STRSTARTS(STR(?{var}), STR(owl:)) '
-        '&& !STRSTARTS(STR(?{var}), "http://www.w3.org/ns/shacl#"))')
+DATA_GRAPHS = (
+    "GRAPH ?g {{ {pattern} }} FILTER(?g NOT IN (<{base}graph/ontology/"
+    + paths.ONTOLOGY_FILE.stem
+    + ">, <{base}graph/ontology/"
+    + paths.SHAPES_FILE.stem
+    + ">))"
+)
+META = (
+    "FILTER(isIRI(?{var}) && !STRSTARTS(STR(?{var}), STR(owl:)) "
+    '&& !STRSTARTS(STR(?{var}), "http://www.w3.org/ns/shacl#"))'
+)
 
-CLASS_COUNTS = PREFIXES + """
+CLASS_COUNTS = (
+    PREFIXES
+    + """
 SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {data} {meta} }}
 GROUP BY ?class ORDER BY DESC(?n) ?class
 """
-CLASSES = PREFIXES + """
+)
+CLASSES = (
+    PREFIXES
+    + """
 SELECT DISTINCT ?t WHERE {{ {{ {data} }} UNION {{ ?t a owl:Class FILTER(STRSTARTS(STR(?t), STR(n2m:))) }} {meta} }}"""
-PROPERTIES = PREFIXES + """
+)
+PROPERTIES = (
+    PREFIXES
+    + """
 SELECT DISTINCT ?p WHERE {{
   {{ {data} }}
   UNION {{ ?p a ?kind VALUES ?kind {{ owl:ObjectProperty owl:DatatypeProperty owl:AnnotationProperty rdf:Property }}
           FILTER(STRSTARTS(STR(?p), STR(n2m:))) }}
   {meta} }}"""
+)
 
 # One query shape for every "practices per X" breakdown; ?key is the concept or region, ?label its English name.
-PER = PREFIXES + """
+PER = (
+    PREFIXES
+    + """
 SELECT ?key (SAMPLE(?l) AS ?label) (COUNT(DISTINCT ?p) AS ?n) WHERE {{
   ?p a n2m:GoodPractice ; {prop} ?key .
   OPTIONAL {{ ?key skos:prefLabel ?l FILTER(langMatches(lang(?l), "en")) }}
 }}
 GROUP BY ?key ORDER BY DESC(?n) ?key
 """
+)
 
 BREAKDOWNS = {
     "region": "dcterms:spatial",
@@ -75,8 +94,10 @@ def vocabulary(store: Store, base: str) -> dict[str, list[str]]:
     ontology defines (which the data may not use yet)."""
     classes = CLASSES.format(data=DATA_GRAPHS.format(base=base, pattern="?s a ?t"), meta=META.format(var="t"))
     properties = PROPERTIES.format(data=DATA_GRAPHS.format(base=base, pattern="?s ?p ?o"), meta=META.format(var="p"))
-    return {"classes": sorted(r["t"].value for r in store.query(classes).rows()),
-            "properties": sorted(r["p"].value for r in store.query(properties).rows())}
+    return {
+        "classes": sorted(r["t"].value for r in store.query(classes).rows()),
+        "properties": sorted(r["p"].value for r in store.query(properties).rows()),
+    }
 
 
 def statistics(store: Store, base: str) -> dict[str, list[Row]]:

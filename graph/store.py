@@ -100,7 +100,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def query(
-        self, sparql: str, *, default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
+        self,
+        sparql: str,
+        *,
+        default_graph: list[str] | None = None,
+        named_graphs: list[str] | None = None,
         base_iri: str | None = None,
     ) -> Result:
         """Run a SPARQL query. Without ``default_graph`` the default graph is the union of all named graphs."""
@@ -122,10 +126,10 @@ class Store(abc.ABC):
     def stage_text(self, text: str, parts: Iterable) -> Staged:
         """:meth:`stage_dataset` from N-Triples text, each part (``graph``, ``start``, ``end``, ``source``) into its
         named graph (what ``DatasetStream.compile_text`` makes). A syntax error names the part's source."""
+
         def quads() -> Iterator[ox.Quad]:
             for part in parts:
-                yield from parse_bytes(text[part.start:part.end], NTRIPLES, source=part.source,
-                                       graph=part.graph)
+                yield from parse_bytes(text[part.start : part.end], NTRIPLES, source=part.source, graph=part.graph)
 
         return self.stage_dataset(quads())
 
@@ -162,8 +166,7 @@ class Store(abc.ABC):
     def ask(self, sparql: str) -> bool:
         return bool(self.query(sparql).value)
 
-    def dump(self, output: IO[bytes], fmt: Format = NQUADS,
-             prefixes: dict[str, str] | None = None) -> None:
+    def dump(self, output: IO[bytes], fmt: Format = NQUADS, prefixes: dict[str, str] | None = None) -> None:
         """Stream the dataset to ``output`` (triples only, merged, for formats without graphs)."""
         from .rdfio import serialize_quads
 
@@ -181,8 +184,9 @@ class OxigraphStore(Store):
 
     kind = "oxigraph"
 
-    def __init__(self, path: str | Path | None, *, read_only: bool = False, shared: bool = False,
-                 sync: bool = True) -> None:
+    def __init__(
+        self, path: str | Path | None, *, read_only: bool = False, shared: bool = False, sync: bool = True
+    ) -> None:
         """Open the store at ``path`` (in memory when None).
 
         ``shared``: when another process (a running server) holds the store, open it read-only instead of
@@ -324,9 +328,7 @@ class OxigraphStore(Store):
         for name, quads in graphs.items():
             parts.append(f"DROP SILENT GRAPH <{name}>")
             if quads:
-                body = " ".join(
-                    f"{q.subject} {q.predicate} {q.object} ." for q in quads
-                )
+                body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
                 parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
         if parts:
             self.store.update(" ;\n".join(parts))
@@ -361,14 +363,17 @@ class OxigraphStore(Store):
             for i, part in enumerate(parts):
                 try:
                     if part.end - part.start < SMALL_PART:
-                        graph, chunk = ox.NamedNode(part.graph), text[part.start:part.end]
+                        graph, chunk = ox.NamedNode(part.graph), text[part.start : part.end]
                         triples: Iterable = ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES)
                         if "_:" in chunk:  # a blank node label belongs to its part, as in a bulk load of its own
                             triples = scope_blank_nodes(triples, f"p{i}")
                         small += (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
                     else:
-                        fresh.bulk_load(text[part.start:part.end], format=ox.RdfFormat.N_TRIPLES,
-                                        to_graph=ox.NamedNode(part.graph))
+                        fresh.bulk_load(
+                            text[part.start : part.end],
+                            format=ox.RdfFormat.N_TRIPLES,
+                            to_graph=ox.NamedNode(part.graph),
+                        )
                 except SyntaxError as e:
                     raise RDFSyntaxError(f"{part.source}: N-Triples syntax error: {e}") from None
             fresh.bulk_extend(small)

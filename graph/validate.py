@@ -99,8 +99,9 @@ class ValidationReport:
         key = _yaml_key(r.message)
         return place.file, place.line_of(*([r.path] if r.path else []), *([key] if key else []))
 
-    def grouped(self, severities: Iterable[str] = ("Violation",)) -> list[tuple[str, list[tuple[int | None,
-                                                                                                 ResultRow]]]]:
+    def grouped(
+        self, severities: Iterable[str] = ("Violation",)
+    ) -> list[tuple[str, list[tuple[int | None, ResultRow]]]]:
         """The results of the given severities by file (files in order, ``OTHER`` last), by line within a file."""
         wanted = set(severities)
         files: dict[str, list[tuple[int | None, ResultRow]]] = defaultdict(list)
@@ -109,17 +110,19 @@ class ValidationReport:
                 file, line = self.where(r)
                 files[file or OTHER].append((line, r))
         order = sorted(files, key=lambda f: (f == OTHER, f))
-        return [(f, sorted(files[f], key=lambda x: (x[0] or 0, x[1].focus, x[1].path, x[1].message)))
-                for f in order]
+        return [(f, sorted(files[f], key=lambda x: (x[0] or 0, x[1].focus, x[1].path, x[1].message))) for f in order]
 
     def warning_kinds(self) -> list[tuple[str, int]]:
         """How many warnings of each kind (the YAML key they ask for, else the property), most frequent first."""
-        kinds = Counter(_yaml_key(r.message) or r.path or _local(r.shape) or "other"
-                        for r in self.results if r.severity == "Warning")
+        kinds = Counter(
+            _yaml_key(r.message) or r.path or _local(r.shape) or "other"
+            for r in self.results
+            if r.severity == "Warning"
+        )
         return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def short(self, iri: str) -> str:
-        return iri[len(self.base):] if iri.startswith(self.base) else iri
+        return iri[len(self.base) :] if iri.startswith(self.base) else iri
 
     def line(self, line: int | None, r: ResultRow) -> str:
         """One result as one line of text."""
@@ -131,8 +134,11 @@ class ValidationReport:
     def summary(self, *, listed: bool = False) -> str:
         """The closing line: conformance, violations and files, and the warnings counted by kind."""
         files = len({f for f, _ in self.grouped()})
-        head = ("Conforms: 0 violations" if self.conforms else
-                f"Does not conform: {_count(self.violation_count, 'violation')} in {_count(files, 'file')}")
+        head = (
+            "Conforms: 0 violations"
+            if self.conforms
+            else f"Does not conform: {_count(self.violation_count, 'violation')} in {_count(files, 'file')}"
+        )
         kinds = ", ".join(f"{k} {n}" for k, n in self.warning_kinds())
         warnings = f"; {_count(self.warning_count, 'warning')}" + (f" ({kinds})" if kinds else "")
         hint = "" if listed or not self.warning_count else "; --warnings lists them"
@@ -141,8 +147,11 @@ class ValidationReport:
     def text(self, *, warnings: bool = False, severities: Iterable[str] | None = None) -> str:
         """The report for people: violations first, each once, grouped by file and ordered by line; the warnings
         only when asked for (``warnings``), grouped the same way; then the summary line."""
-        wanted = tuple(severities) if severities is not None else (
-            ("Violation", "Warning", "Info") if warnings else ("Violation",))
+        wanted = (
+            tuple(severities)
+            if severities is not None
+            else (("Violation", "Warning", "Info") if warnings else ("Violation",))
+        )
         lines = []
         for severity in ("Violation", "Warning", "Info"):
             if severity not in wanted:
@@ -155,14 +164,25 @@ class ValidationReport:
 
     def as_json(self, severities: Iterable[str] = ("Violation", "Warning", "Info")) -> dict:
         """The report as JSON: the counts, the results grouped by file (each with its line), the warning kinds."""
+
         def result(line: int | None, r: ResultRow) -> dict:
-            return {"line": line, "focusNode": r.focus, "path": r.path, "severity": r.severity,
-                    "message": r.message, "value": r.value}
+            return {
+                "line": line,
+                "focusNode": r.focus,
+                "path": r.path,
+                "severity": r.severity,
+                "message": r.message,
+                "value": r.value,
+            }
+
         files = self.grouped(severities)
         return {
-            "conforms": self.conforms, "violations": self.violation_count, "warnings": self.warning_count,
-            "files": [{"file": None if f == OTHER else f, "results": [result(n, r) for n, r in rows]}
-                      for f, rows in files],
+            "conforms": self.conforms,
+            "violations": self.violation_count,
+            "warnings": self.warning_count,
+            "files": [
+                {"file": None if f == OTHER else f, "results": [result(n, r) for n, r in rows]} for f, rows in files
+            ],
             "warningKinds": dict(self.warning_kinds()),
             "summary": self.summary(listed="Warning" in severities),
         }
@@ -172,8 +192,14 @@ class ValidationReport:
         report = ox.BlankNode()
         triples = [
             ox.Triple(report, ox.NamedNode(RDF_TYPE), ox.NamedNode(SH + "ValidationReport")),
-            ox.Triple(report, ox.NamedNode(SH + "conforms"), ox.Literal("true" if self.conforms else "false",
-                      datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))),
+            ox.Triple(
+                report,
+                ox.NamedNode(SH + "conforms"),
+                ox.Literal(
+                    "true" if self.conforms else "false",
+                    datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"),
+                ),
+            ),
         ]
         kept = {r.node for r in self.results}
         triples += [ox.Triple(report, ox.NamedNode(SH + "result"), _node(n)) for n in sorted(kept)]
@@ -193,8 +219,11 @@ class ValidationReport:
         found: set[str] = set()
         frontier = set(nodes)
         while frontier:
-            nxt = {_key(t.object) for t in self.triples
-                   if _key(t.subject) in frontier and isinstance(t.object, ox.BlankNode)}
+            nxt = {
+                _key(t.object)
+                for t in self.triples
+                if _key(t.subject) in frontier and isinstance(t.object, ox.BlankNode)
+            }
             frontier = nxt - found - nodes
             found |= frontier
         return found
@@ -307,7 +336,11 @@ def validate_graph(data: rdflib.Graph, *, engine: str = "auto", base: str = DEFA
         import pyshacl
 
         _, report_graph, _ = pyshacl.validate(
-            data, shacl_graph=shapes_graph(base), inference="none", advanced=True, allow_warnings=True,
+            data,
+            shacl_graph=shapes_graph(base),
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
             allow_infos=True,
         )
         report = report_graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
@@ -326,7 +359,19 @@ def _turbo_report(text: str, base: str = DEFAULT_BASE_IRI) -> str:
     compiled = _compiled_turbo_shapes(base)
     try:
         _, report, *_ = compiled._native.validate(
-            text, "oxigraph-nquads", None, False, 100, 15, False, True, True, False, [], [], [],
+            text,
+            "oxigraph-nquads",
+            None,
+            False,
+            100,
+            15,
+            False,
+            True,
+            True,
+            False,
+            [],
+            [],
+            [],
         )
     except (AttributeError, TypeError, ValueError) as e:
         log.debug("pyshacl-turbo native call unavailable (%s); using the public API", e)
@@ -337,8 +382,14 @@ def _turbo_report(text: str, base: str = DEFAULT_BASE_IRI) -> str:
     return report.decode("utf-8") if isinstance(report, bytes) else report
 
 
-_FIELDS = {SH + "focusNode": 0, SH + "resultSeverity": 1, SH + "resultPath": 2, SH + "sourceShape": 3,
-           SH + "value": 4, SH + "resultMessage": 5}
+_FIELDS = {
+    SH + "focusNode": 0,
+    SH + "resultSeverity": 1,
+    SH + "resultPath": 2,
+    SH + "sourceShape": 3,
+    SH + "value": 4,
+    SH + "resultMessage": 5,
+}
 
 
 def read_results(report_nt: str) -> list[ResultRow]:
@@ -371,18 +422,31 @@ def read_results(report_nt: str) -> list[ResultRow]:
         if i == 5:
             slot[5].append(o.value)
         elif not slot[i]:
-            slot[i] = (_key(o) if i == 0 else o.value if i in (1, 4) else _short(o) if i == 2
-                       else o.value if isinstance(o, ox.NamedNode) else "")
+            slot[i] = (
+                _key(o)
+                if i == 0
+                else o.value
+                if i in (1, 4)
+                else _short(o)
+                if i == 2
+                else o.value
+                if isinstance(o, ox.NamedNode)
+                else ""
+            )
     rows: dict[tuple, ResultRow] = {}
     for node in sorted(results - details):
         focus, severity, path, shape, value, messages = fields.get(node) or ["", "", "", "", "", []]
         row = ResultRow(
-            focus=focus, path=path, severity=(severity or SH + "Violation").rsplit("#", 1)[-1],
-            message=min(messages) if messages else "constraint not met", shape=shape, value=value, node=node,
+            focus=focus,
+            path=path,
+            severity=(severity or SH + "Violation").rsplit("#", 1)[-1],
+            message=min(messages) if messages else "constraint not met",
+            shape=shape,
+            value=value,
+            node=node,
         )
         rows.setdefault((row.focus, row.path, row.severity, row.message, row.value), row)
-    return sorted(rows.values(), key=lambda r: (r.focus, SEVERITY_ORDER.get(r.severity, 3), r.path, r.message,
-                                                r.value))
+    return sorted(rows.values(), key=lambda r: (r.focus, SEVERITY_ORDER.get(r.severity, 3), r.path, r.message, r.value))
 
 
 def _short(term) -> str:

@@ -82,7 +82,8 @@ def scan(quads: Iterable[ox.Quad], unattached: str) -> tuple[dict[str, set[ox.Tr
             index.blank_graphs.add(graph)
     owner: dict[ox.BlankNode, str] = {}
     todo: list[tuple[str, Any]] = sorted(
-        ((resource_of(s.value), s) for s in by_subject if isinstance(s, ox.NamedNode)), key=lambda x: x[0])
+        ((resource_of(s.value), s) for s in by_subject if isinstance(s, ox.NamedNode)), key=lambda x: x[0]
+    )
     while todo:  # breadth first, level by level in sorted order, so ownership never depends on hash order
         nxt = []
         for res, s in todo:
@@ -126,7 +127,7 @@ def read_affected(store: Store, graphs: Iterable[str], index: Index) -> dict[str
     current: dict[str, set[ox.Triple]] = {res: set() for res in resources}
     ordered = sorted(subjects)
     for i in range(0, len(ordered), VALUES_CHUNK):
-        values = " ".join(f"<{s}>" for s in ordered[i:i + VALUES_CHUNK])
+        values = " ".join(f"<{s}>" for s in ordered[i : i + VALUES_CHUNK])
         for row in store.query(f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }}").rows():
             if isinstance(row["o"], ox.BlankNode):
                 return None

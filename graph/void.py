@@ -61,8 +61,13 @@ def statistics(store: Store) -> Statistics:
     def grouped(sparql: str, key: str) -> dict[str, int]:
         return {r[key].value: int(r["n"].value) for r in store.query(sparql).rows() if isinstance(r[key], ox.NamedNode)}
 
-    return Statistics(totals, grouped(CLASS_PARTITIONS, "c"), grouped(PROPERTY_PARTITIONS, "p"),
-                      grouped(GRAPHS, "g"), grouped(NUTS_LINKS, "p"))
+    return Statistics(
+        totals,
+        grouped(CLASS_PARTITIONS, "c"),
+        grouped(PROPERTY_PARTITIONS, "p"),
+        grouped(GRAPHS, "g"),
+        grouped(NUTS_LINKS, "p"),
+    )
 
 
 def namespace(iri: str) -> str:
@@ -135,6 +140,6 @@ def _linkset(g: Graph, ds: str, stats: Statistics) -> None:
 
 def partition_name(iri: str) -> str:
     """A stable fragment for a partition: the local name and a short hash (two vocabularies may share names)."""
-    local = iri[len(namespace(iri)):] or "x"
+    local = iri[len(namespace(iri)) :] or "x"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in local)
     return f"{safe}-{hashlib.sha1(iri.encode()).hexdigest()[:6]}"

@@ -31,15 +31,81 @@ from .rdfio import quads_to_rdflib, serialize_quads
 # The order of keys in our files (a practice's fields first, then the other kinds'); keys not named here follow
 # in the order of the context.
 KEY_ORDER = [
-    "id", "type", "code", "notation", "level", "title", "name", "also_known_as", "label", "summary", "description",
-    "challenge", "region", "focus_region", "broader", "location", "metropolis", "programme", "member", "project",
-    "partner_role", "represents", "part_of", "main_institution", "submitted_by", "source_project", "prepared_by",
-    "host", "improves", "inspired_by", "plausibly_inspired_by", "learned_from", "theme", "date", "end_date",
-    "start_year", "start_month", "end_year", "end_month", "stages", "measures", "sectors", "topics",
-    "instrument_type", "stakeholder_type", "sub_organisation_of", "organisation", "role", "stakeholders",
-    "resources", "budgets", "amount", "currency", "covers", "evidence", "indicators", "value", "unit", "when",
-    "difficulties", "transfer_potential", "results", "participants", "milestones", "presented_at", "keywords",
-    "standing", "gp_page", "homepage", "pages", "related", "sources", "confidence", "confidence_note", "notes",
+    "id",
+    "type",
+    "code",
+    "notation",
+    "level",
+    "title",
+    "name",
+    "also_known_as",
+    "label",
+    "summary",
+    "description",
+    "challenge",
+    "region",
+    "focus_region",
+    "broader",
+    "location",
+    "metropolis",
+    "programme",
+    "member",
+    "project",
+    "partner_role",
+    "represents",
+    "part_of",
+    "main_institution",
+    "submitted_by",
+    "source_project",
+    "prepared_by",
+    "host",
+    "improves",
+    "inspired_by",
+    "plausibly_inspired_by",
+    "learned_from",
+    "theme",
+    "date",
+    "end_date",
+    "start_year",
+    "start_month",
+    "end_year",
+    "end_month",
+    "stages",
+    "measures",
+    "sectors",
+    "topics",
+    "instrument_type",
+    "stakeholder_type",
+    "sub_organisation_of",
+    "organisation",
+    "role",
+    "stakeholders",
+    "resources",
+    "budgets",
+    "amount",
+    "currency",
+    "covers",
+    "evidence",
+    "indicators",
+    "value",
+    "unit",
+    "when",
+    "difficulties",
+    "transfer_potential",
+    "results",
+    "participants",
+    "milestones",
+    "presented_at",
+    "keywords",
+    "standing",
+    "gp_page",
+    "homepage",
+    "pages",
+    "related",
+    "sources",
+    "confidence",
+    "confidence_note",
+    "notes",
     "modified",
 ]
 NUMBER_TYPES = {"xsd:decimal", "xsd:integer", "xsd:gYear"}
@@ -58,8 +124,9 @@ def _no_remote(url: str, options: dict | None = None) -> dict:
 OPTIONS = {"documentLoader": _no_remote}
 
 
-def to_documents(quads: Iterable[ox.Quad], context: dict, nested_types: dict[str, str],
-                 hint: list[dict] | None = None) -> list[dict]:
+def to_documents(
+    quads: Iterable[ox.Quad], context: dict, nested_types: dict[str, str], hint: list[dict] | None = None
+) -> list[dict]:
     """The resources of one file's graph as YAML-ready mappings (in the hint's order, then by id)."""
     quads = list(quads)
     text = serialize_quads(quads, NTRIPLES) or b""
@@ -101,8 +168,9 @@ def _tidy(node: Any, parent: str, terms: dict[str, dict], nested_types: dict[str
         if terms.get(k, {}).get("@container") == "@language" and isinstance(v, dict):
             out[k] = {lang: _tidy(t, parent, terms, nested_types) for lang, t in v.items()}
         else:
-            out[SYNONYMS.get(key, {}).get(k, k)] = _tidy(v, own if isinstance(own, str) else parent, terms,
-                                                         nested_types, k)
+            out[SYNONYMS.get(key, {}).get(k, k)] = _tidy(
+                v, own if isinstance(own, str) else parent, terms, nested_types, k
+            )
     return out
 
 
@@ -217,8 +285,9 @@ def _safe_load(text: str) -> Any:
 
 
 def _text(value: Any) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=LINE_WIDTH,
-                     default_flow_style=False)
+    return yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=LINE_WIDTH, default_flow_style=False
+    )
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -263,7 +332,7 @@ def _chunks(text: str) -> dict[str, str]:
                     found["list"] = ""
                     header = _header(pending)
                     found[""] = header
-                    pending = pending[len(header.splitlines()):]
+                    pending = pending[len(header.splitlines()) :]
                 else:
                     found[""] = "".join(pending)
                     pending = []
@@ -289,8 +358,15 @@ def _header(pending: list[str]) -> str:
 
 
 # -- the whole round -----------------------------------------------------------------------------------------------
-def write_yaml(quads: list[ox.Quad], context: dict, *, graph: str, source: str, hint_text: str | None = None,
-               nested_types: dict[str, str] | None = None) -> str:
+def write_yaml(
+    quads: list[ox.Quad],
+    context: dict,
+    *,
+    graph: str,
+    source: str,
+    hint_text: str | None = None,
+    nested_types: dict[str, str] | None = None,
+) -> str:
     """The YAML text of one file's graph, checked by reading it back; WriteBackRefused when it would differ."""
     from .sources import NESTED_TYPES, parse_yaml, yaml_quads
 
@@ -298,35 +374,46 @@ def write_yaml(quads: list[ox.Quad], context: dict, *, graph: str, source: str, 
         nested_types = {
             term: _compact(str(NESTED_TYPES[prop]), context)
             for term, definition in _terms(context).items()
-            for prop in NESTED_TYPES if _expand(str(definition.get("@id", "")), context) == str(prop)
+            for prop in NESTED_TYPES
+            if _expand(str(definition.get("@id", "")), context) == str(prop)
         }
     hint = _load(hint_text)
     text = dump(to_documents(quads, context, nested_types, hint), hint_text)
     try:
         back = yaml_quads(parse_yaml(text, context, source=source), graph)
     except DataFileError as e:
-        raise WriteBackRefused(_refusal(source, f"its YAML form cannot be read back ({e.detail})"),
-                               file=source) from None
+        raise WriteBackRefused(
+            _refusal(source, f"its YAML form cannot be read back ({e.detail})"), file=source
+        ) from None
     if not _same_graph(back, quads):
-        raise WriteBackRefused(_refusal(source, "the YAML format cannot hold all of it (a property without a key "
-                                        "in data/context.jsonld, or a value of another datatype)"), file=source)
+        raise WriteBackRefused(
+            _refusal(
+                source,
+                "the YAML format cannot hold all of it (a property without a key "
+                "in data/context.jsonld, or a value of another datatype)",
+            ),
+            file=source,
+        )
     return text
 
 
 def _refusal(source: str, why: str) -> str:
-    return (f"the change cannot be written back to {source}: {why}; nothing was changed. Edit {source} itself "
-            "(or use the keys of docs/model.md) and rebuild.")
+    return (
+        f"the change cannot be written back to {source}: {why}; nothing was changed. Edit {source} itself "
+        "(or use the keys of docs/model.md) and rebuild."
+    )
 
 
 def _compact(iri: str, context: dict) -> str:
     """The key a class IRI takes in the context (``GoodPractice``) or its prefixed form (``n2m:Indicator``)."""
     for name, value in context.items():
-        if value == iri or (isinstance(value, str) and not name.startswith("@") and ":" in value
-                            and _expand(value, context) == iri):
+        if value == iri or (
+            isinstance(value, str) and not name.startswith("@") and ":" in value and _expand(value, context) == iri
+        ):
             return name
     for name, value in context.items():
         if isinstance(value, str) and not name.startswith("@") and value.endswith(("#", "/")) and iri.startswith(value):
-            return f"{name}:{iri[len(value):]}"
+            return f"{name}:{iri[len(value) :]}"
     return iri
 
 
@@ -348,6 +435,7 @@ def _load(text: str | None) -> list[dict] | None:
 
 def _same_graph(a: list[ox.Quad], b: list[ox.Quad]) -> bool:
     """The same triples (graph names aside); with blank nodes, the same up to their labels."""
+
     def triples(quads):
         return {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
 

@@ -46,15 +46,22 @@ SELECT ?pos ?degree ?betweenness ?pagerank ?rank ?community (COUNT(DISTINCT ?pee
     if not rows:
         return None
     row = rows[0]
-    out: dict[str, Any] = {"degree": int(row["degree"].value), "betweenness": float(row["betweenness"].value),
-           "pagerank": float(row["pagerank"].value), "rank": int(row["rank"].value), "of": int(row["of"].value),
-           "community": row["community"].value if "community" in row else None, "peers": [], "bridges": []}
+    out: dict[str, Any] = {
+        "degree": int(row["degree"].value),
+        "betweenness": float(row["betweenness"].value),
+        "pagerank": float(row["pagerank"].value),
+        "rank": int(row["rank"].value),
+        "of": int(row["of"].value),
+        "community": row["community"].value if "community" in row else None,
+        "peers": [],
+        "bridges": [],
+    }
     if out["community"]:
         members = kg.select(f"""SELECT ?m WHERE {{ GRAPH <{graph}> {{
-  <{out['community']}> <http://www.w3.org/2004/02/skos/core#member> ?m FILTER(?m != {node}) }} }} ORDER BY ?m""")
+  <{out["community"]}> <http://www.w3.org/2004/02/skos/core#member> ?m FILTER(?m != {node}) }} }} ORDER BY ?m""")
         out["peers"] = [r["m"].value for r in members]
     bridges = kg.select(f"""PREFIX n2m: <{N2M}>
-SELECT ?c WHERE {{ GRAPH <{graph}> {{ <{row['pos'].value}> n2m:bridgesCommunity ?c }} }} ORDER BY ?c""")
+SELECT ?c WHERE {{ GRAPH <{graph}> {{ <{row["pos"].value}> n2m:bridgesCommunity ?c }} }} ORDER BY ?c""")
     out["bridges"] = [r["c"].value for r in bridges]
     return out
 
@@ -73,19 +80,33 @@ def in_words(kg: KnowledgeGraph, iri: str, kind: str) -> str | None:
             lead += " " + ngettext("across %(num)d region", "across %(num)d regions", regions)
         parts = [lead + ": " + standing]
     else:
-        parts = [ngettext("%(num)d link in the learning network", "%(num)d links in the learning network",
-                          found["degree"]) + ": " + standing]
+        parts = [
+            ngettext("%(num)d link in the learning network", "%(num)d links in the learning network", found["degree"])
+            + ": "
+            + standing
+        ]
     if found["betweenness"] > 0:
         value = format(found["betweenness"], ".3f")
         parts.append(_("betweenness %(value)s", value=value))
     if found["community"]:
-        parts.append(ngettext("in community %(name)s with %(num)d other practice",
-                              "in community %(name)s with %(num)d other practices", len(found["peers"]),
-                              name=found["community"].rsplit("-", 1)[-1]))
+        parts.append(
+            ngettext(
+                "in community %(name)s with %(num)d other practice",
+                "in community %(name)s with %(num)d other practices",
+                len(found["peers"]),
+                name=found["community"].rsplit("-", 1)[-1],
+            )
+        )
         if found["bridges"]:
             names = ", ".join(b.rsplit("-", 1)[-1] for b in found["bridges"])
-            parts.append(ngettext("a bridge to community %(names)s", "a bridge to communities %(names)s",
-                                  len(found["bridges"]), names=names))
+            parts.append(
+                ngettext(
+                    "a bridge to community %(names)s",
+                    "a bridge to communities %(names)s",
+                    len(found["bridges"]),
+                    names=names,
+                )
+            )
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
 

@@ -37,8 +37,6 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 GOOD_PRACTICE = "https://w3id.org/next2met/ontology#GoodPractice"
 
 
-
-
 def _require_token() -> None:
     """Writes need an admin: the update token of the settings, or an admin account's token (server/auth.py)."""
     from .auth import require
@@ -51,9 +49,15 @@ def _read_body(graph: str) -> list[ox.Quad]:
     a YAML body is written goes to ``g.posted_places``, so that a 422 report points at the body's lines."""
     settings = get_kg().settings
     g.posted_places = {}
-    return read_posted(request.get_data(), request.mimetype, graph, base_iri=settings.base_iri,
-                       data_dir=settings.data_path, max_triples=settings.max_posted_triples,
-                       places=g.posted_places)
+    return read_posted(
+        request.get_data(),
+        request.mimetype,
+        graph,
+        base_iri=settings.base_iri,
+        data_dir=settings.data_path,
+        max_triples=settings.max_posted_triples,
+        places=g.posted_places,
+    )
 
 
 def _practice_iri(slug: str) -> str:
@@ -72,14 +76,19 @@ def _check_subjects(quads: list[ox.Quad], iri: str) -> None:
     if typed != {iri}:
         found = ", ".join(sorted(typed)) or "none"
         raise InputError(f"the body must describe exactly one GoodPractice with the IRI {iri}; found: {found}")
-    strangers = sorted({
-        q.subject.value for q in quads
-        if not isinstance(q.subject, ox.BlankNode)
-        and q.subject.value != iri and not q.subject.value.startswith(iri + "#")
-    })
+    strangers = sorted(
+        {
+            q.subject.value
+            for q in quads
+            if not isinstance(q.subject, ox.BlankNode)
+            and q.subject.value != iri
+            and not q.subject.value.startswith(iri + "#")
+        }
+    )
     if strangers:
-        raise InputError("the body may only describe the practice itself; it also describes "
-                         + ", ".join(strangers[:5]))
+        raise InputError(
+            "the body may only describe the practice itself; it also describes " + ", ".join(strangers[:5])
+        )
 
 
 def _exists(iri: str) -> bool:
@@ -115,18 +124,31 @@ def _message() -> str:
     return (request.headers.get("X-Next2Met-Message") or request.form.get("message") or "").strip()[:2000]
 
 
-def _write(slug: str, quads: list[ox.Quad] | None, channel: str = "api", *, create: bool = False,
-           hint: str | None = None, message: str = ""):
+def _write(
+    slug: str,
+    quads: list[ox.Quad] | None,
+    channel: str = "api",
+    *,
+    create: bool = False,
+    hint: str | None = None,
+    message: str = "",
+):
     """Replace the practice's triples in its graph (create it, delete it with None) through the write path."""
     kg, iri = get_kg(), _practice_iri(slug)
     graph, current, own = _located(slug)
     kept = [q for q in current if q.subject.value.split("#", 1)[0] != iri]
     new = kept + [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(graph)) for q in quads or ()]
     default = message or {"api": "", "revert": "revert"}.get(channel, "")
-    return kg.apply(DataChange(
-        [Edit(graph, new, hint=hint if not kept else None)], channel=channel, author=author(),
-        message=_message() or default, subjects=[iri],
-        expect={graph: None} if create else {}))
+    return kg.apply(
+        DataChange(
+            [Edit(graph, new, hint=hint if not kept else None)],
+            channel=channel,
+            author=author(),
+            message=_message() or default,
+            subjects=[iri],
+            expect={graph: None} if create else {},
+        )
+    )
 
 
 def _precondition(slug: str) -> str:
@@ -138,12 +160,16 @@ def _precondition(slug: str) -> str:
     if not sent:
         raise PreconditionRequired(
             f"send If-Match with the ETag you got from GET /api/practices/{slug}, so that an edit made meanwhile "
-            "is not overwritten (the current ETag is in this answer)", etag=f'"{current}"')
+            "is not overwritten (the current ETag is in this answer)",
+            etag=f'"{current}"',
+        )
     tags = [t.strip().removeprefix("W/").strip('"') for t in sent.split(",")]
     if "*" not in tags and current not in tags:
         raise PreconditionFailed(
             f"the practice changed since you read it: your If-Match {sent} is not its current ETag "
-            f'"{current}"; GET it again, redo your edit on the new version and send that ETag', etag=f'"{current}"')
+            f'"{current}"; GET it again, redo your edit on the new version and send that ETag',
+            etag=f'"{current}"',
+        )
     return current
 
 
@@ -154,13 +180,18 @@ def _summary(report) -> dict:
 
 
 def _written(slug: str, applied, status: int) -> Response:
-    body = {"practice": _practice_iri(slug), **_summary(applied.report), "version": applied.version,
-            "files": list(applied.files)}
+    body = {
+        "practice": _practice_iri(slug),
+        **_summary(applied.report),
+        "version": applied.version,
+        "files": list(applied.files),
+    }
     response = jsonify(body)
     response.status_code = status
     # where the time went: the write path's steps, then the listeners (caches, dumps, change feed, derived graphs)
     response.headers["Server-Timing"] = ", ".join(
-        f"{step.replace(' ', '-')};dur={seconds * 1000:.1f}" for step, seconds in applied.seconds.items())
+        f"{step.replace(' ', '-')};dur={seconds * 1000:.1f}" for step, seconds in applied.seconds.items()
+    )
     etag = etag_of(slug)
     if etag:
         response.set_etag(etag)
@@ -215,13 +246,17 @@ def revert(slug: str) -> Response:
 
     _require_token()
     iri = _practice_iri(slug)
-    raw = request.args.get("version") or request.form.get("version") or (request.get_json(silent=True) or {}).get(
-        "version")
+    raw = (
+        request.args.get("version")
+        or request.form.get("version")
+        or (request.get_json(silent=True) or {}).get("version")
+    )
     try:
         number = int(str(raw))
     except ValueError:
-        raise InputError("send the version to go back to: POST …/revert?version=N (the numbers are on "
-                         f"/practice/{slug}/history)") from None
+        raise InputError(
+            f"send the version to go back to: POST …/revert?version=N (the numbers are on /practice/{slug}/history)"
+        ) from None
     kg = get_kg()
     with kg.write_lock:
         triples = practice_at(kg, iri, number)
@@ -229,8 +264,7 @@ def revert(slug: str) -> Response:
             _precondition(slug)
         graph = _located(slug)[0]
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples or ()]
-        applied = _write(slug, quads or None, "revert", create=False,
-                         message=f"revert {slug} to version {number}")
+        applied = _write(slug, quads or None, "revert", create=False, message=f"revert {slug} to version {number}")
     if applied.version is None:
         return jsonify({"practice": iri, "version": None, "detail": f"the practice is as at version {number} already"})
     return _written(slug, applied, 200)
@@ -267,8 +301,12 @@ def _conflict(iri: str) -> Response:
     from .problems import problem
 
     slug = iri.rsplit("/", 1)[-1]
-    return problem(409, "Conflict", f"{iri} exists already; to change it, GET /api/practices/{slug} and send PUT "
-                   "with its ETag in If-Match", "conflict")
+    return problem(
+        409,
+        "Conflict",
+        f"{iri} exists already; to change it, GET /api/practices/{slug} and send PUT with its ETag in If-Match",
+        "conflict",
+    )
 
 
 def _body_text() -> str | None:
@@ -287,8 +325,14 @@ def validate() -> Response:
         return validate_form()
     text, mimetype = _form_or_body()
     settings = kg.settings
-    job = ValidateJob(text.encode("utf-8"), mimetype, settings.base_iri, str(settings.data_path),
-                      settings.shacl_engine, settings.max_posted_triples)
+    job = ValidateJob(
+        text.encode("utf-8"),
+        mimetype,
+        settings.base_iri,
+        str(settings.data_path),
+        settings.shacl_engine,
+        settings.max_posted_triples,
+    )
     report = validation_pool(kg).run(job, settings.validate_timeout, client_key())
     fmt = HTML if request.form else negotiate((PLAIN_JSON, TURTLE, HTML), what="a validation report")
     if fmt is TURTLE:
@@ -296,10 +340,12 @@ def validate() -> Response:
     if fmt is HTML:
         return Response(render_template("validate.html", report=report, text=text), mimetype="text/html")
     grouped = report.as_json()
-    return jsonify({
-        **grouped,
-        "results": [result for group in grouped["files"] for result in group["results"]],
-    })
+    return jsonify(
+        {
+            **grouped,
+            "results": [result for group in grouped["files"] for result in group["results"]],
+        }
+    )
 
 
 def validation_pool(kg):
@@ -312,10 +358,14 @@ def validation_pool(kg):
             from .workers import QueryPool
 
             sparql = kg.extensions.get("sparql")
-            settings = kg.settings.with_(query_workers=kg.settings.validate_workers, query_memory_quads=0,
-                                         max_concurrent_queries=kg.settings.max_concurrent_validations)
-            pool = kg.extensions["validate"] = QueryPool(settings, sparql.snapshots if sparql else None,
-                                                         name="validation")
+            settings = kg.settings.with_(
+                query_workers=kg.settings.validate_workers,
+                query_memory_quads=0,
+                max_concurrent_queries=kg.settings.max_concurrent_validations,
+            )
+            pool = kg.extensions["validate"] = QueryPool(
+                settings, sparql.snapshots if sparql else None, name="validation"
+            )
             pool.wait_ready()  # the first request waits for the start, not its own timeout
     return pool
 

@@ -39,12 +39,33 @@ log = logging.getLogger(__name__)
 # listeners or start what it needs (it puts that in ``kg.extensions``; ``kg.close()`` stops it). Order matters only
 # for routes that could overlap (none do).
 # Derivers run in the order registered (analytics first).
-FEATURES = (analytics, health, problems, sparql, queries_ui, resources, browse, ontology_doc, publish, api, auth,
-            history, quality, releases, packs, model_doc, review, editing, lookup, upload)
+FEATURES = (
+    analytics,
+    health,
+    problems,
+    sparql,
+    queries_ui,
+    resources,
+    browse,
+    ontology_doc,
+    publish,
+    api,
+    auth,
+    history,
+    quality,
+    releases,
+    packs,
+    model_doc,
+    review,
+    editing,
+    lookup,
+    upload,
+)
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True,
-               start: bool = True) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, store: Store | None = None, build_if_empty: bool = True, start: bool = True
+) -> Flask:
     """Create the app: open the store (building the dataset into it when empty) and register every feature.
 
     ``start``: begin what is prepared in the background (dumps, change log) now; ``next2met serve`` passes False

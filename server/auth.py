@@ -109,8 +109,9 @@ def writes_possible() -> bool:
     return bool(current_app.config["NEXT2MET_SETTINGS"].update_token) or any(a.active for a in accounts().all())
 
 
-def require(role: str, off_message: str = "writes are turned off on this server (no update token or account is "
-                                        "configured)") -> Account:
+def require(
+    role: str, off_message: str = "writes are turned off on this server (no update token or account is configured)"
+) -> Account:
     """The account of this request if it has ``role`` (or a stronger one); else 403 (off or not allowed) or 401."""
     if not writes_possible():
         raise UpdateForbidden(off_message)
@@ -220,18 +221,26 @@ def init_app(app: Flask, kg) -> None:
     app.extensions["next2met_token_cache"] = TokenCache()
     app.secret_key = store.secret_key()
     app.session_interface = Sessions()
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=8 * 3600)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+    )
     CSRFProtect(app)  # forms check their token themselves (validate_csrf); API clients send bearer tokens
     app.add_template_global(generate_csrf, "csrf_token")
     app.add_template_global(lambda: g.get("account") if "account" in g else _quiet_account(), "signed_in")
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://",
-                      application_limits=[lambda: settings.auth_failure_limit],
-                      application_limits_deduct_when=lambda r: r.status_code == 401,
-                      application_limits_exempt_when=lambda: bearer() is None)
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri="memory://",
+        application_limits=[lambda: settings.auth_failure_limit],
+        application_limits_deduct_when=lambda r: r.status_code == 401,
+        application_limits_exempt_when=lambda: bearer() is None,
+    )
     app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]  # flask-limiter's wrapper type
-        lambda: settings.login_limit, methods=["POST"],
-        deduct_when=lambda r: r.status_code != 303)(app.view_functions["auth.login"])
+        lambda: settings.login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 303
+    )(app.view_functions["auth.login"])
     app.extensions["next2met_limiter"] = limiter
     app.after_request(_audit)
     app.after_request(_private)

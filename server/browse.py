@@ -27,31 +27,45 @@ from .textfit import fit
 bp = Blueprint("browse", __name__)
 
 FACET_NAMES = {
-    "region": _l("Region"), "country": _l("Country"), "sector": _l("RIS3 sector"),
-    "stage": _l("Innovation-chain stage"), "measure": _l("Measure type"), "stakeholder": _l("Stakeholder type"),
-    "year": _l("Start year"), "standing": _l("Standing"),
+    "region": _l("Region"),
+    "country": _l("Country"),
+    "sector": _l("RIS3 sector"),
+    "stage": _l("Innovation-chain stage"),
+    "measure": _l("Measure type"),
+    "stakeholder": _l("Stakeholder type"),
+    "year": _l("Start year"),
+    "standing": _l("Standing"),
 }
 SORT_NAMES = {"relevance": _l("relevance"), "title": _l("title"), "modified": _l("last change"), "year": _l("year")}
 PER_PAGE, MAX_PER_PAGE = 20, 100
 OFFERS = (HTML, PLAIN_JSON, CSV)  # /practices as a page, as JSON, or as a table
 
-LANGUAGES = PREFIXES + """
+LANGUAGES = (
+    PREFIXES
+    + """
 SELECT DISTINCT ?lang WHERE { ?p a n2m:GoodPractice ; dcterms:title|dcterms:abstract ?t BIND(lang(?t) AS ?lang)
   FILTER(?lang != "") }"""
+)
 
-COUNTS = PREFIXES + """
+COUNTS = (
+    PREFIXES
+    + """
 SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {
   VALUES ?class { n2m:GoodPractice org:Organization n2m:Region n2m:ActionPlan n2m:Action n2m:LearningEvent
                   n2m:PolicyInstrument n2m:Project }
   ?s a ?class } GROUP BY ?class"""
+)
 
 # Practices first among resources modified the same day; our own class (https://w3id.org/...) names the kind.
-LATEST = PREFIXES + """
+LATEST = (
+    PREFIXES
+    + """
 SELECT ?s (MAX(?m) AS ?modified) (MIN(?rank) AS ?order) (MAX(STR(?type)) AS ?kind) WHERE {
   ?s dcterms:modified ?m ; a ?type .
   FILTER(isIRI(?s) && !CONTAINS(STR(?s), "#") && !STRSTARTS(STR(?s), {graphs}))
   BIND(IF(?type = n2m:GoodPractice, 0, 1) AS ?rank)
 } GROUP BY ?s ORDER BY DESC(?modified) ?order ?s LIMIT 12"""
+)
 
 CLASS_LINKS = {"GoodPractice": "/practices", "Region": "/regions"}
 
@@ -70,16 +84,22 @@ def class_words(cls: str, n: int) -> str:
     }[cls]
 
 
-CLASSES = ["GoodPractice", "Organization", "Region", "ActionPlan", "Action", "LearningEvent", "PolicyInstrument",
-           "Project"]
+CLASSES = [
+    "GoodPractice",
+    "Organization",
+    "Region",
+    "ActionPlan",
+    "Action",
+    "LearningEvent",
+    "PolicyInstrument",
+    "Project",
+]
 
 
 def available_languages(kg: KnowledgeGraph) -> list[str]:
     """The languages the practices are written in (English first)."""
     found = {r["lang"].value.lower() for r in kg.select(LANGUAGES)}
     return ["en"] + sorted(found - {"en"})
-
-
 
 
 def _language(kg: KnowledgeGraph) -> str:
@@ -100,8 +120,13 @@ def bar_rows(index: PracticeIndex, result: SearchResult, facet: str, lang: str, 
     for v in result.facets.get(facet, []):
         if top_only and v.iri and index.broader.get(v.iri):
             continue  # only the shared top level, so sectors compare across regions
-        rows.append({"label": index.label(v.iri, lang) if v.iri else v.key, "count": v.count,
-                     "href": lang_path(f"/practices?{facet}={v.key}")})
+        rows.append(
+            {
+                "label": index.label(v.iri, lang) if v.iri else v.key,
+                "count": v.count,
+                "href": lang_path(f"/practices?{facet}={v.key}"),
+            }
+        )
     return rows
 
 
@@ -115,12 +140,26 @@ def home() -> Response:
     base = kg.settings.base_iri
     latest_rows = kg.select(LATEST.replace("{graphs}", f'"{base}graph/"'))
     names = labels(kg)
-    latest = [{"href": href(r["s"].value), "label": names.get(r["s"].value, lang), "modified": r["modified"].value,
-               "kind": names.get(r["kind"].value, lang) if names.has(r["kind"].value) else ""} for r in latest_rows]
+    latest = [
+        {
+            "href": href(r["s"].value),
+            "label": names.get(r["s"].value, lang),
+            "modified": r["modified"].value,
+            "kind": names.get(r["kind"].value, lang) if names.has(r["kind"].value) else "",
+        }
+        for r in latest_rows
+    ]
     html = render_template(
-        "home.html", lang=lang,
-        counts=[(counts.get(cls, 0), class_words(cls, counts.get(cls, 0)),
-                 lang_path(CLASS_LINKS[cls]) if cls in CLASS_LINKS else "") for cls in CLASSES],
+        "home.html",
+        lang=lang,
+        counts=[
+            (
+                counts.get(cls, 0),
+                class_words(cls, counts.get(cls, 0)),
+                lang_path(CLASS_LINKS[cls]) if cls in CLASS_LINKS else "",
+            )
+            for cls in CLASSES
+        ],
         triples=kg.cached(("count",), kg.store.count),
         charts=[
             (_("Practices per country"), bar_rows(index, everything, "country", lang)),
@@ -168,23 +207,40 @@ def practices(suffix: str | None = None) -> Response:
     per_page = _int("per_page", PER_PAGE, 1, MAX_PER_PAGE)
     page = _int("page", 1, 1)
     pages = max(1, math.ceil(result.total / per_page))
-    hits = result.hits[(page - 1) * per_page: page * per_page]
+    hits = result.hits[(page - 1) * per_page : page * per_page]
     rows = [_row(index, doc, score, lang) for doc, score in hits]
     if fmt == "csv":
         return _csv(kg, [_row(index, doc, score, lang) for doc, score in result.hits])
     facets = {
-        f: [{"key": v.key, "label": index.label(v.iri, lang) if v.iri else v.key, "count": v.count,
-             "selected": v.selected, "href": href(v.iri) if v.iri else None,
-             "toggle": _toggle(f, v.key, v.selected)} for v in values]
+        f: [
+            {
+                "key": v.key,
+                "label": index.label(v.iri, lang) if v.iri else v.key,
+                "count": v.count,
+                "selected": v.selected,
+                "href": href(v.iri) if v.iri else None,
+                "toggle": _toggle(f, v.key, v.selected),
+            }
+            for v in values
+        ]
         for f, values in result.facets.items()
     }
     state = {
-        "query": query, "filters": result.filters, "unknown_filters": result.unknown_filters,
-        "sort": sort or ("relevance" if query else "title"), "total": result.total, "page": page,
-        "per_page": per_page, "pages": pages, "language": lang,
+        "query": query,
+        "filters": result.filters,
+        "unknown_filters": result.unknown_filters,
+        "sort": sort or ("relevance" if query else "title"),
+        "total": result.total,
+        "page": page,
+        "per_page": per_page,
+        "pages": pages,
+        "language": lang,
     }
     links = {
-        "self": url_with(), "html": _as("html"), "json": _as("json"), "csv": _as("csv"),
+        "self": url_with(),
+        "html": _as("html"),
+        "json": _as("json"),
+        "csv": _as("csv"),
         "evidence": "/practices/evidence.zip" + (("?" + request.query_string.decode()) if request.query_string else ""),
         "next": url_with(page=page + 1) if page < pages else None,
         "prev": url_with(page=page - 1) if page > 1 else None,
@@ -194,10 +250,19 @@ def practices(suffix: str | None = None) -> Response:
         response.headers["Vary"] = "Accept, Accept-Language"
         response.headers["Access-Control-Allow-Origin"] = "*"
         return conditional(response, kg)
-    html = render_template("practices.html", lang=lang, state=state, rows=rows, facets=facets, links=links,
-                           facet_names=FACET_NAMES, sorts=SORTS, sort_names=SORT_NAMES,
-                           removals=[(f, k, _toggle(f, k, True)) for f, keys in result.filters.items() for k in keys],
-                           labels_of=lambda f, k: next((v["label"] for v in facets.get(f, []) if v["key"] == k), k))
+    html = render_template(
+        "practices.html",
+        lang=lang,
+        state=state,
+        rows=rows,
+        facets=facets,
+        links=links,
+        facet_names=FACET_NAMES,
+        sorts=SORTS,
+        sort_names=SORT_NAMES,
+        removals=[(f, k, _toggle(f, k, True)) for f, keys in result.filters.items() for k in keys],
+        labels_of=lambda f, k: next((v["label"] for v in facets.get(f, []) if v["key"] == k), k),
+    )
     return _html(kg, html)
 
 
@@ -211,8 +276,11 @@ def _as(fmt: str) -> str:
 def _toggle(facet: str, key: str, selected: bool) -> str:
     values = request.args.getlist(facet)
     values = [v for v in values if v != key] if selected else values + [key]
-    return url_with(**{facet: values, "page": None}).replace("/practices.json", "/practices").replace(
-        "/practices.csv", "/practices")
+    return (
+        url_with(**{facet: values, "page": None})
+        .replace("/practices.json", "/practices")
+        .replace("/practices.csv", "/practices")
+    )
 
 
 def _row(index: PracticeIndex, doc, score: float, lang: str) -> dict:
@@ -223,10 +291,19 @@ def _row(index: PracticeIndex, doc, score: float, lang: str) -> dict:
         return [index.label(index.facet_iris[facet][k], lang) for k in sorted(doc.facets.get(facet, ()))]
 
     return {
-        "iri": doc.iri, "url": iri_to_path(doc.iri) or doc.iri, "title": title, "title_lang": title_lang,
-        "summary": summary, "summary_lang": summary_lang, "score": round(score, 3),
-        "region": [index.label(r, lang) for r in doc.regions], "country": sorted(doc.facets.get("country", ())),
-        "year": doc.year, "standing": names("standing"), "stages": names("stage"), "modified": doc.modified,
+        "iri": doc.iri,
+        "url": iri_to_path(doc.iri) or doc.iri,
+        "title": title,
+        "title_lang": title_lang,
+        "summary": summary,
+        "summary_lang": summary_lang,
+        "score": round(score, 3),
+        "region": [index.label(r, lang) for r in doc.regions],
+        "country": sorted(doc.facets.get("country", ())),
+        "year": doc.year,
+        "standing": names("standing"),
+        "stages": names("stage"),
+        "modified": doc.modified,
     }
 
 
@@ -254,15 +331,26 @@ def regions() -> Response:
     names = labels(kg)
     index = search_index(kg)
     counts = {v.iri: v.count for f in ("region", "country") for v in index.search().facets.get(f, [])}
-    partner_regions = [{"href": href(r), "label": names.get(r, lang), "count": counts.get(r, 0),
-                        "code": r.rsplit("/", 1)[-1]}
-                       for r in sorted(pg.partner_regions, key=lambda r: names.get(r, lang))]
-    transfers = [{"teacher": (href(t.teacher), names.get(t.teacher, lang)),
-                  "learner": (href(t.learner), names.get(t.learner, lang)),
-                  "actions": [(href(a), names.get(a, lang)) for a in t.actions],
-                  "practices": [(href(p), names.get(p, lang)) for p in t.practices]} for t in pg.transfers]
-    html = render_template("regions.html", lang=lang, regions=partner_regions, transfers=transfers,
-                           network=layout.transfer_network(pg, lang))
+    partner_regions = [
+        {"href": href(r), "label": names.get(r, lang), "count": counts.get(r, 0), "code": r.rsplit("/", 1)[-1]}
+        for r in sorted(pg.partner_regions, key=lambda r: names.get(r, lang))
+    ]
+    transfers = [
+        {
+            "teacher": (href(t.teacher), names.get(t.teacher, lang)),
+            "learner": (href(t.learner), names.get(t.learner, lang)),
+            "actions": [(href(a), names.get(a, lang)) for a in t.actions],
+            "practices": [(href(p), names.get(p, lang)) for p in t.practices],
+        }
+        for t in pg.transfers
+    ]
+    html = render_template(
+        "regions.html",
+        lang=lang,
+        regions=partner_regions,
+        transfers=transfers,
+        network=layout.transfer_network(pg, lang),
+    )
     return _html(kg, html)
 
 
@@ -282,7 +370,12 @@ def _practice_network(kg: KnowledgeGraph, lang: str) -> dict:
     names = labels(kg)
     net = layout.practice_network(pg, lang)
     drawn = sorted((n.id for n in net.nodes), key=lambda p: names.get(p, lang).casefold())
-    listing = [{"iri": p, "label": names.get(p, lang),
-                "related": [(r.iri, names.get(r.iri, lang), pg.reason(r, lang)) for r in pg.related(p, 2)]}
-               for p in drawn]
+    listing = [
+        {
+            "iri": p,
+            "label": names.get(p, lang),
+            "related": [(r.iri, names.get(r.iri, lang), pg.reason(r, lang)) for r in pg.related(p, 2)],
+        }
+        for p in drawn
+    ]
     return {"network": net, "listing": listing, "total": len(pg.practices)}

@@ -11,8 +11,14 @@ from flask import Response, g, request
 from .state import KnowledgeGraph
 
 
-def conditional(response: Response, kg: KnowledgeGraph, *, etag: str | None = None, max_age: int = 60,
-                last_modified: float | None = None) -> Response:
+def conditional(
+    response: Response,
+    kg: KnowledgeGraph,
+    *,
+    etag: str | None = None,
+    max_age: int = 60,
+    last_modified: float | None = None,
+) -> Response:
     """Add validators to a 200 response and turn it into a 304 when the client already has this version.
 
     The ETag combines the data generation with the response's own negotiated variant (type and language), so

@@ -36,15 +36,17 @@ def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
         algebra = translateQuery(parseQuery(sparql)).algebra
     except Exception as e:  # noqa: BLE001 (any parser failure means we cannot vouch for the query)
         raise QueryRefused(
-            "the query mentions SERVICE and the checker could not read it, so it is not run "
-            f"({_one_line(e)})"
+            f"the query mentions SERVICE and the checker could not read it, so it is not run ({_one_line(e)})"
         ) from None
     _check_services(list(_find(algebra, "ServiceGraphPattern")), allowlist)
 
 
 def _mentions_service(sparql: str) -> bool:
-    return any(kind == "word" and _SERVICE.search(value)
-               for text in (sparql, unescape(sparql)) for kind, value, _, _ in tokens(text))
+    return any(
+        kind == "word" and _SERVICE.search(value)
+        for text in (sparql, unescape(sparql))
+        for kind, value, _, _ in tokens(text)
+    )
 
 
 def check_update(sparql: str) -> object:

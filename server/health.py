@@ -62,7 +62,7 @@ def health() -> ResponseReturnValue:
 
 
 def _writes(kg, pool) -> str:
-    """"ok", or why writes fail now (a full or read-only disk); a check here also recovers, at most every few
+    """ "ok", or why writes fail now (a full or read-only disk); a check here also recovers, at most every few
     seconds, once the disk takes writes again (nobody need write to find out)."""
     store = kg.store
     snapshots = getattr(pool, "snapshots", None)

@@ -24,7 +24,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-
 def _iri(slug: str) -> str:
     from .api import _practice_iri
 
@@ -45,8 +44,11 @@ def versions_of(kg: KnowledgeGraph, iri: str):
     """The versions that changed the practice, oldest first."""
     history = History(kg.settings.data_path)
     graphs = set(_graphs(kg, history, iri))
-    return [v for v in history.versions() if iri in v.subjects or any(g.graph in graphs and iri in v.fields
-                                                                         for g in v.graphs)]
+    return [
+        v
+        for v in history.versions()
+        if iri in v.subjects or any(g.graph in graphs and iri in v.fields for g in v.graphs)
+    ]
 
 
 def practice_at(kg: KnowledgeGraph, iri: str, number: int) -> list[ox.Triple] | None:
@@ -62,8 +64,10 @@ def practice_at(kg: KnowledgeGraph, iri: str, number: int) -> list[ox.Triple] | 
             if own or triples is None:
                 return own or None
     # never changed through the write path: every version of it is the one the store has
-    found = kg.store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
-                           f"FILTER (?s = <{iri}> || STRSTARTS(STR(?s), \"{iri}#\")) }}").triples()
+    found = kg.store.query(
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
+        f'FILTER (?s = <{iri}> || STRSTARTS(STR(?s), "{iri}#")) }}'
+    ).triples()
     return list(found) or None
 
 
@@ -90,16 +94,24 @@ def _activities(kg: KnowledgeGraph, iri: str, versions) -> list[ox.Triple]:
         act = ox.NamedNode(f"{iri}/history#version-{v.number}")
         out += [
             ox.Triple(act, ox.NamedNode(RDF_TYPE), ox.NamedNode(PROV + "Activity")),
-            ox.Triple(act, ox.NamedNode(PROV + "endedAtTime"),
-                      ox.Literal(v.at, datatype=ox.NamedNode(XSD + "dateTime"))),
-            ox.Triple(act, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
-                      ox.Literal(f"version {v.number}: {v.message or v.channel}", language="en")),
+            ox.Triple(
+                act, ox.NamedNode(PROV + "endedAtTime"), ox.Literal(v.at, datatype=ox.NamedNode(XSD + "dateTime"))
+            ),
+            ox.Triple(
+                act,
+                ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                ox.Literal(f"version {v.number}: {v.message or v.channel}", language="en"),
+            ),
             ox.Triple(act, ox.NamedNode(PROV + "wasAssociatedWith"), ox.NamedNode(f"{base}agent/{_slugify(v.author)}")),
-            ox.Triple(ox.NamedNode(f"{base}agent/{_slugify(v.author)}"), ox.NamedNode(
-                "http://xmlns.com/foaf/0.1/name"), ox.Literal(v.author)),
+            ox.Triple(
+                ox.NamedNode(f"{base}agent/{_slugify(v.author)}"),
+                ox.NamedNode("http://xmlns.com/foaf/0.1/name"),
+                ox.Literal(v.author),
+            ),
             ox.Triple(act, ox.NamedNode(PROV + "generated"), ox.NamedNode(f"{iri}?version={v.number}")),
-            ox.Triple(ox.NamedNode(f"{iri}?version={v.number}"), ox.NamedNode(PROV + "specializationOf"),
-                      ox.NamedNode(iri)),
+            ox.Triple(
+                ox.NamedNode(f"{iri}?version={v.number}"), ox.NamedNode(PROV + "specializationOf"), ox.NamedNode(iri)
+            ),
         ]
         earlier = [w for w in versions if w.number < v.number]
         used = f"{iri}?version={earlier[-1].number}" if earlier else f"{iri}?version=0"

@@ -71,23 +71,35 @@ class CatalogueBabel(Babel):
 # Words that other layers (graph/, the problem handlers) give in English, shown in the reader's language.
 SEVERITIES = {"Violation": lazy_gettext("Violation"), "Warning": lazy_gettext("Warning"), "Info": lazy_gettext("Info")}
 PROBLEM_TITLES = {  # by problem slug (see problems.py and graph/errors.py)
-    "bad-input": lazy_gettext("Bad input"), "bad-request": lazy_gettext("Bad request"),
-    "rdf-syntax": lazy_gettext("RDF syntax error"), "data-file": lazy_gettext("Data file error"),
-    "query-syntax": lazy_gettext("Malformed SPARQL"), "query-not-found": lazy_gettext("No such query"),
-    "query-parameter": lazy_gettext("Bad query parameter"), "query-refused": lazy_gettext("Query refused"),
-    "update-forbidden": lazy_gettext("Updates are not allowed"), "forbidden": lazy_gettext("Forbidden"),
-    "unauthorized": lazy_gettext("Authentication required"), "not-found": lazy_gettext("Not found"),
-    "not-acceptable": lazy_gettext("Not acceptable"), "payload-too-large": lazy_gettext("Request body too large"),
+    "bad-input": lazy_gettext("Bad input"),
+    "bad-request": lazy_gettext("Bad request"),
+    "rdf-syntax": lazy_gettext("RDF syntax error"),
+    "data-file": lazy_gettext("Data file error"),
+    "query-syntax": lazy_gettext("Malformed SPARQL"),
+    "query-not-found": lazy_gettext("No such query"),
+    "query-parameter": lazy_gettext("Bad query parameter"),
+    "query-refused": lazy_gettext("Query refused"),
+    "update-forbidden": lazy_gettext("Updates are not allowed"),
+    "forbidden": lazy_gettext("Forbidden"),
+    "unauthorized": lazy_gettext("Authentication required"),
+    "not-found": lazy_gettext("Not found"),
+    "not-acceptable": lazy_gettext("Not acceptable"),
+    "payload-too-large": lazy_gettext("Request body too large"),
     "request-entity-too-large": lazy_gettext("Request body too large"),
     "unsupported-media-type": lazy_gettext("Unsupported media type"),
     "shapes-invalid": lazy_gettext("Data does not conform to the shapes"),
-    "query-timeout": lazy_gettext("Query timed out"), "overloaded": lazy_gettext("Too many queries at once"),
+    "query-timeout": lazy_gettext("Query timed out"),
+    "overloaded": lazy_gettext("Too many queries at once"),
     "preparing": lazy_gettext("Being prepared"),
     "store": lazy_gettext("Store error"),
-    "method-not-allowed": lazy_gettext("Method not allowed"), "too-many-requests": lazy_gettext("Too many requests"),
-    "conflict": lazy_gettext("Conflict"), "precondition-failed": lazy_gettext("Precondition failed"),
-    "precondition-required": lazy_gettext("Precondition required"), "internal": lazy_gettext("Internal server error"),
-    "config": lazy_gettext("Configuration error"), "insufficient-storage": lazy_gettext("The store cannot be written"),
+    "method-not-allowed": lazy_gettext("Method not allowed"),
+    "too-many-requests": lazy_gettext("Too many requests"),
+    "conflict": lazy_gettext("Conflict"),
+    "precondition-failed": lazy_gettext("Precondition failed"),
+    "precondition-required": lazy_gettext("Precondition required"),
+    "internal": lazy_gettext("Internal server error"),
+    "config": lazy_gettext("Configuration error"),
+    "insufficient-storage": lazy_gettext("The store cannot be written"),
     "memory-limit": lazy_gettext("Not enough memory for this request"),
     "query-too-deep": lazy_gettext("Query nested too deeply"),
     "requested-range-not-satisfiable": lazy_gettext("Range not satisfiable"),
@@ -96,80 +108,128 @@ PROBLEM_TITLES = {  # by problem slug (see problems.py and graph/errors.py)
 }
 # What each problem means and what to do about it: the page /docs/problems, where every problem's type points.
 PROBLEM_HELP = {
-    "bad-input": lazy_gettext("The request was read, but something in it is wrong: the detail names the parameter "
-                              "or the part of the body to correct."),
+    "bad-input": lazy_gettext(
+        "The request was read, but something in it is wrong: the detail names the parameter "
+        "or the part of the body to correct."
+    ),
     "bad-request": lazy_gettext("The request itself cannot be read, for example a form body that is cut off."),
     "config": lazy_gettext("The server is set up with a setting it cannot use; its operator must correct it."),
-    "conflict": lazy_gettext("The change clashes with what is there, for example a practice that exists already; "
-                             "the detail says how."),
-    "data-file": lazy_gettext("A source file of the data cannot be read or mapped to RDF; the detail names the file, "
-                              "the line and the key."),
+    "conflict": lazy_gettext(
+        "The change clashes with what is there, for example a practice that exists already; the detail says how."
+    ),
+    "data-file": lazy_gettext(
+        "A source file of the data cannot be read or mapped to RDF; the detail names the file, the line and the key."
+    ),
     "forbidden": lazy_gettext("Your account is known, but its role or scope does not allow this request."),
-    "insufficient-storage": lazy_gettext("The store could not write: its disk is full, read-only or over its quota. "
-                                         "Nothing was changed; try again once there is room."),
+    "insufficient-storage": lazy_gettext(
+        "The store could not write: its disk is full, read-only or over its quota. "
+        "Nothing was changed; try again once there is room."
+    ),
     "internal": lazy_gettext("The server failed; the error has been logged for its operator."),
-    "memory-limit": lazy_gettext("The answer needed more memory than a worker may use; ask for less at once (a "
-                                 "LIMIT, fewer results, a smaller body)."),
-    "method-not-allowed": lazy_gettext("This address does not take this HTTP method; the Allow header lists those "
-                                       "it takes."),
-    "not-acceptable": lazy_gettext("None of the formats your Accept header asks for is on offer here; the problem "
-                                   "lists those that are."),
+    "memory-limit": lazy_gettext(
+        "The answer needed more memory than a worker may use; ask for less at once (a "
+        "LIMIT, fewer results, a smaller body)."
+    ),
+    "method-not-allowed": lazy_gettext(
+        "This address does not take this HTTP method; the Allow header lists those it takes."
+    ),
+    "not-acceptable": lazy_gettext(
+        "None of the formats your Accept header asks for is on offer here; the problem lists those that are."
+    ),
     "not-found": lazy_gettext("There is nothing at this address: no such resource, page, file or route."),
-    "overloaded": lazy_gettext("Every worker is busy with other requests; try again after the time that "
-                               "Retry-After gives."),
-    "payload-too-large": lazy_gettext("The request body is larger than this server takes, in bytes or in triples; "
-                                      "send less at once."),
-    "preparing": lazy_gettext("The server is still making this (the dumps or the change feed, after it started or "
-                              "the data changed) and answers queries meanwhile; try again after the time that "
-                              "Retry-After gives."),
-    "precondition-failed": lazy_gettext("The resource changed since you read it (If-Match no longer matches its "
-                                        "ETag): read it again and make your change on the new version."),
-    "precondition-required": lazy_gettext("A change of this resource must name the version it replaces: send "
-                                          "If-Match with the ETag you read."),
+    "overloaded": lazy_gettext(
+        "Every worker is busy with other requests; try again after the time that Retry-After gives."
+    ),
+    "payload-too-large": lazy_gettext(
+        "The request body is larger than this server takes, in bytes or in triples; send less at once."
+    ),
+    "preparing": lazy_gettext(
+        "The server is still making this (the dumps or the change feed, after it started or "
+        "the data changed) and answers queries meanwhile; try again after the time that "
+        "Retry-After gives."
+    ),
+    "precondition-failed": lazy_gettext(
+        "The resource changed since you read it (If-Match no longer matches its "
+        "ETag): read it again and make your change on the new version."
+    ),
+    "precondition-required": lazy_gettext(
+        "A change of this resource must name the version it replaces: send If-Match with the ETag you read."
+    ),
     "query-not-found": lazy_gettext("There is no research question of this name; /queries lists them."),
-    "query-parameter": lazy_gettext("A parameter of a research question has a value of the wrong kind; the detail "
-                                    "says what it takes."),
-    "query-refused": lazy_gettext("The query or update is well formed but not allowed here, for example SERVICE to "
-                                  "an endpoint that is not on the allow-list, or LOAD."),
-    "query-syntax": lazy_gettext("The SPARQL text does not parse; the detail gives the line and the column, what is "
-                                 "there and what SPARQL expects."),
-    "query-timeout": lazy_gettext("The query ran past the time limit and was stopped; narrow it down with a LIMIT "
-                                  "or more specific patterns."),
-    "query-too-deep": lazy_gettext("The query nests groups or expressions more deeply than this server reads; "
-                                   "write it flatter."),
-    "rdf-syntax": lazy_gettext("The RDF does not parse in the format that its media type or file name gives; the "
-                               "detail names the line."),
+    "query-parameter": lazy_gettext(
+        "A parameter of a research question has a value of the wrong kind; the detail says what it takes."
+    ),
+    "query-refused": lazy_gettext(
+        "The query or update is well formed but not allowed here, for example SERVICE to "
+        "an endpoint that is not on the allow-list, or LOAD."
+    ),
+    "query-syntax": lazy_gettext(
+        "The SPARQL text does not parse; the detail gives the line and the column, what is "
+        "there and what SPARQL expects."
+    ),
+    "query-timeout": lazy_gettext(
+        "The query ran past the time limit and was stopped; narrow it down with a LIMIT or more specific patterns."
+    ),
+    "query-too-deep": lazy_gettext(
+        "The query nests groups or expressions more deeply than this server reads; write it flatter."
+    ),
+    "rdf-syntax": lazy_gettext(
+        "The RDF does not parse in the format that its media type or file name gives; the detail names the line."
+    ),
     "requested-range-not-satisfiable": lazy_gettext("The byte range asked for lies outside the file."),
-    "request-entity-too-large": lazy_gettext("The request body is larger than this server takes, in bytes or in "
-                                             "triples; send less at once."),
-    "shapes-invalid": lazy_gettext("The data would not conform to the SHACL shapes, so nothing was written; the "
-                                   "report lists each violation with its resource and property."),
+    "request-entity-too-large": lazy_gettext(
+        "The request body is larger than this server takes, in bytes or in triples; send less at once."
+    ),
+    "shapes-invalid": lazy_gettext(
+        "The data would not conform to the SHACL shapes, so nothing was written; the "
+        "report lists each violation with its resource and property."
+    ),
     "store": lazy_gettext("The store behind this server failed or did not answer; try again later."),
-    "too-many-requests": lazy_gettext("This client has as many requests running as it may at once; wait for one "
-                                      "to finish (Retry-After says how long)."),
+    "too-many-requests": lazy_gettext(
+        "This client has as many requests running as it may at once; wait for one "
+        "to finish (Retry-After says how long)."
+    ),
     "unauthorized": lazy_gettext("This needs a valid token: send it as Authorization: Bearer <token>."),
-    "unsupported-media-type": lazy_gettext("The body's Content-Type is not one this address reads; the detail "
-                                           "lists those it reads."),
+    "unsupported-media-type": lazy_gettext(
+        "The body's Content-Type is not one this address reads; the detail lists those it reads."
+    ),
     "update-forbidden": lazy_gettext("This server takes no writes: it has no update token."),
-    "data-folder-unwritable": lazy_gettext("The data folder, where changes are written back to their source files, "
-                                           "is read-only, full or gone; nothing was changed."),
-    "write-back-refused": lazy_gettext("The change touches a graph compiled from a source file whose format cannot "
-                                       "hold it; the detail names the file. Edit the file instead."),
+    "data-folder-unwritable": lazy_gettext(
+        "The data folder, where changes are written back to their source files, "
+        "is read-only, full or gone; nothing was changed."
+    ),
+    "write-back-refused": lazy_gettext(
+        "The change touches a graph compiled from a source file whose format cannot "
+        "hold it; the detail names the file. Edit the file instead."
+    ),
 }
 LEGEND = {  # the legend words of graph/layout.py
-    "this practice": lazy_gettext("this practice"), "practices like it": lazy_gettext("practices like it"),
-    "partner region": lazy_gettext("partner region"), "no region": lazy_gettext("no region"),
-    "arrow: the target region learned from the source":
-        lazy_gettext("arrow: the target region learned from the source"),
-    "region": lazy_gettext("Region"), "organisation": lazy_gettext("Organisation"), "sector": lazy_gettext("Sector"),
-    "measure": lazy_gettext("Measure type"), "topic": lazy_gettext("Topic"), "stage": lazy_gettext("Stage"),
-    "stakeholder": lazy_gettext("Stakeholder type"), "event": lazy_gettext("Event"), "action": lazy_gettext("Action"),
-    "related": lazy_gettext("named together"), "co-related": lazy_gettext("named with the same practice"),
+    "this practice": lazy_gettext("this practice"),
+    "practices like it": lazy_gettext("practices like it"),
+    "partner region": lazy_gettext("partner region"),
+    "no region": lazy_gettext("no region"),
+    "arrow: the target region learned from the source": lazy_gettext(
+        "arrow: the target region learned from the source"
+    ),
+    "region": lazy_gettext("Region"),
+    "organisation": lazy_gettext("Organisation"),
+    "sector": lazy_gettext("Sector"),
+    "measure": lazy_gettext("Measure type"),
+    "topic": lazy_gettext("Topic"),
+    "stage": lazy_gettext("Stage"),
+    "stakeholder": lazy_gettext("Stakeholder type"),
+    "event": lazy_gettext("Event"),
+    "action": lazy_gettext("Action"),
+    "related": lazy_gettext("named together"),
+    "co-related": lazy_gettext("named with the same practice"),
 }
 
 
-ROLE_NAMES = {"contributor": lazy_gettext("contributor"), "reviewer": lazy_gettext("reviewer"),
-              "admin": lazy_gettext("administrator")}
+ROLE_NAMES = {
+    "contributor": lazy_gettext("contributor"),
+    "reviewer": lazy_gettext("reviewer"),
+    "admin": lazy_gettext("administrator"),
+}
 
 
 def problem_title(problem: dict) -> str:
@@ -207,8 +267,11 @@ def _mark_language(response: Response) -> Response:
 
 def switcher() -> dict:
     """What base.html needs on every page: the interface languages and the current one."""
-    return {"ui_languages": [(tag, language_name(tag)) for tag in UI_LANGUAGES],
-            "current_lang": getattr(g, "lang", "en"), "ui_lang": current_language()}
+    return {
+        "ui_languages": [(tag, language_name(tag)) for tag in UI_LANGUAGES],
+        "current_lang": getattr(g, "lang", "en"),
+        "ui_lang": current_language(),
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -103,7 +103,8 @@ def run_query(store: Store, job: QueryJob) -> Answer:
         result = _query_own_dataset(store, job)
     else:
         result = store.query(
-            job.sparql, base_iri=job.base_iri,
+            job.sparql,
+            base_iri=job.base_iri,
             default_graph=list(job.default_graph) if job.default_graph is not None else None,
             named_graphs=list(job.named_graphs) if job.named_graphs is not None else None,
         )
@@ -111,7 +112,8 @@ def run_query(store: Store, job: QueryJob) -> Answer:
     if kind not in job.formats:
         raise NotAcceptable(
             f"the query is a {kind_name(kind)} query and the Accept header allows none of its types; on offer: "
-            + ", ".join(offered(kind)), offered=offered(kind),
+            + ", ".join(offered(kind)),
+            offered=offered(kind),
         )
     fmt = BY_KEY[job.formats[kind]]
     truncated = False
@@ -236,11 +238,19 @@ def run_validate(store: Store, job: ValidateJob) -> ValidationReport:
     from .posted import read_posted
 
     places: dict = {}
-    quads = read_posted(job.data, job.mimetype, f"{job.base_iri}graph/validate", base_iri=job.base_iri,
-                        data_dir=Path(job.data_dir) if job.data_dir else None, max_triples=job.max_triples,
-                        source="posted data", places=places)
+    quads = read_posted(
+        job.data,
+        job.mimetype,
+        f"{job.base_iri}graph/validate",
+        base_iri=job.base_iri,
+        data_dir=Path(job.data_dir) if job.data_dir else None,
+        max_triples=job.max_triples,
+        source="posted data",
+        places=places,
+    )
     focus = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     context_quads = [q for q in store.quads() if q.subject.value not in focus]
-    report = validate_quads([*quads, *context_quads, *reference_quads(job.base_iri)], engine=job.engine,
-                            base=job.base_iri)
+    report = validate_quads(
+        [*quads, *context_quads, *reference_quads(job.base_iri)], engine=job.engine, base=job.base_iri
+    )
     return report.only_focus(focus).located(places)

@@ -18,8 +18,18 @@ ONTOLOGY = "https://w3id.org/next2met/ontology"
 # so a segment can never break out of an IRI in a query).
 SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 LANGUAGE_NAMES = {
-    "en": "English", "fi": "suomi", "sv": "svenska", "de": "Deutsch", "ca": "català", "es": "español",
-    "pl": "polski", "ga": "Gaeilge", "fr": "français", "it": "italiano", "pt": "português", "nl": "Nederlands",
+    "en": "English",
+    "fi": "suomi",
+    "sv": "svenska",
+    "de": "Deutsch",
+    "ca": "català",
+    "es": "español",
+    "pl": "polski",
+    "ga": "Gaeilge",
+    "fr": "français",
+    "it": "italiano",
+    "pt": "português",
+    "nl": "Nederlands",
 }
 TAG = re.compile(r"^[a-z]{2,3}$")
 # The interface languages (server/i18n.py): the partner regions' languages and English.
@@ -34,12 +44,12 @@ def iri_to_path(iri: str, base: str | None = None) -> str | None:
     """The local path that serves ``iri``, or None when the IRI is not ours (then link to the IRI itself)."""
     base = base or base_iri()
     if iri == ONTOLOGY or iri.startswith(ONTOLOGY + "#"):
-        return "/ontology" + iri[len(ONTOLOGY):]
+        return "/ontology" + iri[len(ONTOLOGY) :]
     if iri.startswith(NUTS):
-        code = iri[len(NUTS):]
+        code = iri[len(NUTS) :]
         return "/region/" + code if SEGMENT.match(code) else None
     if iri.startswith(base):
-        rest = iri[len(base):]
+        rest = iri[len(base) :]
         return "/" + quote(rest, safe="/#-._~:@!$&'()*+,;=") if rest else "/"
     return None
 

@@ -30,5 +30,9 @@ def page() -> Response:
 
 @bp.get("/model.json")
 def as_json() -> Response:
-    return jsonify([{**asdict(c), "properties": [{**asdict(p), "cardinality": p.cardinality} for p in c.properties]}
-                    for c in classes(get_kg())])
+    return jsonify(
+        [
+            {**asdict(c), "properties": [{**asdict(p), "cardinality": p.cardinality} for p in c.properties]}
+            for c in classes(get_kg())
+        ]
+    )

@@ -29,16 +29,29 @@ TABLES: dict[str, tuple[Format, ...]] = {"select": RESULTS_FORMATS, "ask": RESUL
 BY_KEY: dict[str, Format] = {f.key: f for f in (*RESULTS_FORMATS, *RDF_FORMATS)}  # the keys of answers
 
 
-def negotiate(offers: Sequence[Format], *, suffix: str | None = None, param: str | Sequence[str] | None = None,
-              html: bool = False, what: str = "this resource") -> Format:
+def negotiate(
+    offers: Sequence[Format],
+    *,
+    suffix: str | None = None,
+    param: str | Sequence[str] | None = None,
+    html: bool = False,
+    what: str = "this resource",
+) -> Format:
     """The format of the current request's answer among ``offers``; ``html`` adds HTML after them (a browser's
     choice). ``suffix`` is the URL's suffix (404 when none of the offers has it); ``param`` the ``format=`` value(s).
     """
     return choose(offers, request.accept_mimetypes, suffix=suffix, param=param, html=html, what=what)
 
 
-def choose(offers: Sequence[Format], accept: MIMEAccept, *, suffix: str | None = None,
-           param: str | Sequence[str] | None = None, html: bool = False, what: str = "this resource") -> Format:
+def choose(
+    offers: Sequence[Format],
+    accept: MIMEAccept,
+    *,
+    suffix: str | None = None,
+    param: str | Sequence[str] | None = None,
+    html: bool = False,
+    what: str = "this resource",
+) -> Format:
     """``negotiate`` over a parsed Accept header."""
     offers = (*offers, HTML) if html and HTML not in offers else tuple(offers)
     if suffix is not None:
@@ -60,8 +73,10 @@ def choose(offers: Sequence[Format], accept: MIMEAccept, *, suffix: str | None =
     best = accept.best_match([t for f in offers for t in f.fallbacks])
     if best is not None:
         return next(f for f in offers if best in f.fallbacks)
-    raise NotAcceptable(f"none of the types in the Accept header fits {what}; on offer: "
-                        + ", ".join(media_types(offers)), offered=media_types(offers))
+    raise NotAcceptable(
+        f"none of the types in the Accept header fits {what}; on offer: " + ", ".join(media_types(offers)),
+        offered=media_types(offers),
+    )
 
 
 def media_types(offers: Sequence[Format]) -> list[str]:
@@ -76,8 +91,9 @@ def _named(offers: Sequence[Format], values: list[str], what: str) -> Format:
         if found is not None:
             return found
     names = sorted({f.key for f in offers})
-    raise NotAcceptable(f"format={values[0]!r} does not fit {what}; use one of {', '.join(names)}",
-                        offered=media_types(offers))
+    raise NotAcceptable(
+        f"format={values[0]!r} does not fit {what}; use one of {', '.join(names)}", offered=media_types(offers)
+    )
 
 
 def prefers_html(offers: Sequence[Format], accept: MIMEAccept | None = None) -> bool:
@@ -103,8 +119,9 @@ def offered(kind: str) -> list[str]:
     return media_types(TABLES[kind])
 
 
-def choose_answer(kind: str, accept: MIMEAccept, param: str | Sequence[str] | None = None, *,
-                  html: bool = False) -> Format:
+def choose_answer(
+    kind: str, accept: MIMEAccept, param: str | Sequence[str] | None = None, *, html: bool = False
+) -> Format:
     """The format of the answer to a query of this form (HTML, with ``html``, when a browser prefers the page)."""
     return choose(TABLES[kind], accept, param=param, html=html, what=f"a {kind_name(kind)} result")
 

@@ -28,22 +28,39 @@ bp = Blueprint("ontology_doc", __name__)
 OWL = "http://www.w3.org/2002/07/owl#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-KINDS = [(OWL + "Class", _l("Classes"), "class"), (OWL + "ObjectProperty", _l("Object properties"), "object"),
-         (OWL + "DatatypeProperty", _l("Datatype properties"), "datatype"),
-         (OWL + "AnnotationProperty", _l("Annotation properties"), "annotation")]
-DETAILS = [(RDFS + "subClassOf", _l("Subclass of")), (RDFS + "subPropertyOf", _l("Subproperty of")),
-           (RDFS + "domain", _l("Domain")), (RDFS + "range", _l("Range")), (OWL + "inverseOf", _l("Inverse of")),
-           (OWL + "equivalentClass", _l("Equivalent to")), (OWL + "equivalentProperty", _l("Equivalent to"))]
-META = [("http://purl.org/dc/terms/description", _l("Description")), (OWL + "versionInfo", _l("Version")),
-        (OWL + "versionIRI", _l("Version IRI")), ("http://purl.org/dc/terms/license", _l("Licence")),
-        ("http://purl.org/dc/terms/created", _l("Created")), ("http://purl.org/dc/terms/modified", _l("Modified")),
-        ("http://purl.org/vocab/vann/preferredNamespacePrefix", _l("Preferred prefix")),
-        ("http://purl.org/vocab/vann/preferredNamespaceUri", _l("Namespace"))]
+KINDS = [
+    (OWL + "Class", _l("Classes"), "class"),
+    (OWL + "ObjectProperty", _l("Object properties"), "object"),
+    (OWL + "DatatypeProperty", _l("Datatype properties"), "datatype"),
+    (OWL + "AnnotationProperty", _l("Annotation properties"), "annotation"),
+]
+DETAILS = [
+    (RDFS + "subClassOf", _l("Subclass of")),
+    (RDFS + "subPropertyOf", _l("Subproperty of")),
+    (RDFS + "domain", _l("Domain")),
+    (RDFS + "range", _l("Range")),
+    (OWL + "inverseOf", _l("Inverse of")),
+    (OWL + "equivalentClass", _l("Equivalent to")),
+    (OWL + "equivalentProperty", _l("Equivalent to")),
+]
+META = [
+    ("http://purl.org/dc/terms/description", _l("Description")),
+    (OWL + "versionInfo", _l("Version")),
+    (OWL + "versionIRI", _l("Version IRI")),
+    ("http://purl.org/dc/terms/license", _l("Licence")),
+    ("http://purl.org/dc/terms/created", _l("Created")),
+    ("http://purl.org/dc/terms/modified", _l("Modified")),
+    ("http://purl.org/vocab/vann/preferredNamespacePrefix", _l("Preferred prefix")),
+    ("http://purl.org/vocab/vann/preferredNamespaceUri", _l("Namespace")),
+]
 
 GRAPH = PREFIXES + f"SELECT ?g WHERE {{ GRAPH ?g {{ <{ONTOLOGY}> a <{OWL}Ontology> }} }}"
-SCHEMES = PREFIXES + """
+SCHEMES = (
+    PREFIXES
+    + """
 SELECT ?s (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a skos:ConceptScheme OPTIONAL { ?c skos:inScheme ?s } }
 GROUP BY ?s"""
+)
 
 
 def ontology_graph(kg) -> str:
@@ -71,21 +88,31 @@ def document(kg, found: list[ox.Triple], lang: str) -> dict:
     def term(iri: str, props: dict) -> dict:
         label_texts = pick([v for v in props.get(RDFS + "label", []) if isinstance(v, ox.Literal)], lang)
         return {
-            "iri": iri, "anchor": iri.rsplit("#", 1)[-1], "curie": curie(iri),
+            "iri": iri,
+            "anchor": iri.rsplit("#", 1)[-1],
+            "curie": curie(iri),
             "label": label_texts[0] if label_texts else None,
-            "labels": sorted({(v.language or "", v.value) for v in props.get(RDFS + "label", [])
-                              if isinstance(v, ox.Literal)}),
-            "comment": next(iter(pick([v for v in props.get(RDFS + "comment", []) if isinstance(v, ox.Literal)],
-                                       lang)), None),
-            "details": [(words, [link(v.value) for v in props.get(p, []) if isinstance(v, ox.NamedNode)])
-                        for p, words in DETAILS if props.get(p)],
+            "labels": sorted(
+                {(v.language or "", v.value) for v in props.get(RDFS + "label", []) if isinstance(v, ox.Literal)}
+            ),
+            "comment": next(
+                iter(pick([v for v in props.get(RDFS + "comment", []) if isinstance(v, ox.Literal)], lang)), None
+            ),
+            "details": [
+                (words, [link(v.value) for v in props.get(p, []) if isinstance(v, ox.NamedNode)])
+                for p, words in DETAILS
+                if props.get(p)
+            ],
             "used_by": [],
         }
 
     sections = []
     for cls, heading, css in KINDS:
-        terms = [term(s, p) for s, p in by_subject.items()
-                 if any(v.value == cls for v in p.get(RDF_TYPE, [])) and s.startswith(ONTOLOGY + "#")]
+        terms = [
+            term(s, p)
+            for s, p in by_subject.items()
+            if any(v.value == cls for v in p.get(RDF_TYPE, [])) and s.startswith(ONTOLOGY + "#")
+        ]
         if terms:
             sections.append({"heading": heading, "css": css, "terms": sorted(terms, key=lambda t: t["anchor"].lower())})
     domains: dict[str, list[Link]] = defaultdict(list)
@@ -121,8 +148,15 @@ def show(suffix: str | None = None) -> Response:
 
         g.lang, g.lang_explicit = choose_language(available_languages(kg))
         doc = document(kg, found, g.lang)
-        html = render_template("ontology.html", lang=g.lang, iri=ONTOLOGY, graph=graph, query_link=query_link(ONTOLOGY),
-                               rdf_links=rdf_links("/ontology"), **doc)
+        html = render_template(
+            "ontology.html",
+            lang=g.lang,
+            iri=ONTOLOGY,
+            graph=graph,
+            query_link=query_link(ONTOLOGY),
+            rdf_links=rdf_links("/ontology"),
+            **doc,
+        )
         response = Response(html, mimetype="text/html")
         response.headers["Content-Language"] = g.lang
     response.headers["Vary"] = "Accept, Accept-Language"

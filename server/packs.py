@@ -40,7 +40,6 @@ CHART_ROWS = 30
 AUTHOR, TITLE = "next2met-kg developers", "Next2Met good practices knowledge graph"
 
 
-
 @contextlib.contextmanager
 def _data() -> Iterator[tuple[Store, dict, str, dict[str, str], object]]:
     """The store to run on (a release's, or the live one), what the pack says of it, its citation and files."""
@@ -52,8 +51,11 @@ def _data() -> Iterator[tuple[Store, dict, str, dict[str, str], object]]:
         store = OxigraphStore(release.store_path, read_only=True)
         try:
             extra = {f: (release.path / f).read_text(encoding="utf-8") for f in ("CITATION.cff", "CITATION.bib")}
-            data = {"release": release.name, "dataGeneration": release.generation,
-                    "sparqlEndpoint": f"{request.url_root}sparql?release={release.name}"}
+            data = {
+                "release": release.name,
+                "dataGeneration": release.generation,
+                "sparqlEndpoint": f"{request.url_root}sparql?release={release.name}",
+            }
             yield store, data, citation_text(release, kg.settings.base_iri), extra, release
         finally:
             store.close()
@@ -61,22 +63,27 @@ def _data() -> Iterator[tuple[Store, dict, str, dict[str, str], object]]:
     made = recorded(kg.store, derived_graph(kg.settings.base_iri, "network"))
     generation = made[0] if made else ""
     same = next((r for r in list_releases(folder) if r.generation == generation), None)
-    data = {"release": same.name if same else None, "dataGeneration": generation,
-            "sparqlEndpoint": f"{request.url_root}sparql" + (f"?release={same.name}" if same else "")}
+    data = {
+        "release": same.name if same else None,
+        "dataGeneration": generation,
+        "sparqlEndpoint": f"{request.url_root}sparql" + (f"?release={same.name}" if same else ""),
+    }
     if same:
         citation = citation_text(same, kg.settings.base_iri)
     else:
         today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-        citation = f"{AUTHOR}. {TITLE} [dataset], data generation {generation[:12]}, retrieved {today}. " \
-                   f"{request.url_root}"
+        citation = (
+            f"{AUTHOR}. {TITLE} [dataset], data generation {generation[:12]}, retrieved {today}. {request.url_root}"
+        )
     yield kg.store, data, citation, {}, same
 
 
 def _respond(pack: Pack, store: Store, filename: str) -> Response:
     pack.report_html = render_template("evidence_report.html", pack=pack, preview=REPORT_ROWS)
     body = write_zip(pack, practices_jsonld(store, pack.practices))
-    return Response(body, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        body, mimetype="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @bp.get("/practices/evidence.zip")
@@ -93,13 +100,20 @@ def practices_pack() -> Response:
         chosen = [doc.iri for doc, _score in result.hits]
         table = run_table(store, practices_table(chosen))
         regions = Counter(row["region"].value.rsplit("/", 1)[-1] if "region" in row else "?" for row in table.rows)
-        chart = bar_chart(_("Selected practices per region"), [
-            Bar(code, n, str(n)) for code, n in sorted(regions.items(), key=lambda x: (-x[1], x[0]))])
+        chart = bar_chart(
+            _("Selected practices per region"),
+            [Bar(code, n, str(n)) for code, n in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
+        )
         pack = Pack(
             title=_("Evidence pack: %(num)d practices selected on /practices", num=len(chosen)),
             selection={"search": {"q": query, **filters, **({"sort": sort} if sort else {})}},
-            tables=[table], practices=chosen, data=data, citation=citation,
-            charts={"practices-per-region.svg": str(chart)}, extra=extra)
+            tables=[table],
+            practices=chosen,
+            data=data,
+            citation=citation,
+            charts={"practices-per-region.svg": str(chart)},
+            extra=extra,
+        )
         return _respond(pack, store, "evidence-practices.zip")
 
 
@@ -123,7 +137,13 @@ def query_pack(name: str) -> Response:
         pack = Pack(
             title=_("Evidence pack: %(title)s", title=q.title),
             selection={"query": q.name, "parameters": {k: v for k, v in values.items() if v != ""}},
-            tables=[table], practices=practices, data=data, citation=citation, charts=charts, extra=extra)
+            tables=[table],
+            practices=practices,
+            data=data,
+            citation=citation,
+            charts=charts,
+            extra=extra,
+        )
         return _respond(pack, store, f"evidence-{q.name}.zip")
 
 
@@ -134,7 +154,11 @@ def _chart(table: Table):
 
     def numeric(term) -> bool:
         return isinstance(term, ox.Literal) and term.datatype.value.rsplit("#", 1)[-1] in (
-            "integer", "decimal", "double", "float")
+            "integer",
+            "decimal",
+            "double",
+            "float",
+        )
 
     first = table.rows[0]
     number = next((v for v in table.variables if v in first and numeric(first[v])), None)

@@ -31,7 +31,9 @@ LABEL_IRIS = {
 }
 RANK = {iri: i for i, iri in enumerate(LABEL_IRIS.values())}
 
-CONSTRUCT = PREFIXES + """
+CONSTRUCT = (
+    PREFIXES
+    + """
 CONSTRUCT {{ ?s ?p ?o . ?o ?lp ?label . }}
 WHERE {{
   {{ BIND({iri} AS ?s) ?s ?p ?o }}
@@ -43,14 +45,18 @@ WHERE {{
     FILTER(?lp IN ({labels}))
   }}{extra}
 }}"""
+)
 # A named graph's page also shows the #fragment nodes kept inside that graph (the provenance graph's build
 # activity and source files), which nothing links to from the graph's own IRI.
 IN_GRAPH = """
   UNION {{ GRAPH {iri} {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), {prefix})) }}"""
 
-ALL_LABELS = PREFIXES + """
+ALL_LABELS = (
+    PREFIXES
+    + """
 SELECT ?s ?p ?label WHERE {{ VALUES ?p {{ {labels} }} ?s ?p ?label FILTER(isIRI(?s)) }}
 """.format(labels=" ".join(LABELS))
+)
 
 T = TypeVar("T")
 
@@ -121,7 +127,7 @@ def labels(kg: KnowledgeGraph) -> Labels:
 
 def fallback_label(iri: str) -> str:
     if iri.startswith(NUTS):
-        return iri[len(NUTS):]
+        return iri[len(NUTS) :]
     local = iri.rstrip("/").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
     return local or iri
 
@@ -193,8 +199,11 @@ class Node:
         return sorted((Link(i, self.page.label(i)) for i in iris), key=lambda link: link.label.casefold())
 
     def nested(self, pred: str) -> list[Node]:
-        return [Node(self.page, v.value) for v in self.values(pred)
-                if isinstance(v, ox.NamedNode) and v.value.startswith(self.page.iri + "#")]
+        return [
+            Node(self.page, v.value)
+            for v in self.values(pred)
+            if isinstance(v, ox.NamedNode) and v.value.startswith(self.page.iri + "#")
+        ]
 
     def types(self) -> list[str]:
         return [v.value for v in self.values("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")]
@@ -203,8 +212,9 @@ class Node:
 class Page(Node):
     """A resource and its neighbourhood as the CONSTRUCT returned them."""
 
-    def __init__(self, kg: KnowledgeGraph, iri: str, lang: str, *, in_graph: bool = False,
-                 triples: list[ox.Triple] | None = None) -> None:
+    def __init__(
+        self, kg: KnowledgeGraph, iri: str, lang: str, *, in_graph: bool = False, triples: list[ox.Triple] | None = None
+    ) -> None:
         self.kg = kg
         self.lang = lang
         self.triples = construct(kg, iri, in_graph=in_graph) if triples is None else triples

@@ -23,8 +23,17 @@ from next2met.graph.sources import load_context, parse_yaml, yaml_quads
 YAML_TYPES = {SOURCE_YAML.media_type, *SOURCE_YAML.synonyms, PLAIN_JSON.media_type}
 
 
-def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_dir: Path | None,
-                max_triples: int, source: str = "request body", places: dict | None = None) -> list[ox.Quad]:
+def read_posted(
+    data: bytes,
+    mimetype: str,
+    graph: str,
+    *,
+    base_iri: str,
+    data_dir: Path | None,
+    max_triples: int,
+    source: str = "request body",
+    places: dict | None = None,
+) -> list[ox.Quad]:
     """The quads of a posted body, all in ``graph``; 400 for what cannot be read (a key the source format does not
     have, at any depth, with its line), 413 past ``max_triples``. ``places`` receives where each resource of a
     YAML body is written."""
@@ -44,5 +53,6 @@ def read_posted(data: bytes, mimetype: str, graph: str, *, base_iri: str, data_d
         return parse_bytes(data, fmt, source=source, graph=graph, max_triples=max_triples)
     raise UnsupportedMediaType(
         f"cannot read {mimetype or 'a body without Content-Type'}; send YAML (application/yaml), JSON, or RDF ("
-        + ", ".join(sorted(f.media_type for f in RDF_FORMATS)) + ")"
+        + ", ".join(sorted(f.media_type for f in RDF_FORMATS))
+        + ")"
     )

@@ -29,14 +29,24 @@ TEXT_FIELDS = [
     ("transfer_potential", N2M.transferPotential, _l("Potential for learning or transfer")),
 ]
 LINK_FIELDS = [
-    ("regions", DCTERMS.spatial), ("main_institutions", N2M.mainInstitution), ("stages", N2M.innovationStage),
-    ("measures", N2M.measureType), ("sectors", N2M.ris3Sector), ("topics", N2M.programmeTopic),
-    ("standing", N2M.standing), ("source_project", N2M.sourceProject), ("submitted_by", N2M.submittedBy),
-    ("presented_at", N2M.presentedAt), ("related", DCTERMS.relation), ("part_of", DCTERMS.isPartOf),
+    ("regions", DCTERMS.spatial),
+    ("main_institutions", N2M.mainInstitution),
+    ("stages", N2M.innovationStage),
+    ("measures", N2M.measureType),
+    ("sectors", N2M.ris3Sector),
+    ("topics", N2M.programmeTopic),
+    ("standing", N2M.standing),
+    ("source_project", N2M.sourceProject),
+    ("submitted_by", N2M.submittedBy),
+    ("presented_at", N2M.presentedAt),
+    ("related", DCTERMS.relation),
+    ("part_of", DCTERMS.isPartOf),
     ("confidence", N2M.confidence),
 ]
 
-ACTIONS = PREFIXES + """
+ACTIONS = (
+    PREFIXES
+    + """
 SELECT ?action ?how ?plan ?region ?instrument WHERE {{
   {{ ?action n2m:inspiredBy {p} BIND("stated" AS ?how) }}
   UNION {{ ?action n2m:plausiblyInspiredBy {p} BIND("inferred" AS ?how) }}
@@ -44,14 +54,21 @@ SELECT ?action ?how ?plan ?region ?instrument WHERE {{
   OPTIONAL {{ ?action dcterms:isPartOf ?plan . OPTIONAL {{ ?plan dcterms:spatial ?region }} }}
   OPTIONAL {{ ?action n2m:improves ?instrument }}
 }}"""
+)
 
-GRAPH = PREFIXES + """
+GRAPH = (
+    PREFIXES
+    + """
 SELECT ?g ?file WHERE {{ GRAPH ?g {{ {p} a ?type }} OPTIONAL {{ ?g dcterms:identifier ?file }} }}"""
+)
 
-DATES = PREFIXES + """
+DATES = (
+    PREFIXES
+    + """
 SELECT ?e ?start ?end WHERE {{
   VALUES ?e {{ {events} }} ?e schema:startDate ?start OPTIONAL {{ ?e schema:endDate ?end }}
 }}"""
+)
 
 
 def number(value: str) -> str:
@@ -66,19 +83,21 @@ def number(value: str) -> str:
 def _nested(page: Page, pred) -> list[dict]:
     out = []
     for node in page.nested(str(pred)):
-        out.append({
-            "id": node.fragment,
-            "value": number(node.literal(str(SCHEMA.value))) if node.literal(str(SCHEMA.value)) else "",
-            "currency": node.literal(str(SCHEMA.currency)),
-            "covers": node.text(str(SCHEMA.description)),
-            "unit": node.text(str(SCHEMA.unitText)),
-            "when": node.literal(str(DCTERMS.date)),
-            "date": node.literal(str(SCHEMA.startDate)),
-            "label": node.text("http://www.w3.org/2000/01/rdf-schema#label"),
-            "agent": next(iter(node.links(str(PROV.agent))), None),
-            "type": next(iter(node.links(str(N2M.stakeholderType))), None),
-            "role": next(iter(node.links(str(DCAT.hadRole))), None),
-        })
+        out.append(
+            {
+                "id": node.fragment,
+                "value": number(node.literal(str(SCHEMA.value))) if node.literal(str(SCHEMA.value)) else "",
+                "currency": node.literal(str(SCHEMA.currency)),
+                "covers": node.text(str(SCHEMA.description)),
+                "unit": node.text(str(SCHEMA.unitText)),
+                "when": node.literal(str(DCTERMS.date)),
+                "date": node.literal(str(SCHEMA.startDate)),
+                "label": node.text("http://www.w3.org/2000/01/rdf-schema#label"),
+                "agent": next(iter(node.links(str(PROV.agent))), None),
+                "type": next(iter(node.links(str(N2M.stakeholderType))), None),
+                "role": next(iter(node.links(str(DCAT.hadRole))), None),
+            }
+        )
     return out
 
 
@@ -88,8 +107,9 @@ def actions(kg: KnowledgeGraph, page: Page) -> list[dict]:
     seen: dict[str, dict] = {}
     for r in rows:
         a = r["action"].value
-        entry = seen.setdefault(a, {"action": Link(a, page.label(a)), "how": set(), "plan": None, "region": None,
-                                    "instrument": None})
+        entry = seen.setdefault(
+            a, {"action": Link(a, page.label(a)), "how": set(), "plan": None, "region": None, "instrument": None}
+        )
         entry["how"].add(r["how"].value)
         for key in ("plan", "region", "instrument"):
             if key in r and entry[key] is None:
@@ -119,14 +139,18 @@ def event_dates(kg: KnowledgeGraph, events: list[Link]) -> dict[str, str]:
     return {r["e"].value: r["start"].value + (f" – {r['end'].value}" if "end" in r else "") for r in rows}
 
 
-def schema_org(page: Page, texts: dict[str, Text | None], links: dict[str, list[Link]], keywords: list[Text],
-               prov: dict) -> dict:
+def schema_org(
+    page: Page, texts: dict[str, Text | None], links: dict[str, list[Link]], keywords: list[Text], prov: dict
+) -> dict:
     """A schema.org description for search engines (CreativeWork: a described practice)."""
     title = page.text(str(DCTERMS.title))
     path = iri_to_path(page.iri) or ""
     doc: dict = {
-        "@context": "https://schema.org", "@type": "CreativeWork", "@id": page.iri,
-        "url": request.host_url.rstrip("/") + path, "name": title.value if title else page.label(page.iri),
+        "@context": "https://schema.org",
+        "@type": "CreativeWork",
+        "@id": page.iri,
+        "url": request.host_url.rstrip("/") + path,
+        "name": title.value if title else page.label(page.iri),
         "inLanguage": title.lang if title else page.lang,
     }
     if summary := texts.get("summary"):
@@ -146,8 +170,9 @@ def schema_org(page: Page, texts: dict[str, Text | None], links: dict[str, list[
     if links["regions"]:
         doc["spatialCoverage"] = [{"@type": "Place", "@id": r.iri, "name": r.label} for r in links["regions"]]
     if links["main_institutions"]:
-        doc["sourceOrganization"] = [{"@type": "Organization", "@id": o.iri, "name": o.label}
-                                     for o in links["main_institutions"]]
+        doc["sourceOrganization"] = [
+            {"@type": "Organization", "@id": o.iri, "name": o.label} for o in links["main_institutions"]
+        ]
     about = links["measures"] + links["sectors"] + links["stages"]
     if about:
         doc["about"] = [{"@type": "DefinedTerm", "@id": c.iri, "name": c.label} for c in about]
@@ -181,20 +206,35 @@ def context(kg: KnowledgeGraph, page: Page) -> dict:
     milestones = sorted(_nested(page, N2M.milestone), key=lambda m: m["date"] or "9999")
     return {
         "title": title.value if title else page.label(page.iri),
-        "title_text": title, "texts": texts, "headings": headings, "text_fields": TEXT_FIELDS, "links": links,
-        "keywords": keywords, "also_known_as": page.texts(str(SKOS.altLabel)), "notes": page.texts(str(SKOS.note)),
-        "fallbacks": fallbacks, "shown_language": language_name(page.lang), "in_languages": in_languages,
-        "start": page.literal(str(SCHEMA.startDate)), "end": page.literal(str(SCHEMA.endDate)),
-        "budgets": _nested(page, N2M.budget), "indicators": _nested(page, N2M.successIndicator),
+        "title_text": title,
+        "texts": texts,
+        "headings": headings,
+        "text_fields": TEXT_FIELDS,
+        "links": links,
+        "keywords": keywords,
+        "also_known_as": page.texts(str(SKOS.altLabel)),
+        "notes": page.texts(str(SKOS.note)),
+        "fallbacks": fallbacks,
+        "shown_language": language_name(page.lang),
+        "in_languages": in_languages,
+        "start": page.literal(str(SCHEMA.startDate)),
+        "end": page.literal(str(SCHEMA.endDate)),
+        "budgets": _nested(page, N2M.budget),
+        "indicators": _nested(page, N2M.successIndicator),
         "awards": page.texts(str(SCHEMA.award)),
-        "milestones": milestones, "stakeholders": _nested(page, PROV.qualifiedAttribution),
+        "milestones": milestones,
+        "stakeholders": _nested(page, PROV.qualifiedAttribution),
         "further": sorted({v.value for p in (FOAF.page, FOAF.homepage) for v in page.values(str(p))}),
         "gp_pages": sorted(v.value for v in page.values(str(N2M.goodPracticeDatabasePage))),
         "standing_link": standing,
         "standing_meaning": definition(kg, standing.iri, page.lang) if standing else None,
-        "event_dates": event_dates(kg, links["presented_at"]), "actions": actions(kg, page), "prov": prov,
-        "related": related, "network": layout.neighbourhood(pg, page.iri, page.lang),
-        "weights_doc": True, "jsonld": schema_org(page, texts, links, keywords, prov),
+        "event_dates": event_dates(kg, links["presented_at"]),
+        "actions": actions(kg, page),
+        "prov": prov,
+        "related": related,
+        "network": layout.neighbourhood(pg, page.iri, page.lang),
+        "weights_doc": True,
+        "jsonld": schema_org(page, texts, links, keywords, prov),
     }
 
 

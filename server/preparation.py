@@ -136,9 +136,25 @@ class Publishing:
         try:
             generation, snapshot = self._snapshot(store, scratch)
             out = scratch / "derived.nq"
-            self._run_process([sys.executable, "-m", "next2met.graph.prepare", str(snapshot), "--generation",
-                               generation, "--base", self.kg.settings.base_iri, "--ldes", str(self.log.folder),
-                               "--dumps", str(self.folder), "--derive", str(out)], lambda line: None)
+            self._run_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "next2met.graph.prepare",
+                    str(snapshot),
+                    "--generation",
+                    generation,
+                    "--base",
+                    self.kg.settings.base_iri,
+                    "--ldes",
+                    str(self.log.folder),
+                    "--dumps",
+                    str(self.folder),
+                    "--derive",
+                    str(out),
+                ],
+                lambda line: None,
+            )
             graphs: dict[str, list[ox.Quad]] = {}
             for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False):
                 graphs.setdefault(q.graph_name.value, []).append(q)
@@ -160,8 +176,9 @@ class Publishing:
         return generation, snapshot
 
     def _run_process(self, command: list[str], on_line) -> None:
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              stdin=subprocess.DEVNULL) as proc:
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+        ) as proc:
             self._proc = proc
             assert proc.stdout is not None and proc.stderr is not None
             for line in proc.stdout:
@@ -205,9 +222,12 @@ class Publishing:
                 self._dumps = write_dumps(store, self.folder)
                 self._manifest_seen = self._manifest_stamp()
                 preparing.end(DUMPS)
-        log.info("prepared %s of generation %s in %.1f s", " and ".join(
-            t for t, needed in ((LOG, need_log), (DUMPS, need_dumps)) if needed), generation,
-            time.monotonic() - started)
+        log.info(
+            "prepared %s of generation %s in %.1f s",
+            " and ".join(t for t, needed in ((LOG, need_log), (DUMPS, need_dumps)) if needed),
+            generation,
+            time.monotonic() - started,
+        )
         with self.kg.write_lock:  # a change under way is seen whole: its own listener records it, or we do
             if store.generation != generation:  # changed meanwhile: another round
                 self._want()
@@ -216,10 +236,24 @@ class Publishing:
         scratch = Path(tempfile.mkdtemp(prefix="prepare-", dir=store.root))
         try:
             generation, snapshot = self._snapshot(store, scratch)
-            command = [sys.executable, "-m", "next2met.graph.prepare", str(snapshot), "--generation", generation,
-                       "--base", self.kg.settings.base_iri, "--ldes", str(self.log.folder), "--dumps",
-                       str(self.folder), "--at", repr(self._at), *([] if need_log else ["--no-log"]),
-                       *([] if need_dumps else ["--no-dumps"])]
+            command = [
+                sys.executable,
+                "-m",
+                "next2met.graph.prepare",
+                str(snapshot),
+                "--generation",
+                generation,
+                "--base",
+                self.kg.settings.base_iri,
+                "--ldes",
+                str(self.log.folder),
+                "--dumps",
+                str(self.folder),
+                "--at",
+                repr(self._at),
+                *([] if need_log else ["--no-log"]),
+                *([] if need_dumps else ["--no-dumps"]),
+            ]
 
             def on_line(line: str) -> None:
                 if line.startswith("log"):

@@ -36,8 +36,13 @@ def wants_html() -> bool:
 
 def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
     base = current_app.config["NEXT2MET_SETTINGS"].base_iri
-    body = {"type": f"{base}{DOCS}#{slug}", "title": title, "status": status, "detail": detail,
-            "instance": request.path}
+    body = {
+        "type": f"{base}{DOCS}#{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+    }
     body.update({k: v for k, v in extra.items() if v is not None})
     if wants_html():
         html = render_template("problem.html", problem=body)
@@ -105,8 +110,13 @@ def statuses() -> dict[str, int]:
 def problem_docs() -> Response:
     """What each problem means and what to do about it, one section (anchor) per slug."""
     codes = statuses()
-    entries = sorted(({"slug": slug, "status": codes.get(slug, 400), "title": problem_title({"type": "#" + slug}),
-                       "help": text} for slug, text in PROBLEM_HELP.items()), key=lambda e: (e["status"], e["slug"]))
+    entries = sorted(
+        (
+            {"slug": slug, "status": codes.get(slug, 400), "title": problem_title({"type": "#" + slug}), "help": text}
+            for slug, text in PROBLEM_HELP.items()
+        ),
+        key=lambda e: (e["status"], e["slug"]),
+    )
     response = Response(render_template("problems.html", entries=entries), mimetype="text/html")
     return conditional(response, get_kg(), max_age=3600)
 

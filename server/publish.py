@@ -57,8 +57,10 @@ def init_app(app: Flask, kg: KnowledgeGraph) -> None:
 def _not_ready(kg: KnowledgeGraph, task: str, what: str) -> None:
     """503 with Retry-After while ``task`` is being prepared for the first time (nothing older to serve)."""
     if task in kg.preparing:
-        raise Preparing(f"{what} are being prepared after the server started or the data changed; try again in "
-                          f"a few seconds", retry_after=RETRY_AFTER)
+        raise Preparing(
+            f"{what} are being prepared after the server started or the data changed; try again in a few seconds",
+            retry_after=RETRY_AFTER,
+        )
 
 
 def _state() -> Publishing:
@@ -95,8 +97,7 @@ def _rdf_response(kg: KnowledgeGraph, body: bytes, fmt: Format) -> Response:
 def catalog(suffix: str | None = None) -> Response:
     """The DCAT-AP 3 catalogue: Turtle, JSON-LD, RDF/XML, N-Triples (or TriG/N-Quads) by Accept or suffix."""
     kg, dumps = get_kg(), _state().dumps
-    fmt = negotiate(GRAPH_ANSWERS, suffix=suffix, param=request.args.getlist("format"), html=True,
-                    what="the catalogue")
+    fmt = negotiate(GRAPH_ANSWERS, suffix=suffix, param=request.args.getlist("format"), html=True, what="the catalogue")
     if fmt is HTML:
         return _catalogue_page(kg, dumps)
     site = _site(kg)
@@ -114,9 +115,14 @@ def catalog(suffix: str | None = None) -> Response:
 
 def _catalogue_page(kg: KnowledgeGraph, dumps) -> Response:
     """The catalogue for people: what the dataset is, where its RDF descriptions, dumps and services are."""
-    body = render_template("catalog.html", dumps=dumps, origin=_origin(), quads=kg.store.count(),
-                           written=_iso(dumps.written) if dumps else "",
-                           formats=[(f.suffix, f.content_type) for f in GRAPH_ANSWERS])
+    body = render_template(
+        "catalog.html",
+        dumps=dumps,
+        origin=_origin(),
+        quads=kg.store.count(),
+        written=_iso(dumps.written) if dumps else "",
+        formats=[(f.suffix, f.content_type) for f in GRAPH_ANSWERS],
+    )
     response = Response(body, mimetype="text/html")
     response.vary.add("Accept")
     return conditional(response, kg)
@@ -130,8 +136,9 @@ def void_description() -> Response:
     site = _site(kg)
     stats = kg.cached(("void-stats",), lambda: void.statistics(kg.store))
     written = dumps.written if dumps else 0
-    body = kg.cached(("void", site.origin, written, fmt.key),
-                     lambda: catalogue.serialize(void.void(stats, site, dumps), fmt))
+    body = kg.cached(
+        ("void", site.origin, written, fmt.key), lambda: catalogue.serialize(void.void(stats, site, dumps), fmt)
+    )
     return _rdf_response(kg, body, fmt)
 
 
@@ -145,17 +152,29 @@ def dump_list() -> Response:
         _not_ready(kg, DUMPS, "the dumps")
         raise NotFound("the dumps have not been written yet")
     body = {
-        "name": dumps.name, "written": _iso(dumps.written), "generation": dumps.generation,
+        "name": dumps.name,
+        "written": _iso(dumps.written),
+        "generation": dumps.generation,
         "quads": dumps.quads,
-        "files": [{"url": f"{_origin()}/dumps/{f.filename}", "format": f.format, "mediaType": f.media_type,
-                   "compressed": f.compressed, "bytes": f.size, "sha256": f.sha256} for f in dumps.files],
+        "files": [
+            {
+                "url": f"{_origin()}/dumps/{f.filename}",
+                "format": f.format,
+                "mediaType": f.media_type,
+                "compressed": f.compressed,
+                "bytes": f.size,
+                "sha256": f.sha256,
+            }
+            for f in dumps.files
+        ],
         "catalog": f"{_origin()}/catalog",
     }
     from flask import json
 
     response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
-    return conditional(response, kg, etag=hashlib.sha256(response.get_data()).hexdigest()[:20],
-                       last_modified=dumps.written)
+    return conditional(
+        response, kg, etag=hashlib.sha256(response.get_data()).hexdigest()[:20], last_modified=dumps.written
+    )
 
 
 @bp.get("/dumps/<filename>")
@@ -171,8 +190,15 @@ def dump_file(filename: str) -> Response:
     f = dumps.file(filename)
     folder = state.folder / dumps.folder
     if not f.stored:
-        return send_file(folder / f.filename, mimetype=f.served_type, conditional=True, etag=f.sha256,
-                         last_modified=dumps.written, max_age=60, download_name=f.filename)
+        return send_file(
+            folder / f.filename,
+            mimetype=f.served_type,
+            conditional=True,
+            etag=f.sha256,
+            last_modified=dumps.written,
+            max_age=60,
+            download_name=f.filename,
+        )
     response = Response(read_plain(folder / f.stored), mimetype=f.served_type, direct_passthrough=True)
     response.content_length = f.size
     response.set_etag(f.sha256)
@@ -184,8 +210,9 @@ def dump_file(filename: str) -> Response:
 
 
 # -- the event stream -------------------------------------------------------------------------------------------
-def _ldes_response(kg: KnowledgeGraph, quads: list[ox.Quad], etag: str, last_modified: float,
-                   cache_control: str) -> Response:
+def _ldes_response(
+    kg: KnowledgeGraph, quads: list[ox.Quad], etag: str, last_modified: float, cache_control: str
+) -> Response:
     fmt = negotiate(LDES_OFFERS, what="the event stream")
     items = quads if fmt.quads else [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     used = {name: prefixes()[name] for name in ("ldes", "tree", "prov", "dcterms")} if fmt.prefixes else {}
@@ -240,7 +267,7 @@ def sitemap() -> Response:
         for n in range((len(entries) + SITEMAP_LIMIT - 1) // SITEMAP_LIMIT):
             ET.SubElement(ET.SubElement(root, "sitemap"), "loc").text = f"{_origin()}/sitemap.xml?page={n}"
     else:
-        chunk = entries[(page or 0) * SITEMAP_LIMIT:((page or 0) + 1) * SITEMAP_LIMIT]
+        chunk = entries[(page or 0) * SITEMAP_LIMIT : ((page or 0) + 1) * SITEMAP_LIMIT]
         if page and not chunk:
             raise NotFound(f"the sitemap has no page {page}")
         root = ET.Element("urlset", xmlns=SITEMAP_NS)
@@ -279,18 +306,21 @@ def _served(routes, path: str) -> bool:
 @bp.get("/robots.txt")
 def robots() -> Response:
     """Crawlers welcome, except on the query and write endpoints; the sitemap lists every page."""
-    body = "\n".join([
-        "User-agent: *",
-        "Disallow: /sparql",
-        "Disallow: /update",
-        "Disallow: /api/",
-        "Disallow: /validate",
-        "Allow: /",
-        f"Sitemap: {_origin()}/sitemap.xml",
-        "",
-    ])
-    return conditional(Response(body, mimetype="text/plain"), get_kg(),
-                       etag=hashlib.sha256(body.encode()).hexdigest()[:20])
+    body = "\n".join(
+        [
+            "User-agent: *",
+            "Disallow: /sparql",
+            "Disallow: /update",
+            "Disallow: /api/",
+            "Disallow: /validate",
+            "Allow: /",
+            f"Sitemap: {_origin()}/sitemap.xml",
+            "",
+        ]
+    )
+    return conditional(
+        Response(body, mimetype="text/plain"), get_kg(), etag=hashlib.sha256(body.encode()).hexdigest()[:20]
+    )
 
 
 @bp.after_request

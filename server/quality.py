@@ -27,7 +27,6 @@ METRICS = ("templateCompleteness", "meanConfidence", "warningCount")
 CONFIDENCE_WORDS = {1.0: "high", 0.5: "medium", 0.0: "low"}
 
 
-
 def measurements(kg: KnowledgeGraph) -> dict:
     """Everything the quality graph says, arranged by what was measured."""
     graph = derived_graph(kg.settings.base_iri, "quality")
@@ -45,12 +44,17 @@ SELECT ?m ?on ?metric ?value ?missing WHERE {{ GRAPH <{graph}> {{
         kinds[on] = r["m"].value.rsplit("#", 1)[-1].split("-", 1)[0]  # practice, region, field, class, dataset
         if "missing" in r:
             missing[on].add(r["missing"].value)
-    return {"values": values, "missing": missing, "kinds": kinds,
-            "generation": generation[0]["d"].value if generation else None}
+    return {
+        "values": values,
+        "missing": missing,
+        "kinds": kinds,
+        "generation": generation[0]["d"].value if generation else None,
+    }
 
 
 def report(kg: KnowledgeGraph, lang: str = "en") -> dict:
     """The quality report as plain data (what /quality.json answers)."""
+
     def compute() -> dict:
         found = measurements(kg)
         names = labels(kg)
@@ -84,8 +88,10 @@ def report(kg: KnowledgeGraph, lang: str = "en") -> dict:
             "templateFields": len(fields),
             "dataset": entry(dataset[0], "dataset", "dataset") if dataset else None,
             "regions": [entry(on, "region", names.get(on, lang)) for on in of("region")],
-            "fields": sorted((entry(on, "property", fields.get(on, on)) for on in of("field")),
-                             key=lambda f: f["templateCompleteness"]),
+            "fields": sorted(
+                (entry(on, "property", fields.get(on, on)) for on in of("field")),
+                key=lambda f: f["templateCompleteness"],
+            ),
             "records": [entry(on, "class", names.get(on, lang)) for on in of("class")],
             "practices": practices,
         }
@@ -111,21 +117,44 @@ def page() -> Response:
     kg = get_kg()
     data = report(kg)
     charts = [
-        bar_chart(_("Template completeness per region"), [
-            Bar(r["name"], r.get("templateCompleteness", 0), f"{r.get('templateCompleteness', 0):.0%}",
-                iri_to_path(r["region"]) or "") for r in data["regions"]], 1.0),
-        bar_chart(_("Confidence per region (high 1, medium 0.5, low 0)"), [
-            Bar(r["name"], r.get("meanConfidence", 0), f"{r.get('meanConfidence', 0):.2f}") for r in data["regions"]],
-            1.0),
-        bar_chart(_("Practices that give each template field"), [
-            Bar(f["name"], f.get("templateCompleteness", 0), f"{f.get('templateCompleteness', 0):.0%}")
-            for f in data["fields"]], 1.0),
-        bar_chart(_("SHACL warnings per region"), [
-            Bar(r["name"], r.get("warningCount", 0), str(r.get("warningCount", 0))) for r in data["regions"]]),
+        bar_chart(
+            _("Template completeness per region"),
+            [
+                Bar(
+                    r["name"],
+                    r.get("templateCompleteness", 0),
+                    f"{r.get('templateCompleteness', 0):.0%}",
+                    iri_to_path(r["region"]) or "",
+                )
+                for r in data["regions"]
+            ],
+            1.0,
+        ),
+        bar_chart(
+            _("Confidence per region (high 1, medium 0.5, low 0)"),
+            [Bar(r["name"], r.get("meanConfidence", 0), f"{r.get('meanConfidence', 0):.2f}") for r in data["regions"]],
+            1.0,
+        ),
+        bar_chart(
+            _("Practices that give each template field"),
+            [
+                Bar(f["name"], f.get("templateCompleteness", 0), f"{f.get('templateCompleteness', 0):.0%}")
+                for f in data["fields"]
+            ],
+            1.0,
+        ),
+        bar_chart(
+            _("SHACL warnings per region"),
+            [Bar(r["name"], r.get("warningCount", 0), str(r.get("warningCount", 0))) for r in data["regions"]],
+        ),
     ]
-    html = render_template("quality.html", data=data, charts=charts, confidence_word=confidence_word,
-                           quality_graph=iri_to_path(
-        derived_graph(kg.settings.base_iri, "quality")))
+    html = render_template(
+        "quality.html",
+        data=data,
+        charts=charts,
+        confidence_word=confidence_word,
+        quality_graph=iri_to_path(derived_graph(kg.settings.base_iri, "quality")),
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -145,12 +174,19 @@ def as_csv() -> Response:
     rows += [("region", r) for r in data["regions"]] + [("field", f) for f in data["fields"]]
     rows += [("records", c) for c in data["records"]] + [("practice", p) for p in data["practices"]]
     for level, item in rows:
-        iri = item.get("dataset") or item.get("region") or item.get("property") or item.get("class") \
+        iri = (
+            item.get("dataset")
+            or item.get("region")
+            or item.get("property")
+            or item.get("class")
             or item.get("practice")
+        )
         for metric in METRICS:
             if metric in item:
-                missing = "; ".join(m["name"] for m in item.get("missing", [])) if metric == "templateCompleteness" \
-                    else ""
+                missing = (
+                    "; ".join(m["name"] for m in item.get("missing", [])) if metric == "templateCompleteness" else ""
+                )
                 writer.writerow([level, iri, item["name"], metric, item[metric], missing])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": 'inline; filename="next2met-quality.csv"'})
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'inline; filename="next2met-quality.csv"'}
+    )

@@ -29,14 +29,18 @@ KINDS = {"select": "select", "ask": "ask", "construct": "graph", "describe": "gr
 RESERVED = {"format", "lang"}
 
 
-
-
 def _describe(q: CannedQuery) -> dict:
     return {
-        "name": q.name, "title": q.title, "description": q.description, "form": q.form,
-        "url": url_for(".run", name=q.name, _external=True), "text": url_for(".text", name=q.name, _external=True),
-        "params": [{"name": p.name, "type": p.type, "expects": p.describe(), "default": p.default, "help": p.help}
-                   for p in q.params],
+        "name": q.name,
+        "title": q.title,
+        "description": q.description,
+        "form": q.form,
+        "url": url_for(".run", name=q.name, _external=True),
+        "text": url_for(".text", name=q.name, _external=True),
+        "params": [
+            {"name": p.name, "type": p.type, "expects": p.describe(), "default": p.default, "help": p.help}
+            for p in q.params
+        ],
     }
 
 
@@ -102,8 +106,10 @@ def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Res
         truncated = len(rows) > limit
     elif kind == "graph":
         triples = kg.cached(("canned-triples", sparql), lambda: list(dict.fromkeys(kg.query(sparql).triples())))
-        table = {"head": ["subject", "predicate", "object"],
-                 "rows": [[_cell(t.subject), _cell(t.predicate), _cell(t.object)] for t in triples[:limit]]}
+        table = {
+            "head": ["subject", "predicate", "object"],
+            "rows": [[_cell(t.subject), _cell(t.predicate), _cell(t.object)] for t in triples[:limit]],
+        }
         truncated = len(triples) > limit
     else:
         table = None
@@ -113,9 +119,18 @@ def _html(q: CannedQuery, values: dict[str, str], sparql: str, kind: str) -> Res
     shown = {k: v for k, v in values.items() if v != ""}
     downloads = [(f.key, f.media_type) for f in negotiation.TABLES[kind]]
     html = render_template(
-        "queries_run.html", q=q, kind=kind, table=table, answer=answer, truncated=truncated, limit=limit,
-        current=current, sparql=sparql, editor=url_for("sparql.sparql") + "?" + urlencode({"query": sparql}),
-        download=lambda key: url_for(".run", **{"name": q.name, **shown, "format": key}), downloads=downloads,
+        "queries_run.html",
+        q=q,
+        kind=kind,
+        table=table,
+        answer=answer,
+        truncated=truncated,
+        limit=limit,
+        current=current,
+        sparql=sparql,
+        editor=url_for("sparql.sparql") + "?" + urlencode({"query": sparql}),
+        download=lambda key: url_for(".run", **{"name": q.name, **shown, "format": key}),
+        downloads=downloads,
         evidence=url_for("packs.query_pack", **{"name": q.name, **shown}),
     )
     return Response(html, mimetype="text/html")
@@ -133,6 +148,9 @@ def _cell(term) -> dict | None:
     if isinstance(term, ox.NamedNode):
         return {"text": term.value, "href": href(term.value)}
     if isinstance(term, ox.Literal):
-        return {"text": term.value, "lang": term.language,
-                "numeric": term.datatype.value.rsplit("#", 1)[-1] in ("integer", "decimal", "double", "float")}
+        return {
+            "text": term.value,
+            "lang": term.language,
+            "numeric": term.datatype.value.rsplit("#", 1)[-1] in ("integer", "decimal", "double", "float"),
+        }
     return {"text": str(term)}

@@ -29,10 +29,12 @@ from .problems import wants_html
 from .state import get_kg
 
 bp = Blueprint("releases", __name__)
-EXTRA_FILES = {"CITATION.cff": "text/plain; charset=utf-8", "CITATION.bib": "application/x-bibtex; charset=utf-8",
-               "SHA256SUMS": "text/plain; charset=utf-8"}
+EXTRA_FILES = {
+    "CITATION.cff": "text/plain; charset=utf-8",
+    "CITATION.bib": "application/x-bibtex; charset=utf-8",
+    "SHA256SUMS": "text/plain; charset=utf-8",
+}
 DIFF_CACHE = 8
-
 
 
 def _folder():
@@ -42,12 +44,24 @@ def _folder():
 def describe(r: Release) -> dict:
     base = get_kg().settings.base_iri
     return {
-        "name": r.name, "iri": release_iri(base, r.name), "created": r.created, "previous": r.previous,
-        "dataGeneration": r.generation, "quads": r.quads,
+        "name": r.name,
+        "iri": release_iri(base, r.name),
+        "created": r.created,
+        "previous": r.previous,
+        "dataGeneration": r.generation,
+        "quads": r.quads,
         "sparql": f"{request.url_root}sparql?release={r.name}",
-        "files": [{"filename": f.filename, "url": f"{request.url_root}releases/{r.name}/{f.filename}",
-                   "size": f.size, "sha256": f.sha256, "mediaType": f.media_type, "compressed": f.compressed}
-                  for f in r.files],
+        "files": [
+            {
+                "filename": f.filename,
+                "url": f"{request.url_root}releases/{r.name}/{f.filename}",
+                "size": f.size,
+                "sha256": f.sha256,
+                "mediaType": f.media_type,
+                "compressed": f.compressed,
+            }
+            for f in r.files
+        ],
         "citation": citation_text(r, base),
         "cff": f"{request.url_root}releases/{r.name}/CITATION.cff",
         "bibtex": f"{request.url_root}releases/{r.name}/CITATION.bib",
@@ -59,8 +73,9 @@ def index() -> Response:
     releases = list_releases(_folder())
     if not wants_html() or request.args.get("format") == "json":
         return jsonify([describe(r) for r in releases])
-    return Response(render_template("releases.html", releases=[describe(r) for r in reversed(releases)]),
-                    mimetype="text/html")
+    return Response(
+        render_template("releases.html", releases=[describe(r) for r in reversed(releases)]), mimetype="text/html"
+    )
 
 
 @bp.get("/releases.json")
@@ -112,10 +127,16 @@ def diff_page(a: str, b: str) -> Response:
     names = labels(get_kg())
     words = in_words(d, lambda iri: names.get(iri))
     body = {
-        "from": a, "to": b, "summary": words, "practicesAdded": d.practices_added,
-        "practicesRemoved": d.practices_removed, "practicesChanged": d.practices_changed,
-        "otherChanged": d.other_changed, "derivedChanged": d.derived_changed,
-        "quadsAdded": len(d.added), "quadsRemoved": len(d.removed),
+        "from": a,
+        "to": b,
+        "summary": words,
+        "practicesAdded": d.practices_added,
+        "practicesRemoved": d.practices_removed,
+        "practicesChanged": d.practices_changed,
+        "otherChanged": d.other_changed,
+        "derivedChanged": d.derived_changed,
+        "quadsAdded": len(d.added),
+        "quadsRemoved": len(d.removed),
         "added": f"{request.url_root}releases/{a}/diff/{b}/added.nq",
         "removed": f"{request.url_root}releases/{a}/diff/{b}/removed.nq",
         "patch": f"{request.url_root}releases/{a}/diff/{b}/patch.rdfp",
@@ -131,20 +152,38 @@ def in_words(d: Diff, label) -> list[str]:
         return [_("Nothing changed between %(old)s and %(new)s.", old=d.old, new=d.new)]
     out = []
     if d.practices_added:
-        out.append(ngettext("%(num)d practice added: %(names)s.", "%(num)d practices added: %(names)s.",
-                            len(d.practices_added), names=", ".join(label(p) for p in d.practices_added)))
+        out.append(
+            ngettext(
+                "%(num)d practice added: %(names)s.",
+                "%(num)d practices added: %(names)s.",
+                len(d.practices_added),
+                names=", ".join(label(p) for p in d.practices_added),
+            )
+        )
     if d.practices_removed:
-        out.append(ngettext("%(num)d practice removed: %(names)s.", "%(num)d practices removed: %(names)s.",
-                            len(d.practices_removed), names=", ".join(label(p) for p in d.practices_removed)))
+        out.append(
+            ngettext(
+                "%(num)d practice removed: %(names)s.",
+                "%(num)d practices removed: %(names)s.",
+                len(d.practices_removed),
+                names=", ".join(label(p) for p in d.practices_removed),
+            )
+        )
     for p, props in d.practices_changed.items():
         out.append(_("%(practice)s: changed %(fields)s.", practice=label(p), fields=", ".join(props)))
     if d.other_changed:
-        out.append(ngettext("%(num)d other record changed: %(names)s.", "%(num)d other records changed: %(names)s.",
-                            len(d.other_changed), names=", ".join(label(r) for r in d.other_changed[:10])
-                            + (" …" if len(d.other_changed) > 10 else "")))
+        out.append(
+            ngettext(
+                "%(num)d other record changed: %(names)s.",
+                "%(num)d other records changed: %(names)s.",
+                len(d.other_changed),
+                names=", ".join(label(r) for r in d.other_changed[:10]) + (" …" if len(d.other_changed) > 10 else ""),
+            )
+        )
     if d.derived_changed:
-        out.append(_("Derived graphs recomputed: %(names)s.",
-                     names=", ".join(g.rsplit("/", 1)[-1] for g in d.derived_changed)))
+        out.append(
+            _("Derived graphs recomputed: %(names)s.", names=", ".join(g.rsplit("/", 1)[-1] for g in d.derived_changed))
+        )
     out.append(_("In all %(added)d quads added and %(removed)d removed.", added=len(d.added), removed=len(d.removed)))
     return out
 

@@ -42,8 +42,15 @@ def split_suffix(rest: str) -> tuple[str, str | None]:
 
 def serialize(triples: list[ox.Triple], fmt: Format, first: str = "") -> bytes:
     """Write the triples in ``fmt``, the resource ``first`` and its fragments at the top."""
-    triples = sorted(triples, key=lambda t: (not t.subject.value.startswith(first) if first else False,
-                                              t.subject.value, t.predicate.value, str(t.object)))
+    triples = sorted(
+        triples,
+        key=lambda t: (
+            not t.subject.value.startswith(first) if first else False,
+            t.subject.value,
+            t.predicate.value,
+            str(t.object),
+        ),
+    )
     body = fmt.write_triples(triples, prefixes=used_in(t.predicate.value for t in triples))
     assert body is not None
     return body
@@ -67,8 +74,9 @@ def set_language(kg: KnowledgeGraph) -> str:
     return g.lang
 
 
-def respond(kg: KnowledgeGraph, iri: str, fmt: Format, render_html, kind: str = "",
-            version: list[ox.Triple] | None = None) -> Response:
+def respond(
+    kg: KnowledgeGraph, iri: str, fmt: Format, render_html, kind: str = "", version: list[ox.Triple] | None = None
+) -> Response:
     """Answer for one resource in the negotiated format; ``render_html(page)`` makes the HTML; ``version``: the
     triples of a past version to show instead of the current ones."""
     if fmt is HTML:
@@ -95,11 +103,18 @@ def respond(kg: KnowledgeGraph, iri: str, fmt: Format, render_html, kind: str = 
 def page_context(kg: KnowledgeGraph, page: Page, kind: str) -> dict:
     """What every resource template gets: the page, its statements and incoming links, the RDF links."""
     return {
-        "page": page, "kind": kind, "iri": page.iri, "lang": page.lang, "title": page.label(page.iri),
-        "rdf_links": rdf_links((iri_to_path(page.iri) or "").partition("#")[0]), "query_link": query_link(page.iri),
-        "statements": entity_pages.statements(page), "incoming": entity_pages.incoming(kg, page),
+        "page": page,
+        "kind": kind,
+        "iri": page.iri,
+        "lang": page.lang,
+        "title": page.label(page.iri),
+        "rdf_links": rdf_links((iri_to_path(page.iri) or "").partition("#")[0]),
+        "query_link": query_link(page.iri),
+        "statements": entity_pages.statements(page),
+        "incoming": entity_pages.incoming(kg, page),
         "types": [page.label(t) if labels(kg).has(t) else curie(t) for t in page.types()],
-        "language_name": language_name, "url_with": url_with,
+        "language_name": language_name,
+        "url_with": url_with,
     }
 
 

@@ -52,10 +52,17 @@ def serve(settings: Settings) -> None:
     # headers and bodies may take to arrive (nginx: client_header_timeout, client_body_timeout).
     try:
         server = waitress.create_server(
-            app, host=settings.host, port=settings.port, threads=settings.threads, ident="next2met-kg",
-            max_request_body_size=max(2 * settings.max_body, settings.max_body + 65536), outbuf_overflow=16 << 20,
-            connection_limit=settings.connection_limit, channel_timeout=settings.channel_timeout,
-            asyncore_use_poll=True, cleanup_interval=min(30, max(1, int(settings.channel_timeout))),
+            app,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            ident="next2met-kg",
+            max_request_body_size=max(2 * settings.max_body, settings.max_body + 65536),
+            outbuf_overflow=16 << 20,
+            connection_limit=settings.connection_limit,
+            channel_timeout=settings.channel_timeout,
+            asyncore_use_poll=True,
+            cleanup_interval=min(30, max(1, int(settings.channel_timeout))),
         )
     except OSError as e:  # taken meanwhile by another program
         kg.close()
@@ -99,8 +106,10 @@ def check_port(host: str, port: int) -> None:
 
 def _listen_error(host: str, port: int, e: OSError) -> ConfigError:
     if e.errno == errno.EADDRINUSE:
-        return ConfigError(f"port {port} on {host} is in use by another program (another next2met serve?); "
-                           "choose a free one with --port or NEXT2MET_PORT")
+        return ConfigError(
+            f"port {port} on {host} is in use by another program (another next2met serve?); "
+            "choose a free one with --port or NEXT2MET_PORT"
+        )
     return ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}")
 
 
@@ -110,20 +119,43 @@ def _listen_error(host: str, port: int, e: OSError) -> ConfigError:
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8080).")
 @click.option("--query-timeout", default=None, type=float, help="Seconds a user SPARQL query may run.")
 @click.option("--max-rows", default=None, type=int, help="Most rows/triples a user query returns (cut with notice).")
-@click.option("--update-token-file", default=None, type=click.Path(dir_okay=False),
-              help="File holding the bearer token that turns on /update and the write API.")
-@click.option("--update-token", default=None,
-              help="The token itself (visible to anyone who lists processes: prefer --update-token-file or "
-                   "NEXT2MET_UPDATE_TOKEN).")
-@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
-              help="The data folder: the source files that accepted writes go to (default: data/ of a checkout, "
-                   "else a per-user copy of the packaged data).")
+@click.option(
+    "--update-token-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="File holding the bearer token that turns on /update and the write API.",
+)
+@click.option(
+    "--update-token",
+    default=None,
+    help="The token itself (visible to anyone who lists processes: prefer --update-token-file or "
+    "NEXT2MET_UPDATE_TOKEN).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="The data folder: the source files that accepted writes go to (default: data/ of a checkout, "
+    "else a per-user copy of the packaged data).",
+)
 def serve_command(host, port, query_timeout, max_rows, update_token_file, update_token, data_dir, **opts) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, pages, harvesting), building it first when the store is empty."""
     if update_token:
-        click.echo("next2met: warning: --update-token shows the token to anyone who lists processes; use "
-                   "--update-token-file or NEXT2MET_UPDATE_TOKEN instead", err=True)
-    serve(settings_from(
-        opts, host=host, port=port, query_timeout=query_timeout, max_rows=max_rows, update_token=update_token,
-        update_token_file=update_token_file, data_dir=data_dir,
-    ))
+        click.echo(
+            "next2met: warning: --update-token shows the token to anyone who lists processes; use "
+            "--update-token-file or NEXT2MET_UPDATE_TOKEN instead",
+            err=True,
+        )
+    serve(
+        settings_from(
+            opts,
+            host=host,
+            port=port,
+            query_timeout=query_timeout,
+            max_rows=max_rows,
+            update_token=update_token,
+            update_token_file=update_token_file,
+            data_dir=data_dir,
+        )
+    )

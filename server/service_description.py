@@ -28,12 +28,16 @@ VOID = "http://rdfs.org/ns/void#"
 
 LIMIT_TERMS = {
     "queryTimeout": ("query timeout", "Seconds a query may run; a longer one is stopped and answered with 503."),
-    "maxResultRows": ("maximum result rows",
-                      "Most rows (or triples) one answer holds; a longer answer is cut and carries the header "
-                      "X-Next2Met-Truncated: true."),
+    "maxResultRows": (
+        "maximum result rows",
+        "Most rows (or triples) one answer holds; a longer answer is cut and carries the header "
+        "X-Next2Met-Truncated: true.",
+    ),
     "maxRequestBytes": ("maximum request size", "Largest request body in bytes; a larger one gets 413."),
-    "maxConcurrentQueries": ("maximum concurrent queries",
-                             "Queries running or waiting at once; more get 503 until one finishes."),
+    "maxConcurrentQueries": (
+        "maximum concurrent queries",
+        "Queries running or waiting at once; more get 503 until one finishes.",
+    ),
 }
 
 
@@ -54,9 +58,11 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
         (service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + ".well-known/void")),
         (service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + "catalog")),
     ]
-    accepts = ("SPARQL 1.1 queries (SELECT, ASK, CONSTRUCT, DESCRIBE) by GET with query=, or by POST as "
-               "application/x-www-form-urlencoded or application/sparql-query; default-graph-uri and "
-               "named-graph-uri set the dataset. Updates are not taken here")
+    accepts = (
+        "SPARQL 1.1 queries (SELECT, ASK, CONSTRUCT, DESCRIBE) by GET with query=, or by POST as "
+        "application/x-www-form-urlencoded or application/sparql-query; default-graph-uri and "
+        "named-graph-uri set the dataset. Updates are not taken here"
+    )
     if settings.update_token:
         updates = ox.NamedNode(root + "update")
         accepts += f": send them to {updates.value}."
@@ -67,11 +73,17 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
             (updates, _sd("supportedLanguage"), _sd("SPARQL11Update")),
             (updates, _sd("defaultDataset"), dataset),
             (updates, ox.NamedNode(DCTERMS + "title"), ox.Literal("next2met-kg SPARQL update endpoint", language="en")),
-            (updates, ox.NamedNode(DCTERMS + "description"), ox.Literal(
-                "SPARQL 1.1 Update by POST as application/sparql-update or application/x-www-form-urlencoded "
-                "(update=), with 'Authorization: Bearer <token>'; using-graph-uri and using-named-graph-uri set "
-                "the dataset; LOAD and SERVICE are refused, and an update whose result would not conform to the "
-                "SHACL shapes is refused with the report (422), nothing changed.", language="en")),
+            (
+                updates,
+                ox.NamedNode(DCTERMS + "description"),
+                ox.Literal(
+                    "SPARQL 1.1 Update by POST as application/sparql-update or application/x-www-form-urlencoded "
+                    "(update=), with 'Authorization: Bearer <token>'; using-graph-uri and using-named-graph-uri set "
+                    "the dataset; LOAD and SERVICE are refused, and an update whose result would not conform to the "
+                    "SHACL shapes is refused with the report (422), nothing changed.",
+                    language="en",
+                ),
+            ),
         ]
     else:
         accepts += ": this server takes none."
@@ -104,21 +116,28 @@ def describe_service(kg: KnowledgeGraph, endpoint: str, root: str, fmt: Format, 
         (dataset, _sd("defaultGraph"), default_graph),
         (default_graph, _rdf("type"), _sd("Graph")),
         (default_graph, ox.NamedNode(VOID + "triples"), _integer(count)),
-        (default_graph, ox.NamedNode(DCTERMS + "description"),
-         ox.Literal("The union of all named graphs (queries that name no dataset see everything).", language="en")),
+        (
+            default_graph,
+            ox.NamedNode(DCTERMS + "description"),
+            ox.Literal("The union of all named graphs (queries that name no dataset see everything).", language="en"),
+        ),
     ]
     # the classes and properties in use, as VoID partitions of the default graph (the counts of /.well-known/void)
     stats = kg.cached(("void-stats",), lambda: statistics(kg.store))
     for cls, n in sorted(stats.classes.items()):
         part = ox.NamedNode(f"{endpoint}#class-{partition_name(cls)}")
-        triples += [(default_graph, ox.NamedNode(VOID + "classPartition"), part),
-                    (part, ox.NamedNode(VOID + "class"), ox.NamedNode(cls)),
-                    (part, ox.NamedNode(VOID + "entities"), _integer(n))]
+        triples += [
+            (default_graph, ox.NamedNode(VOID + "classPartition"), part),
+            (part, ox.NamedNode(VOID + "class"), ox.NamedNode(cls)),
+            (part, ox.NamedNode(VOID + "entities"), _integer(n)),
+        ]
     for prop, n in sorted(stats.properties.items()):
         part = ox.NamedNode(f"{endpoint}#property-{partition_name(prop)}")
-        triples += [(default_graph, ox.NamedNode(VOID + "propertyPartition"), part),
-                    (part, ox.NamedNode(VOID + "property"), ox.NamedNode(prop)),
-                    (part, ox.NamedNode(VOID + "triples"), _integer(n))]
+        triples += [
+            (default_graph, ox.NamedNode(VOID + "propertyPartition"), part),
+            (part, ox.NamedNode(VOID + "property"), ox.NamedNode(prop)),
+            (part, ox.NamedNode(VOID + "triples"), _integer(n)),
+        ]
     triples.append((service, ox.NamedNode(RDFS + "seeAlso"), ox.NamedNode(root + "model")))
     for i, name in enumerate(kg.cached(("sd-graphs",), kg.store.named_graphs)):
         node = ox.BlankNode(f"graph{i}")

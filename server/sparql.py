@@ -82,7 +82,7 @@ def is_volatile(query: str) -> bool:
     for i, (kind, value) in enumerate(found):
         if kind == "word" and value == "SERVICE":
             return True
-        if kind == "word" and value in VOLATILE_FUNCTIONS and found[i + 1:i + 2] == [("other", "(")]:
+        if kind == "word" and value in VOLATILE_FUNCTIONS and found[i + 1 : i + 2] == [("other", "(")]:
             return True
         if kind == "iri" and "(" in value:
             return True
@@ -94,8 +94,6 @@ def init_app(app: Flask, kg: KnowledgeGraph) -> None:
     snapshots = Snapshots(kg.store, kg.write_lock) if isinstance(kg.store, OxigraphStore) else None
     pool = QueryPool(kg.settings, snapshots)
     kg.extensions["sparql"] = pool  # kg.close() stops it
-
-
 
 
 def _pool() -> QueryPool:
@@ -122,8 +120,9 @@ def sparql() -> Response:
     format_param = params.getlist("format")
     if not queries:
         if request.method == "POST":
-            raise InputError("the request has no query: send it as the body (application/sparql-query) or as "
-                             "the form field 'query'")
+            raise InputError(
+                "the request has no query: send it as the body (application/sparql-query) or as the form field 'query'"
+            )
         return _describe_or_edit(format_param)
     query = queries[0]
     if not query.strip():
@@ -135,8 +134,10 @@ def sparql() -> Response:
     if form is not None and form not in formats:
         negotiation.choose_answer(form, request.accept_mimetypes, format_param)  # raises 406 with the right message
     if not formats:
-        raise NotAcceptable("none of the types in the Accept header fits any SPARQL result",
-                            offered=negotiation.offered("select") + negotiation.offered("graph"))
+        raise NotAcceptable(
+            "none of the types in the Accept header fits any SPARQL result",
+            offered=negotiation.offered("select") + negotiation.offered("graph"),
+        )
     return _run(query, params, formats)
 
 
@@ -154,9 +155,15 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     base = request.base_url
     release = _release(params)
     job = QueryJob(
-        sparql=query, formats=formats, max_rows=settings.max_rows, default_graph=default_graph,
-        named_graphs=named_graphs, base_iri=base, prefixes=prefixes(),
-        allowlist=settings.service_allowlist, release=str(release.store_path) if release else None,
+        sparql=query,
+        formats=formats,
+        max_rows=settings.max_rows,
+        default_graph=default_graph,
+        named_graphs=named_graphs,
+        base_iri=base,
+        prefixes=prefixes(),
+        allowlist=settings.service_allowlist,
+        release=str(release.store_path) if release else None,
     )
     # A repeated query is answered from memory until the data changes, unless its answer may differ between runs.
     # A release's answers are not kept: they are few, and the cache holds one data generation at a time.
@@ -187,11 +194,16 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
         response.headers[TRUNCATED] = "true"
     # Where the time went (W3C Server Timing; browsers' developer tools draw it): the steps in the worker, the
     # worker round trip (steps plus the hand-off), and the whole request in the server up to here.
-    steps = [] if hit else [f"{name};dur={ms:.2f}" for name, ms in answer.timings] + [
-        f"worker;dur={worker_ms:.2f}", *([f'store;desc="{answer.store}"'] if answer.store else [])]
+    steps = (
+        []
+        if hit
+        else [f"{name};dur={ms:.2f}" for name, ms in answer.timings]
+        + [f"worker;dur={worker_ms:.2f}", *([f'store;desc="{answer.store}"'] if answer.store else [])]
+    )
     total = (time.perf_counter() - started) * 1000
-    response.headers["Server-Timing"] = ", ".join([*steps, *(['cache;desc="hit"'] if hit else []),
-                                                   f"total;dur={total:.2f}"])
+    response.headers["Server-Timing"] = ", ".join(
+        [*steps, *(['cache;desc="hit"'] if hit else []), f"total;dur={total:.2f}"]
+    )
     return response
 
 
@@ -213,8 +225,9 @@ def _read_params(body_type: str) -> MultiDict:
         return request.args
     limit = get_kg().settings.max_body
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the request body has {request.content_length} bytes; the limit is {limit} bytes",
-                              limit=limit)
+        raise PayloadTooLarge(
+            f"the request body has {request.content_length} bytes; the limit is {limit} bytes", limit=limit
+        )
     charset = (request.mimetype_params.get("charset") or "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
@@ -279,7 +292,8 @@ def _cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Timing-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = (
-            f"{TRUNCATED}, {MAX_ROWS}, {CACHE}, ETag, Content-Type, Server-Timing")
+            f"{TRUNCATED}, {MAX_ROWS}, {CACHE}, ETag, Content-Type, Server-Timing"
+        )
     return response
 
 
@@ -301,8 +315,11 @@ def _editor() -> Response:
         "truncatedHeader": TRUNCATED.lower(),
         "words": {
             "query": _("Query"),
-            "truncated": _("Only the first %(rows)s results are shown: this server cuts longer answers. Use LIMIT and "
-                           "OFFSET (with ORDER BY) to page through the rest.", rows=settings.max_rows),
+            "truncated": _(
+                "Only the first %(rows)s results are shown: this server cuts longer answers. Use LIMIT and "
+                "OFFSET (with ORDER BY) to page through the rest.",
+                rows=settings.max_rows,
+            ),
         },
     }
     html = render_template("sparql.html", config=config, settings=settings)
@@ -352,12 +369,18 @@ def update() -> Response:
             new[_graph(q)].append(q)
         from .api import author
 
-        applied = kg.apply(DataChange(
-            [Edit(g, quads) for g, quads in new.items()], channel="update", author=author(),
-            message=request.headers.get("X-Next2Met-Message", "") or "SPARQL update"))
+        applied = kg.apply(
+            DataChange(
+                [Edit(g, quads) for g, quads in new.items()],
+                channel="update",
+                author=author(),
+                message=request.headers.get("X-Next2Met-Message", "") or "SPARQL update",
+            )
+        )
     log.info("update changed %d graph(s): %s", len(changed), ", ".join(changed))
-    return jsonify({"status": "updated", "changedGraphs": list(changed), "version": applied.version,
-                    "files": list(applied.files)})
+    return jsonify(
+        {"status": "updated", "changedGraphs": list(changed), "version": applied.version, "files": list(applied.files)}
+    )
 
 
 def client_key() -> str:

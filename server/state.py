@@ -170,8 +170,11 @@ class KnowledgeGraph:
         from next2met.graph.changes.reconcile import reconcile
 
         with self.write_lock:
-            return reconcile(self.store, self.settings,
-                             notify=lambda event: self.changed(Change(event.graphs, event.reason, event.at)))
+            return reconcile(
+                self.store,
+                self.settings,
+                notify=lambda event: self.changed(Change(event.graphs, event.reason, event.at)),
+            )
 
     # -- change notification -------------------------------------------------------------------------
     def on_change(self, listener: ChangeListener) -> None:

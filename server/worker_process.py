@@ -169,12 +169,20 @@ def _fits_in_memory(quads: int, meminfo: str = "/proc/meminfo") -> bool:
         return True
     limit = _data_limit()
     if limit is not None and quads * BYTES_PER_QUAD > (limit - _data_used()) / 2:
-        log.warning("the data (%d quads) is not copied into memory: about %d MB needed, the worker's memory limit "
-                    "leaves %d MB", quads, quads * BYTES_PER_QUAD >> 20, (limit - _data_used()) >> 20)
+        log.warning(
+            "the data (%d quads) is not copied into memory: about %d MB needed, the worker's memory limit leaves %d MB",
+            quads,
+            quads * BYTES_PER_QUAD >> 20,
+            (limit - _data_used()) >> 20,
+        )
         return False
     if quads * BYTES_PER_QUAD > available / 2:
-        log.warning("the data (%d quads) is not copied into memory: about %d MB needed, %d MB available", quads,
-                    quads * BYTES_PER_QUAD >> 20, available >> 20)
+        log.warning(
+            "the data (%d quads) is not copied into memory: about %d MB needed, %d MB available",
+            quads,
+            quads * BYTES_PER_QUAD >> 20,
+            available >> 20,
+        )
         return False
     return True
 

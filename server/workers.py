@@ -170,7 +170,9 @@ class _Worker:
         ours, theirs = socket.socketpair()
         code = f"from next2met.server.worker_process import serve; serve({theirs.fileno()})"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            [sys.executable, "-c", code],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
         )
         theirs.close()
         self.conn = Connection(ours.detach())
@@ -349,7 +351,10 @@ class QueryPool:
                 retry = max(1, round(self.settings.query_timeout / 2))
                 raise TooManyRequests(
                     f"this client already has {cap} {self.name} job(s) running, the most one client may have at "
-                    f"once; wait for {'it' if cap == 1 else 'them'} to finish", retry_after=retry, limit=cap)
+                    f"once; wait for {'it' if cap == 1 else 'them'} to finish",
+                    retry_after=retry,
+                    limit=cap,
+                )
             self._held[client] += 1
 
     def _leave(self, client: str) -> None:
@@ -372,13 +377,16 @@ class QueryPool:
                 raise QueryTooDeep(
                     f"the {'query' if isinstance(job, QueryJob) else 'update'} nests braces, parentheses or "
                     f"brackets more than {self.settings.max_query_depth} deep; write it flatter",
-                    limit=self.settings.max_query_depth)
+                    limit=self.settings.max_query_depth,
+                )
         self._admit(client)
         if not self._slots.acquire(blocking=False):
             self._leave(client)
             raise Overloaded(
                 f"{self.settings.max_concurrent_queries} {self.name} jobs are already running or waiting; try again "
-                "shortly", retry_after=1)
+                "shortly",
+                retry_after=1,
+            )
         snapshot = None
         handed_over = [False]  # the client's share is given back when a replacement worker has started
         try:
@@ -389,8 +397,9 @@ class QueryPool:
                 try:
                     worker = self._idle.get(timeout=max(0.0, waited_until - time.monotonic()))
                 except queue.Empty:
-                    raise Overloaded(f"no {self.name} worker became free within {timeout:g} s; try again shortly",
-                                     retry_after=1) from None
+                    raise Overloaded(
+                        f"no {self.name} worker became free within {timeout:g} s; try again shortly", retry_after=1
+                    ) from None
                 if not worker.killed:
                     break
             if snapshot is not None and snapshot != self._newest:  # the data changed: idle workers open it now
@@ -405,8 +414,14 @@ class QueryPool:
             if not handed_over[0]:
                 self._leave(client)
 
-    def _exchange(self, worker: _Worker, job, timeout: float, leave: Callable[[], None] | None = None,
-                  handed_over: list[bool] | None = None):
+    def _exchange(
+        self,
+        worker: _Worker,
+        job,
+        timeout: float,
+        leave: Callable[[], None] | None = None,
+        handed_over: list[bool] | None = None,
+    ):
         started = time.monotonic()
 
         def replace_worker() -> None:
@@ -418,10 +433,14 @@ class QueryPool:
             worker.conn.send(job)
             if not worker.conn.poll(timeout):
                 replace_worker()
-                advice = ("narrow it down (LIMIT, more specific patterns) or ask for a longer timeout on your own "
-                          "server") if self.name == "query" else "send less data at once"
-                raise QueryTimeout(f"the {self.name} ran for more than {timeout:g} s and was stopped; {advice}",
-                                   seconds=timeout)
+                advice = (
+                    ("narrow it down (LIMIT, more specific patterns) or ask for a longer timeout on your own server")
+                    if self.name == "query"
+                    else "send less data at once"
+                )
+                raise QueryTimeout(
+                    f"the {self.name} ran for more than {timeout:g} s and was stopped; {advice}", seconds=timeout
+                )
             message = worker.conn.recv()
         except (EOFError, OSError) as e:
             memory = worker.ended_for_memory()
@@ -429,8 +448,9 @@ class QueryPool:
             if memory:
                 raise MemoryLimit(
                     f"the {self.name} needed more than the worker's memory limit of "
-                    f"{self.settings.worker_memory_mb} MB and was stopped; narrow it down", limit_mb=
-                    self.settings.worker_memory_mb) from None
+                    f"{self.settings.worker_memory_mb} MB and was stopped; narrow it down",
+                    limit_mb=self.settings.worker_memory_mb,
+                ) from None
             raise StoreError(f"the {self.name} worker stopped unexpectedly ({e or 'out of memory?'})") from None
         self._idle.put(worker)
         log.debug("query answered by a worker in %.3f s", time.monotonic() - started)

@@ -68,8 +68,11 @@ def digest_quads(quads: Iterable[ox.Quad], base: str) -> str:
 
 def _digest_lines(nquads: bytes, base: str) -> str:
     derived = b"<" + derived_prefix(base).encode()
-    lines = [line for line in BLANK.sub(b"_:", nquads).split(b"\n")
-             if line and not line[:-2].rstrip().rsplit(b" ", 1)[-1].startswith(derived)]
+    lines = [
+        line
+        for line in BLANK.sub(b"_:", nquads).split(b"\n")
+        if line and not line[:-2].rstrip().rsplit(b" ", 1)[-1].startswith(derived)
+    ]
     lines.sort()
     digest = hashlib.sha256()
     for line in lines:
@@ -140,8 +143,9 @@ class Plan:
     parameters: dict[str, str | int | float] = field(default_factory=dict)
 
 
-def describe_computation(t: Triples, title: str, generation: str, plans: Iterable[Plan],
-                         software: Iterable[str] = ("networkx",)) -> None:
+def describe_computation(
+    t: Triples, title: str, generation: str, plans: Iterable[Plan], software: Iterable[str] = ("networkx",)
+) -> None:
     """The derived graph's provenance: what it is, the data it came from, the software and the algorithms."""
     g = t.graph
     t.a(g, PROV + "Entity")
@@ -216,8 +220,9 @@ def deriver(name: str) -> Callable[[Deriver], Deriver]:
     return register
 
 
-def refresh(store: Store, base: str, *, force: bool = False, context: dict | None = None,
-            engine: str = "auto") -> list[str]:
+def refresh(
+    store: Store, base: str, *, force: bool = False, context: dict | None = None, engine: str = "auto"
+) -> list[str]:
     """Recompute the derived graphs whose data generation is not the current one and write them in one step;
     return the names of the graphs written (none when all were current). ``context`` may hold what the caller
     already has: ``report`` (the SHACL report of the data as it is now), ``practice_graph``."""
@@ -227,8 +232,9 @@ def refresh(store: Store, base: str, *, force: bool = False, context: dict | Non
     return list(graphs)
 
 
-def compute(store: Store, base: str, *, force: bool = False, context: dict | None = None,
-            engine: str = "auto") -> dict[str, list[ox.Quad]]:
+def compute(
+    store: Store, base: str, *, force: bool = False, context: dict | None = None, engine: str = "auto"
+) -> dict[str, list[ox.Quad]]:
     """The derived graphs that :func:`refresh` would write, without writing them (a process of its own computes
     them from a snapshot after the server starts: ``graph/prepare.py``)."""
     from . import network, quality  # noqa: F401  (register the derivers)

@@ -111,7 +111,7 @@ def centrality(g: nx.Graph) -> tuple[dict[str, float], dict[str, float]]:
 def fragment(iri: str, base: str) -> str:
     """A readable fragment name for a node: ``practice-x``, ``organisation-y``, ``region-FI1C3``."""
     if iri.startswith(base):
-        return iri[len(base):].replace("/", "-").replace("#", "-")
+        return iri[len(base) :].replace("/", "-").replace("#", "-")
     if iri.startswith("http://data.europa.eu/nuts/code/"):
         return "region-" + iri.rsplit("/", 1)[-1]
     return "node-" + iri.rstrip("/").rsplit("/", 1)[-1].replace("#", "-")
@@ -123,17 +123,32 @@ def network_quads(store: Store, base: str, generation: str, context: dict) -> li
     pg = context.get("practice_graph") or PracticeGraph.build(store)
     graph = derived_graph(base, "network")
     t = Triples(graph)
-    describe_computation(t, "the learning network: hubs, communities and who learned from whom", generation, [
-        Plan("degree", "degree", NX_DOCS + "networkx.classes.function.degree.html"),
-        Plan("betweenness", "betweenness centrality", NX_DOCS + "networkx.algorithms.centrality."
-             "betweenness_centrality.html", {"normalized": True, "exact up to nodes": EXACT_BETWEENNESS_NODES,
-                                             "seed": SEED}),
-        Plan("pagerank", "PageRank", NX_DOCS + "networkx.algorithms.link_analysis.pagerank_alg.pagerank.html",
-             {"alpha": ALPHA}),
-        Plan("louvain", "Louvain community detection", NX_DOCS + "networkx.algorithms.community.louvain."
-             "louvain_communities.html", {"resolution": RESOLUTION, "seed": SEED, "weight": "score",
-                                          "nearest related practices": NEIGHBOURS}),
-    ])
+    describe_computation(
+        t,
+        "the learning network: hubs, communities and who learned from whom",
+        generation,
+        [
+            Plan("degree", "degree", NX_DOCS + "networkx.classes.function.degree.html"),
+            Plan(
+                "betweenness",
+                "betweenness centrality",
+                NX_DOCS + "networkx.algorithms.centrality.betweenness_centrality.html",
+                {"normalized": True, "exact up to nodes": EXACT_BETWEENNESS_NODES, "seed": SEED},
+            ),
+            Plan(
+                "pagerank",
+                "PageRank",
+                NX_DOCS + "networkx.algorithms.link_analysis.pagerank_alg.pagerank.html",
+                {"alpha": ALPHA},
+            ),
+            Plan(
+                "louvain",
+                "Louvain community detection",
+                NX_DOCS + "networkx.algorithms.community.louvain.louvain_communities.html",
+                {"resolution": RESOLUTION, "seed": SEED, "weight": "score", "nearest related practices": NEIGHBOURS},
+            ),
+        ],
+    )
     net = learning_network(pg)
     betweenness, pagerank = centrality(net)
     by_kind: dict[str, list[str]] = defaultdict(list)
@@ -141,8 +156,9 @@ def network_quads(store: Store, base: str, generation: str, context: dict) -> li
         by_kind[data["kind"]].append(node)
     position: dict[str, str] = {}
     for kind in STORED_KINDS:
-        ranked = sorted(by_kind.get(kind, []), key=lambda n: (-net.degree(n), -round(betweenness[n], 9),
-                                                             -round(pagerank[n], 9), n))
+        ranked = sorted(
+            by_kind.get(kind, []), key=lambda n: (-net.degree(n), -round(betweenness[n], 9), -round(pagerank[n], 9), n)
+        )
         for rank, node in enumerate(ranked, 1):
             pos = t.node(fragment(node, base))
             position[node] = pos
@@ -173,8 +189,12 @@ def network_quads(store: Store, base: str, generation: str, context: dict) -> li
         for theirs in bridged(similar, practice, community_of):
             t.add(pos, N2M + "bridgesCommunity", theirs)
     for transfer in pg.transfers:
-        flow = t.node("flow-" + fragment(transfer.teacher, base).removeprefix("region-") + "-to-"
-                      + fragment(transfer.learner, base).removeprefix("region-"))
+        flow = t.node(
+            "flow-"
+            + fragment(transfer.teacher, base).removeprefix("region-")
+            + "-to-"
+            + fragment(transfer.learner, base).removeprefix("region-")
+        )
         t.a(flow, N2M + "LearningFlow")
         t.add(flow, N2M + "fromRegion", transfer.teacher)
         t.add(flow, N2M + "toRegion", transfer.learner)

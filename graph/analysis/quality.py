@@ -97,8 +97,7 @@ def assess(store: Store, base: str, report: ValidationReport, pg: PracticeGraph)
     }
     practices: dict[str, PracticeQuality] = {}
     for p in pg.practices:
-        regions = sorted({pg.partner_region_of(n) for n in pg.graph[p]
-                          if pg.graph.edges[p, n]["kind"] == "region"})
+        regions = sorted({pg.partner_region_of(n) for n in pg.graph[p] if pg.graph.edges[p, n]["kind"] == "region"})
         practices[p] = PracticeQuality(p, regions[0] if regions else NO_REGION, confidence.get(p))
     types = _types(store)
     other: dict[str, int] = defaultdict(int)
@@ -135,15 +134,26 @@ def mean(values: list[float | None]) -> float | None:
 @deriver("quality")
 def quality_quads(store: Store, base: str, generation: str, context: dict) -> list[ox.Quad]:
     """The derived graph of the quality measurements."""
-    report = context.get("report") or validate_text(store.triples_text(), engine=context.get("engine", "auto"),
-                                                    base=base)
+    report = context.get("report") or validate_text(
+        store.triples_text(), engine=context.get("engine", "auto"), base=base
+    )
     pg = context.get("practice_graph") or PracticeGraph.build(store)
     q = assess(store, base, report, pg)
     t = Triples(derived_graph(base, "quality"))
-    describe_computation(t, "data quality: completeness and confidence", generation, [
-        Plan("shacl", "SHACL validation with the shapes of the data", SHACL_DOCS,
-             {"engine": report.engine, "template fields": len(q.fields)}),
-    ], software=("pyshacl-turbo",) if report.engine == "turbo" else ("pyshacl",))
+    describe_computation(
+        t,
+        "data quality: completeness and confidence",
+        generation,
+        [
+            Plan(
+                "shacl",
+                "SHACL validation with the shapes of the data",
+                SHACL_DOCS,
+                {"engine": report.engine, "template fields": len(q.fields)},
+            ),
+        ],
+        software=("pyshacl-turbo",) if report.engine == "turbo" else ("pyshacl",),
+    )
     n = len(q.fields)
 
     def measure(on: str, key: str, metric: str, value: float | int | None) -> str | None:

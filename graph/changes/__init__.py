@@ -17,6 +17,15 @@ from .history import History, Version
 from .provenance import describe_graph, provenance_graph_iri
 
 __all__ = [
-    "Applied", "Change", "ChangeEvent", "Edit", "History", "Version", "apply_change", "describe_graph",
-    "ensure_data_folder", "graph_etag", "provenance_graph_iri",
+    "Applied",
+    "Change",
+    "ChangeEvent",
+    "Edit",
+    "History",
+    "Version",
+    "apply_change",
+    "describe_graph",
+    "ensure_data_folder",
+    "graph_etag",
+    "provenance_graph_iri",
 ]

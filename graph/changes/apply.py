@@ -103,9 +103,16 @@ def graph_etag(quads: Sequence[ox.Quad] | None) -> str | None:
     return digest(content_text(quads))[:32] if quads else None
 
 
-def apply_change(store: Store, settings: Settings, change: Change, *,
-                 notify: Callable[[ChangeEvent], None] | None = None, engine: str | None = None,
-                 progress=None, dry_run: bool = False) -> Applied:
+def apply_change(
+    store: Store,
+    settings: Settings,
+    change: Change,
+    *,
+    notify: Callable[[ChangeEvent], None] | None = None,
+    engine: str | None = None,
+    progress=None,
+    dry_run: bool = False,
+) -> Applied:
     """Apply one change through the write path; raise a KGError (nothing changed) when it is refused.
 
     Args:
@@ -163,22 +170,33 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
     prov_old = list(store.quads(prov_name))
     prov_new = prov_mod.without(prov_old, set(new), base)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    activities = {q.subject.value for q in prov_new if q.predicate.value == prov_mod.RDF_TYPE
-                  and q.object.value == prov_mod.PROV + "Activity"}
+    activities = {
+        q.subject.value
+        for q in prov_new
+        if q.predicate.value == prov_mod.RDF_TYPE and q.object.value == prov_mod.PROV + "Activity"
+    }
     for graph, quads in new.items():
         if not quads:
             continue
         place, facts = places[graph], GraphFacts.of(quads)
         if place.path is not None:
             data = texts[place.path]
-            prov_new += prov_mod.describe_graph(graph, facts, base, file=place.relative,
-                                                digest=prov_mod.checksum(data or b""))
+            prov_new += prov_mod.describe_graph(
+                graph, facts, base, file=place.relative, digest=prov_mod.checksum(data or b"")
+            )
         else:
             activity = change.channel if change.channel in ("harvest", "derive") else "update"
             said = f"Harvested from {change.origin}" + (f", read from {change.read_from}" if change.read_from else "")
             prov_new += prov_mod.describe_graph(
-                graph, facts, base, activity=activity, origin=change.origin, read_from=change.read_from, when=when,
-                label=said if change.origin and activity == "harvest" else None)
+                graph,
+                facts,
+                base,
+                activity=activity,
+                origin=change.origin,
+                read_from=change.read_from,
+                when=when,
+                label=said if change.origin and activity == "harvest" else None,
+            )
             if prov_mod.activity_iri(base, activity) not in activities:
                 prov_new += prov_mod.describe_activity(base, activity)
                 activities.add(prov_mod.activity_iri(base, activity))
@@ -199,12 +217,21 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
         raise StoreError(f"the store did not take the change ({e}); the source files were put back") from e
     t3 = time.perf_counter()
     version = _record(history, change, new, old, places, context, base)
-    commit = git_commit(data_dir, list(to_write), change.author, _commit_message(change, version, places)) \
-        if to_write else None
+    commit = (
+        git_commit(data_dir, list(to_write), change.author, _commit_message(change, version, places))
+        if to_write
+        else None
+    )
     t4 = time.perf_counter()
-    return Applied(report, tuple(replaced), tuple(p.relative for p in places.values() if p.relative),
-                   version.number, {g: graph_etag(q) for g, q in new.items()}, commit,
-                   {"prepare": t1 - t0, "validate": t2 - t1, "write": t3 - t2, "history": t4 - t3})
+    return Applied(
+        report,
+        tuple(replaced),
+        tuple(p.relative for p in places.values() if p.relative),
+        version.number,
+        {g: graph_etag(q) for g, q in new.items()},
+        commit,
+        {"prepare": t1 - t0, "validate": t2 - t1, "write": t3 - t2, "history": t4 - t3},
+    )
 
 
 def _differs(new: list[ox.Quad], old: list[ox.Quad]) -> bool:
@@ -215,13 +242,17 @@ def _check_preconditions(change: Change, old: dict[str, list[ox.Quad]]) -> None:
     for graph, expected in change.expect.items():
         current = graph_etag(old.get(graph) or [])
         if expected is None and current is not None:
-            raise Conflict(f"{_name(graph)} exists already; read it and send PUT with If-Match to change it",
-                           etag=current)
+            raise Conflict(
+                f"{_name(graph)} exists already; read it and send PUT with If-Match to change it", etag=current
+            )
         if expected is not None and expected != current:
             raise PreconditionFailed(
                 f"{_name(graph)} changed since you read it (it is at version {current}, you sent {expected}); "
-                "read it again, redo your edit and send it with the new ETag" if current else
-                f"{_name(graph)} does not exist any more", etag=current)
+                "read it again, redo your edit and send it with the new ETag"
+                if current
+                else f"{_name(graph)} does not exist any more",
+                etag=current,
+            )
 
 
 def _name(graph: str) -> str:
@@ -231,23 +262,29 @@ def _name(graph: str) -> str:
 def _place(graph: str, base: str, data_dir: Path, channel: str) -> files_mod.Destination:
     """Where a graph may be written; Conflict for graphs the write path does not write."""
     if not graph:
-        raise Conflict("the default graph has no source file and no name that a rebuild could keep: write into a "
-                       "named graph (GRAPH <...>), such as the graph of a practice "
-                       f"<{base}graph/practices/{{slug}}>")
+        raise Conflict(
+            "the default graph has no source file and no name that a rebuild could keep: write into a "
+            "named graph (GRAPH <...>), such as the graph of a practice "
+            f"<{base}graph/practices/{{slug}}>"
+        )
     if graph == prov_mod.provenance_graph_iri(base):
         raise Conflict("the provenance graph is kept by the server from the other graphs; it cannot be written")
     if graph.startswith(f"{base}graph/derived/"):  # computed by the server from the data (graph.analysis): no file
         return files_mod.Destination(None, None, False)
     if graph.startswith(f"{base}graph/ontology/"):
-        rel = graph[len(f"{base}graph/"):]
-        raise WriteBackRefused(f"<{graph}> is compiled from {rel}.ttl, part of the ontology shipped with the "
-                               f"software; change it by editing {rel}.ttl in the repository, not through the "
-                               "server", file=f"{rel}.ttl")
+        rel = graph[len(f"{base}graph/") :]
+        raise WriteBackRefused(
+            f"<{graph}> is compiled from {rel}.ttl, part of the ontology shipped with the "
+            f"software; change it by editing {rel}.ttl in the repository, not through the "
+            "server",
+            file=f"{rel}.ttl",
+        )
     return files_mod.destination(graph, base, data_dir, create=channel in FILE_CHANNELS)
 
 
-def _file_text(place: files_mod.Destination, quads: list[ox.Quad], context: dict, graph: str,
-               hint: str | None) -> bytes:
+def _file_text(
+    place: files_mod.Destination, quads: list[ox.Quad], context: dict, graph: str, hint: str | None
+) -> bytes:
     from ..writeback import write_yaml
 
     assert place.path is not None and place.relative is not None
@@ -262,14 +299,29 @@ def _file_text(place: files_mod.Destination, quads: list[ox.Quad], context: dict
     return serialize_quads(quads, fmt) or b""
 
 
-def _record(history: History, change: Change, new: dict[str, list[ox.Quad]], old: dict[str, list[ox.Quad]],
-            places: dict[str, files_mod.Destination], context: dict, base: str) -> Version:
+def _record(
+    history: History,
+    change: Change,
+    new: dict[str, list[ox.Quad]],
+    old: dict[str, list[ox.Quad]],
+    places: dict[str, files_mod.Destination],
+    context: dict,
+    base: str,
+) -> Version:
     from .diff import resource_changes
 
     graphs, fields = [], {}
-    subjects = list(change.subjects) or sorted({
-        q.subject.value.split("#", 1)[0] for qs in (*new.values(), *(old[g] for g in new)) for q in qs
-        if q.predicate.value == prov_mod.RDF_TYPE and "#" not in q.subject.value})[:50]
+    subjects = (
+        list(change.subjects)
+        or sorted(
+            {
+                q.subject.value.split("#", 1)[0]
+                for qs in (*new.values(), *(old[g] for g in new))
+                for q in qs
+                if q.predicate.value == prov_mod.RDF_TYPE and "#" not in q.subject.value
+            }
+        )[:50]
+    )
     for graph, quads in new.items():
         before = _keep(history, old[graph])
         after = _keep(history, quads)
@@ -278,8 +330,16 @@ def _record(history: History, change: Change, new: dict[str, list[ox.Quad]], old
             found = resource_changes(_triples(old[graph]), _triples(quads), s, context, base)
             if found:
                 fields[s] = sorted({f.field for f in found})
-    version = Version(history.next_number(), dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                      change.author, change.message, change.channel, tuple(graphs), tuple(subjects), fields)
+    version = Version(
+        history.next_number(),
+        dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        change.author,
+        change.message,
+        change.channel,
+        tuple(graphs),
+        tuple(subjects),
+        fields,
+    )
     history.append(version)
     return version
 

@@ -32,8 +32,14 @@ class FieldChange:
         return f"{where} changed from {', '.join(self.old)} to {', '.join(self.new)}"
 
     def as_json(self) -> dict:
-        return {"field": self.field, "language": self.language or None, "change": self.change,
-                "old": list(self.old), "new": list(self.new), "text": self.sentence()}
+        return {
+            "field": self.field,
+            "language": self.language or None,
+            "change": self.change,
+            "old": list(self.old),
+            "new": list(self.new),
+            "text": self.sentence(),
+        }
 
 
 def key_names(context: dict) -> dict[str, str]:
@@ -57,14 +63,18 @@ def _show(term, nested: dict[str, list[ox.Triple]], names: dict[str, str], base:
         return term.value
     value = term.value
     if value in nested:
-        parts = sorted(f"{names.get(t.predicate.value, t.predicate.value)}: {_show(t.object, {}, names, base)}"
-                       for t in nested[value] if t.predicate.value != RDF_TYPE)
+        parts = sorted(
+            f"{names.get(t.predicate.value, t.predicate.value)}: {_show(t.object, {}, names, base)}"
+            for t in nested[value]
+            if t.predicate.value != RDF_TYPE
+        )
         return "{" + "; ".join(parts) + "}"
-    return value[len(base):] if value.startswith(base) else value
+    return value[len(base) :] if value.startswith(base) else value
 
 
-def resource_changes(old: Iterable[ox.Triple] | None, new: Iterable[ox.Triple] | None, resource: str,
-                     context: dict, base: str) -> list[FieldChange]:
+def resource_changes(
+    old: Iterable[ox.Triple] | None, new: Iterable[ox.Triple] | None, resource: str, context: dict, base: str
+) -> list[FieldChange]:
     """The changes of one resource (its own triples and its ``#fragment`` parts) from ``old`` to ``new``."""
     names = key_names(context)
 

@@ -35,9 +35,12 @@ SOURCE_SUFFIXES = (".yaml", ".yml", *RDF_SUFFIXES)
 def is_source(path: Path, data_dir: Path) -> bool:
     """A file the build reads: YAML or RDF, not the context, not inside a hidden folder such as ``.next2met``."""
     parts = path.relative_to(data_dir).parts
-    return (path.is_file() and not any(p.startswith(".") for p in parts)
-            and (path.suffix in (".yaml", ".yml") or guess_format(path) is not None)
-            and path.name != paths.CONTEXT_FILE.name)
+    return (
+        path.is_file()
+        and not any(p.startswith(".") for p in parts)
+        and (path.suffix in (".yaml", ".yml") or guess_format(path) is not None)
+        and path.name != paths.CONTEXT_FILE.name
+    )
 
 
 def user_data_folder() -> Path:
@@ -63,10 +66,11 @@ def copy_packaged_data(target: Path, announce=log.warning) -> Path:
     """The data folder ``target``, filled with the packaged data the first time (and saying so)."""
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(paths.DATA_DIR, target,
-                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py", STATE))
-        announce(f"copied the packaged data to {target}: edits are written there (set --data or "
-                 "NEXT2MET_DATA_DIR to use another folder)")
+        shutil.copytree(paths.DATA_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", STATE))
+        announce(
+            f"copied the packaged data to {target}: edits are written there (set --data or "
+            "NEXT2MET_DATA_DIR to use another folder)"
+        )
     return target
 
 
@@ -91,7 +95,7 @@ def destination(graph: str, base: str, data_dir: Path, *, create: bool) -> Desti
     prefix = f"{base}graph/"
     if not graph.startswith(prefix):
         return Destination(None, None, False)
-    rel = graph[len(prefix):]
+    rel = graph[len(prefix) :]
     if not rel or rel.startswith((".", "/")) or ".." in rel.split("/") or "\\" in rel or "#" in rel:
         return Destination(None, None, False)
     for suffix in SOURCE_SUFFIXES:
@@ -113,13 +117,20 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def unwritable(folder: Path, e: OSError) -> DataFolderUnwritable:
-    why = {errno.ENOSPC: "it is full", errno.EDQUOT: "its quota is used up", errno.EROFS: "it is read-only",
-           errno.EACCES: "the server may not write there", errno.EPERM: "the server may not write there",
-           errno.EFBIG: "it refused a file of this size (full, or a limit on file sizes)"}
+    why = {
+        errno.ENOSPC: "it is full",
+        errno.EDQUOT: "its quota is used up",
+        errno.EROFS: "it is read-only",
+        errno.EACCES: "the server may not write there",
+        errno.EPERM: "the server may not write there",
+        errno.EFBIG: "it refused a file of this size (full, or a limit on file sizes)",
+    }
     reason = why.get(e.errno or 0, e.strerror or str(e))
     return DataFolderUnwritable(
         f"cannot write to the data folder {folder}: {reason}; nothing was changed. Free space or fix the folder's "
-        "permissions, then send the change again", folder=str(folder))
+        "permissions, then send the change again",
+        folder=str(folder),
+    )
 
 
 def write_files(contents: dict[Path, bytes | None], data_dir: Path) -> dict[Path, bytes | None]:

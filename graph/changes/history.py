@@ -52,17 +52,29 @@ class Version:
         return next((g for g in self.graphs if g.graph == graph), None)
 
     def as_json(self) -> dict:
-        return {"version": self.number, "at": self.at, "author": self.author, "message": self.message,
-                "channel": self.channel, "subjects": list(self.subjects), "fields": self.fields,
-                "graphs": [{"graph": g.graph, "file": g.file, "before": g.before, "after": g.after}
-                           for g in self.graphs]}
+        return {
+            "version": self.number,
+            "at": self.at,
+            "author": self.author,
+            "message": self.message,
+            "channel": self.channel,
+            "subjects": list(self.subjects),
+            "fields": self.fields,
+            "graphs": [{"graph": g.graph, "file": g.file, "before": g.before, "after": g.after} for g in self.graphs],
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> Version:
-        return cls(int(d["version"]), d["at"], d["author"], d.get("message", ""), d.get("channel", ""),
-                   tuple(GraphVersion(g["graph"], g.get("file"), g.get("before"), g.get("after"))
-                         for g in d["graphs"]),
-                   tuple(d.get("subjects", ())), d.get("fields", {}))
+        return cls(
+            int(d["version"]),
+            d["at"],
+            d["author"],
+            d.get("message", ""),
+            d.get("channel", ""),
+            tuple(GraphVersion(g["graph"], g.get("file"), g.get("before"), g.get("after")) for g in d["graphs"]),
+            tuple(d.get("subjects", ())),
+            d.get("fields", {}),
+        )
 
 
 def content_text(quads: Iterable[ox.Quad]) -> bytes:
@@ -167,8 +179,13 @@ def git_root(folder: Path) -> Path | None:
     if shutil.which("git") is None or not (folder / ".git").exists():
         return None
     try:
-        out = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     top = Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
@@ -185,16 +202,33 @@ def git_commit(folder: Path, files: Iterable[Path], author: str, message: str) -
     ident = ["-c", f"user.name={name}", "-c", "user.email=next2met@localhost"]
     try:
         subprocess.run(["git", "-C", str(root), "add", "-A", "--", *rel], capture_output=True, timeout=30, check=True)
-        done = subprocess.run(["git", "-C", str(root), *ident, "commit", "-q", "--no-verify", "-m", message,
-                               f"--author={name} <next2met@localhost>", "--", *rel],
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                *ident,
+                "commit",
+                "-q",
+                "--no-verify",
+                "-m",
+                message,
+                f"--author={name} <next2met@localhost>",
+                "--",
+                *rel,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         if done.returncode != 0:
             log.warning("git commit in %s failed: %s", root, done.stderr.strip() or done.stdout.strip())
             return None
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=False)
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
         return head.stdout.strip() or None
     except (OSError, subprocess.SubprocessError) as e:
         log.warning("git commit in %s failed: %s", root, e)
         return None
-

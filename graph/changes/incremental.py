@@ -42,8 +42,9 @@ def resource_of(iri: str) -> str:
     return iri.split("#", 1)[0]
 
 
-def validate_change(store: Store, replaced: dict[str, list[ox.Quad]], settings: Settings, *,
-                    engine: str = "auto", full: bool = False) -> ValidationReport:
+def validate_change(
+    store: Store, replaced: dict[str, list[ox.Quad]], settings: Settings, *, engine: str = "auto", full: bool = False
+) -> ValidationReport:
     """Validate the dataset as it would be after replacing these graphs; ShapesInvalid when it would not conform."""
     from ..errors import ShapesInvalid
 
@@ -52,7 +53,8 @@ def validate_change(store: Store, replaced: dict[str, list[ox.Quad]], settings: 
         report = full_report(store, replaced, settings.base_iri, engine)
     if not report.conforms:
         raise ShapesInvalid(
-            f"the change would leave {report.violation_count} violation(s); nothing was changed", report)
+            f"the change would leave {report.violation_count} violation(s); nothing was changed", report
+        )
     return report
 
 
@@ -62,8 +64,7 @@ def full_report(store: Store, replaced: dict[str, list[ox.Quad]], base: str, eng
     return validate_quads([*kept, *(q for qs in replaced.values() for q in qs)], engine=engine, base=base)
 
 
-def bounded_report(store: Store, replaced: dict[str, list[ox.Quad]], base: str,
-                   engine: str) -> ValidationReport | None:
+def bounded_report(store: Store, replaced: dict[str, list[ox.Quad]], base: str, engine: str) -> ValidationReport | None:
     """The report about the nodes the change can affect, or None when the neighbourhood cannot be bounded.
 
     The provenance graph is left out: no shape targets what it describes (graphs, files, activities), which
@@ -77,12 +78,16 @@ def bounded_report(store: Store, replaced: dict[str, list[ox.Quad]], base: str,
     new = [q for qs in data_graphs.values() for q in qs]
     if _has_blank(old) or _has_blank(new):
         return None
-    changed = {ox.Triple(q.subject, q.predicate, q.object) for q in old} ^ \
-              {ox.Triple(q.subject, q.predicate, q.object) for q in new}
+    changed = {ox.Triple(q.subject, q.predicate, q.object) for q in old} ^ {
+        ox.Triple(q.subject, q.predicate, q.object) for q in new
+    }
     readers = object_readers(base)
     focus = {resource_of(q.subject.value) for q in (*old, *new)}
-    focus |= {resource_of(t.object.value) for t in changed
-              if isinstance(t.object, ox.NamedNode) and t.predicate.value in readers}
+    focus |= {
+        resource_of(t.object.value)
+        for t in changed
+        if isinstance(t.object, ox.NamedNode) and t.predicate.value in readers
+    }
     members, own = view.resources(focus)
     inbound = view.pointing_at(members)
     if own is None or inbound is None:
@@ -113,7 +118,8 @@ def object_readers(base: str) -> frozenset[str]:
     """Predicates whose objects a shape reads as focus nodes: ``sh:targetObjectsOf`` and ``sh:inversePath``."""
     rows = shapes_graph(base).query(
         "PREFIX sh: <http://www.w3.org/ns/shacl#> SELECT ?p WHERE { { ?s sh:targetObjectsOf ?p } "
-        "UNION { ?s sh:inversePath ?p } }")
+        "UNION { ?s sh:inversePath ?p } }"
+    )
     return frozenset(str(row[0]) for row in rows)  # type: ignore[index]  # rdflib: a SELECT gives rows
 
 
@@ -123,16 +129,17 @@ class _View:
 
     def __init__(self, store: Store, replaced: dict[str, list[ox.Quad]], skip: str) -> None:
         self.store = store
-        self.new = [ox.Triple(q.subject, q.predicate, q.object) for g, qs in replaced.items() if g != skip
-                    for q in qs]
+        self.new = [ox.Triple(q.subject, q.predicate, q.object) for g, qs in replaced.items() if g != skip for q in qs]
         self.excluded = ", ".join(f"<{g}>" for g in {*replaced, skip} if g)
 
     def _rows(self, pattern: str, values: str, iris: Iterable[str]):
         ordered = sorted(iris)
         for i in range(0, len(ordered), CHUNK):
-            chunk = " ".join(f"<{s}>" for s in ordered[i:i + CHUNK])
-            query = (f"SELECT ?s ?p ?o WHERE {{ VALUES ?{values} {{ {chunk} }} GRAPH ?g {{ {pattern} }} "
-                     f"FILTER (?g NOT IN ({self.excluded})) }}")
+            chunk = " ".join(f"<{s}>" for s in ordered[i : i + CHUNK])
+            query = (
+                f"SELECT ?s ?p ?o WHERE {{ VALUES ?{values} {{ {chunk} }} GRAPH ?g {{ {pattern} }} "
+                f"FILTER (?g NOT IN ({self.excluded})) }}"
+            )
             yield from self.store.query(query).rows()
 
     def resources(self, resources: set[str]) -> tuple[set[str], set[ox.Triple] | None]:
@@ -146,8 +153,13 @@ class _View:
             if found is None:
                 return members, None
             triples |= found
-            todo = {t.object.value for t in found if isinstance(t.object, ox.NamedNode) and "#" in t.object.value
-                    and resource_of(t.object.value) in resources} - members
+            todo = {
+                t.object.value
+                for t in found
+                if isinstance(t.object, ox.NamedNode)
+                and "#" in t.object.value
+                and resource_of(t.object.value) in resources
+            } - members
             members |= todo
         return members, triples
 
@@ -161,8 +173,9 @@ class _View:
             if isinstance(row["o"], ox.BlankNode):
                 return None
             found.add(ox.Triple(row["s"], row["p"], row["o"]))
-        found |= {t for t in self.new if t.subject.value in subjects
-                  and (predicate is None or t.predicate.value == predicate)}
+        found |= {
+            t for t in self.new if t.subject.value in subjects and (predicate is None or t.predicate.value == predicate)
+        }
         return found
 
     def pointing_at(self, objects: set[str]) -> set[ox.Triple] | None:

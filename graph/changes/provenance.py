@@ -39,9 +39,19 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def describe_graph(name: str, facts, base: str, *, file: str | None = None, digest: str | None = None,
-                   activity: str = BUILD, origin: str | None = None, read_from: str | None = None,
-                   when: str | None = None, label: str | None = None) -> list[ox.Quad]:
+def describe_graph(
+    name: str,
+    facts,
+    base: str,
+    *,
+    file: str | None = None,
+    digest: str | None = None,
+    activity: str = BUILD,
+    origin: str | None = None,
+    read_from: str | None = None,
+    when: str | None = None,
+    label: str | None = None,
+) -> list[ox.Quad]:
     """The provenance quads of one named graph.
 
     Args:
@@ -65,14 +75,20 @@ def describe_graph(name: str, facts, base: str, *, file: str | None = None, dige
     ]
     if file is not None:
         file_node = ox.NamedNode(f"{prov}#file-{file}")
-        out += [(node, DCT + "identifier", ox.Literal(file)), (node, PROV + "wasDerivedFrom", file_node),
-                (file_node, RDF_TYPE, ox.NamedNode(PROV + "Entity")), (file_node, DCT + "identifier", ox.Literal(file))]
+        out += [
+            (node, DCT + "identifier", ox.Literal(file)),
+            (node, PROV + "wasDerivedFrom", file_node),
+            (file_node, RDF_TYPE, ox.NamedNode(PROV + "Entity")),
+            (file_node, DCT + "identifier", ox.Literal(file)),
+        ]
         if digest:
             sum_node = ox.NamedNode(f"{prov}#sha256-{file}")
-            out += [(file_node, SPDX + "checksum", sum_node),
-                    (sum_node, RDF_TYPE, ox.NamedNode(SPDX + "Checksum")),
-                    (sum_node, SPDX + "algorithm", ox.NamedNode(SPDX + "checksumAlgorithm_sha256")),
-                    (sum_node, SPDX + "checksumValue", ox.Literal(digest, datatype=ox.NamedNode(XSD + "hexBinary")))]
+            out += [
+                (file_node, SPDX + "checksum", sum_node),
+                (sum_node, RDF_TYPE, ox.NamedNode(SPDX + "Checksum")),
+                (sum_node, SPDX + "algorithm", ox.NamedNode(SPDX + "checksumAlgorithm_sha256")),
+                (sum_node, SPDX + "checksumValue", ox.Literal(digest, datatype=ox.NamedNode(XSD + "hexBinary"))),
+            ]
     if origin is not None:
         asked = _iri(origin)
         derived = _iri(read_from) if read_from else asked
@@ -83,8 +99,11 @@ def describe_graph(name: str, facts, base: str, *, file: str | None = None, dige
         out.append((node, PROV + "generatedAtTime", ox.Literal(when, datatype=ox.NamedNode(XSD + "dateTime"))))
     if facts.modified:
         out.append((node, DCT + "modified", ox.Literal(facts.modified, datatype=ox.NamedNode(XSD + "date"))))
-    out += [(node, DCT + "source", ox.NamedNode(url)) for url in sorted(facts.sources)
-            if origin is None or url != _iri(origin).value]
+    out += [
+        (node, DCT + "source", ox.NamedNode(url))
+        for url in sorted(facts.sources)
+        if origin is None or url != _iri(origin).value
+    ]
     out += [(node, DCT + "subject", ox.NamedNode(s)) for s in sorted(facts.subjects)]
     return [ox.Quad(s, p if isinstance(p, ox.NamedNode) else ox.NamedNode(p), o, graph) for s, p, o in out]
 
@@ -97,16 +116,23 @@ def _iri(where: str) -> ox.NamedNode:
 def describe_activity(base: str, activity: str = BUILD) -> list[ox.Quad]:
     node = ox.NamedNode(activity_iri(base, activity))
     graph = ox.NamedNode(provenance_graph_iri(base))
-    return [ox.Quad(node, ox.NamedNode(RDF_TYPE), ox.NamedNode(PROV + "Activity"), graph),
-            ox.Quad(node, ox.NamedNode(RDFS_LABEL), ox.Literal(f"next2met {activity}", language="en"), graph)]
+    return [
+        ox.Quad(node, ox.NamedNode(RDF_TYPE), ox.NamedNode(PROV + "Activity"), graph),
+        ox.Quad(node, ox.NamedNode(RDFS_LABEL), ox.Literal(f"next2met {activity}", language="en"), graph),
+    ]
 
 
 def without(prov_quads: Iterable[ox.Quad], names: set[str], base: str) -> list[ox.Quad]:
     """The provenance quads less the descriptions of ``names`` (and of their files and checksums)."""
     prov = provenance_graph_iri(base)
     prov_quads = list(prov_quads)
-    files = {q.object.value for q in prov_quads if q.subject.value in names
-             and q.predicate.value == PROV + "wasDerivedFrom" and q.object.value.startswith(prov + "#file-")}
+    files = {
+        q.object.value
+        for q in prov_quads
+        if q.subject.value in names
+        and q.predicate.value == PROV + "wasDerivedFrom"
+        and q.object.value.startswith(prov + "#file-")
+    }
     files |= {f.replace("#file-", "#sha256-", 1) for f in files}
     drop = names | files
     return [q for q in prov_quads if q.subject.value not in drop]

@@ -25,7 +25,8 @@ def recorded_checksums(store: Store, base: str) -> dict[str, str]:
     prov = provenance_graph_iri(base)
     rows = store.query(
         f"SELECT ?file ?sum WHERE {{ GRAPH <{prov}> {{ ?node <http://purl.org/dc/terms/identifier> ?file ; "
-        f"<{SPDX}checksum>/<{SPDX}checksumValue> ?sum }} }}").rows()
+        f"<{SPDX}checksum>/<{SPDX}checksumValue> ?sum }} }}"
+    ).rows()
     return {r["file"].value: r["sum"].value for r in rows}
 
 
@@ -46,14 +47,17 @@ def reconcile(store: Store, settings: Settings, notify=None) -> Applied | None:
             edits.append(Edit(src.graph_iri(base), read_source(src, settings, context)))
     for file in sorted(set(recorded) - seen):
         if file.startswith("data/"):
-            edits.append(Edit(f"{base}graph/{file[len('data/'):].rsplit('.', 1)[0]}", []))
+            edits.append(Edit(f"{base}graph/{file[len('data/') :].rsplit('.', 1)[0]}", []))
     if not edits:
         return None
     names = ", ".join(e.graph.rsplit("/graph/", 1)[-1] for e in edits[:5]) + (" …" if len(edits) > 5 else "")
     try:
-        applied = apply_change(store, settings, Change(
-            edits, channel=SOURCES, author="the data folder", message=f"changed in the data folder: {names}"),
-            notify=notify)
+        applied = apply_change(
+            store,
+            settings,
+            Change(edits, channel=SOURCES, author="the data folder", message=f"changed in the data folder: {names}"),
+            notify=notify,
+        )
     except KGError as e:
         log.warning("files changed in the data folder were not taken (%s): %s", names, e.detail)
         return None

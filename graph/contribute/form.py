@@ -206,8 +206,15 @@ def _main_shape(sh: _Shapes, shapes: list):
     ordered = [s for s in shapes if sh.number(s, SH.order) is not None]
     if ordered:
         return min(ordered, key=lambda s: (sh.number(s, SH.order), str(s)))
-    return min(shapes, key=lambda s: (sh.severity(s) != "Violation", sh.one(s, SH.qualifiedValueShape) is not None,
-                                      not sh.text(s, SH.name), str(s)))
+    return min(
+        shapes,
+        key=lambda s: (
+            sh.severity(s) != "Violation",
+            sh.one(s, SH.qualifiedValueShape) is not None,
+            not sh.text(s, SH.name),
+            str(s),
+        ),
+    )
 
 
 class Concepts:
@@ -217,8 +224,9 @@ class Concepts:
         self.g = g
 
     def labels(self, iri) -> dict[str, str]:
-        return {(v.language or "en"): str(v) for v in self.g.objects(URIRef(iri), SKOS.prefLabel)
-                if isinstance(v, Literal)}
+        return {
+            (v.language or "en"): str(v) for v in self.g.objects(URIRef(iri), SKOS.prefLabel) if isinstance(v, Literal)
+        }
 
     def notation(self, iri) -> str:
         value = next(iter(self.g.objects(URIRef(iri), SKOS.notation)), None)
@@ -256,8 +264,12 @@ def build_form(shapes: rdflib.Graph, context: dict, concepts: Concepts, target: 
     nodes = sh.node_shapes(target_class=URIRef(target))
     fields = _fields(sh, nodes, context, concepts, depth=0)
     used = {str(g) for f in fields for g in ([f.group] if f.group else [])}
-    groups = tuple(sorted((Group(g, sh.text(URIRef(g), rdflib.RDFS.label), sh.number(URIRef(g), SH.order) or 0)
-                           for g in used), key=lambda g: (g.order, g.iri)))
+    groups = tuple(
+        sorted(
+            (Group(g, sh.text(URIRef(g), rdflib.RDFS.label), sh.number(URIRef(g), SH.order) or 0) for g in used),
+            key=lambda g: (g.order, g.iri),
+        )
+    )
     rank = {g.iri: i for i, g in enumerate(groups)}
     fields.sort(key=lambda f: (rank.get(f.group, len(rank)), f.order, f.key))  # section by section
     return Form(target, class_term(context, target), tuple(fields), groups, _messages(sh, nodes, fields))
@@ -268,8 +280,7 @@ def _fields(sh: _Shapes, nodes: list, context: dict, concepts: Concepts, depth: 
     terms = terms_by_property(context)
     out = []
     for path, shapes in by_path.items():
-        if any(sh.one(s, DASH_READ_ONLY) is not None and bool(sh.one(s, DASH_READ_ONLY).toPython())
-               for s in shapes):
+        if any(sh.one(s, DASH_READ_ONLY) is not None and bool(sh.one(s, DASH_READ_ONLY).toPython()) for s in shapes):
             continue
         if path not in terms:
             log.debug("no YAML key holds %s: not in the form", path)
@@ -280,8 +291,16 @@ def _fields(sh: _Shapes, nodes: list, context: dict, concepts: Concepts, depth: 
     return sorted(out, key=lambda f: (f.order, f.key))
 
 
-def _field(sh: _Shapes, path: str, shapes: list, terms: list[tuple[str, dict]], alt_languages: tuple[str, ...],
-           context: dict, concepts: Concepts, depth: int) -> Field | None:
+def _field(
+    sh: _Shapes,
+    path: str,
+    shapes: list,
+    terms: list[tuple[str, dict]],
+    alt_languages: tuple[str, ...],
+    context: dict,
+    concepts: Concepts,
+    depth: int,
+) -> Field | None:
     main = _main_shape(sh, shapes)
     violations = [s for s in shapes if sh.severity(s) == "Violation"]
     name = sh.text(main, SH.name) or terms[0][0].replace("_", " ")
@@ -292,36 +311,57 @@ def _field(sh: _Shapes, path: str, shapes: list, terms: list[tuple[str, dict]], 
             required_languages += [x for x in sh.languages_of(qualified) if x not in required_languages]
     languages = next((sh.languages_of(s) for s in shapes if sh.languages_of(s)), ()) or alt_languages
     common: dict[str, Any] = dict(
-        path=path, name=name, description=sh.text(main, SH.description),
+        path=path,
+        name=name,
+        description=sh.text(main, SH.description),
         required=any((sh.number(s, SH.minCount) or 0) >= 1 for s in violations),
         recommended=any((sh.number(s, SH.minCount) or 0) >= 1 for s in shapes if sh.severity(s) == "Warning"),
         many=not any(sh.number(s, SH.maxCount) == 1 for s in violations),
-        group=str(sh.one(main, SH.group) or ""), order=sh.number(main, SH.order) or DEFAULT_ORDER,
+        group=str(sh.one(main, SH.group) or ""),
+        order=sh.number(main, SH.order) or DEFAULT_ORDER,
         template=next((sh.text(s, TEMPLATE_FIELD) for s in shapes if sh.one(s, TEMPLATE_FIELD) is not None), "")
-        if depth == 0 else "",  # the template's fields are the practice's own, not its parts
+        if depth == 0
+        else "",  # the template's fields are the practice's own, not its parts
         pattern=next((str(sh.one(s, SH.pattern)) for s in shapes if sh.one(s, SH.pattern) is not None), ""),
-        max_length=min((int(sh.number(s, SH.maxLength) or 0) for s in violations
-                        if sh.one(s, SH.maxLength) is not None), default=None),
+        max_length=min(
+            (int(sh.number(s, SH.maxLength) or 0) for s in violations if sh.one(s, SH.maxLength) is not None),
+            default=None,
+        ),
         minimum=next((sh.number(s, SH.minInclusive) for s in shapes if sh.one(s, SH.minInclusive) is not None), None),
         shapes=frozenset(str(s) for s in shapes),
-        value_shape=next((str(s) for s in sorted(shapes) if any(
-            sh.one(s, p) is not None for p in (SH.datatype, SH["or"], SH.nodeKind, SH.pattern))), ""),
+        value_shape=next(
+            (
+                str(s)
+                for s in sorted(shapes)
+                if any(sh.one(s, p) is not None for p in (SH.datatype, SH["or"], SH.nodeKind, SH.pattern))
+            ),
+            "",
+        ),
     )
     names = [t for t, _ in terms]
     key = next((t for t in names if t.replace("_", " ") == name), sorted(names)[0])
     spec = dict(terms)[key]
-    dated = {DATE_TYPES[_expand(s.get("@type", ""), context)]: t for t, s in terms
-             if _expand(s.get("@type", ""), context) in DATE_TYPES}
+    dated = {
+        DATE_TYPES[_expand(s.get("@type", ""), context)]: t
+        for t, s in terms
+        if _expand(s.get("@type", ""), context) in DATE_TYPES
+    }
     classes = [str(c) for s in shapes for c in sh.g.objects(s, SH["class"]) if str(c) != str(SKOS.Concept)]
     allowed = next((sh.items(s, SH["in"]) for s in shapes if sh.one(s, SH["in"]) is not None), [])
     scheme = _scheme(sh, shapes)
     if spec.get("@container") == "@language" or "@language" in spec:
         fixed = (spec["@language"],) if "@language" in spec else ()
         unique = any(bool(sh.one(s, SH.uniqueLang)) for s in shapes)
-        return Field(key, kind="text", languages=fixed or languages or tuple(required_languages) or ("en",),
-                     required_languages=tuple(required_languages) or fixed, per_language_many=not unique,
-                     language_map=not fixed,
-                     long=not (common["max_length"] and common["max_length"] <= 200), **common)
+        return Field(
+            key,
+            kind="text",
+            languages=fixed or languages or tuple(required_languages) or ("en",),
+            required_languages=tuple(required_languages) or fixed,
+            per_language_many=not unique,
+            language_map=not fixed,
+            long=not (common["max_length"] and common["max_length"] <= 200),
+            **common,
+        )
     if len(dated) > 1 or (dated and len(terms) == 1):
         return Field(key, kind="when" if len(dated) > 1 else next(iter(dated)), keys=dated, **common)
     if allowed:

@@ -82,7 +82,7 @@ def normalise(form: Form, values: Values) -> dict[str, list[str]]:
         n = 0
         for i in _indices(values, key):
             prefix = f"{key}.{i}."
-            entry = {name[len(prefix):]: values[name] for name in values if name.startswith(prefix)}
+            entry = {name[len(prefix) :]: values[name] for name in values if name.startswith(prefix)}
             if any(_get(entry, k) for k in entry):
                 for sub, got in entry.items():
                     out[f"{key}.{n}.{sub}"] = list([got] if isinstance(got, str) else got)
@@ -91,8 +91,9 @@ def normalise(form: Form, values: Values) -> dict[str, list[str]]:
 
 
 # -- form values -> the YAML mapping -------------------------------------------------------------------------------
-def document(form: Form, values: Values, iri_ref: str, *, modified: dt.date | None = None,
-             resolve: Resolver | None = None) -> tuple[dict, list[Problem]]:
+def document(
+    form: Form, values: Values, iri_ref: str, *, modified: dt.date | None = None, resolve: Resolver | None = None
+) -> tuple[dict, list[Problem]]:
     """The YAML mapping of a practice (``id: practice/{slug}``) from normalised form values, and the problems of
     values the format cannot hold. ``resolve`` turns what a person typed into a search field (a name, a code) into
     the reference the format takes."""
@@ -115,8 +116,9 @@ def document(form: Form, values: Values, iri_ref: str, *, modified: dt.date | No
     return doc, found
 
 
-def _put(form: Form, target: dict, f: Field, values: Values, name: str, found: list[Problem],
-         resolve: Resolver | None) -> None:
+def _put(
+    form: Form, target: dict, f: Field, values: Values, name: str, found: list[Problem], resolve: Resolver | None
+) -> None:
     if f.kind == "text":
         texts: dict = {}
         for lang in f.languages:
@@ -180,8 +182,11 @@ def _typed(f: Field, value: str, resolve: Resolver | None) -> tuple[bool, object
 
 def _form_message(form: Form, f: Field) -> tuple[str, str]:
     """The message (and shape) of the field's shape on the form of its values (datatype, node kind, pattern)."""
-    shape = f.value_shape if f.value_shape in form.messages else next(
-        (s for s in sorted(f.shapes) if s in form.messages), "")
+    shape = (
+        f.value_shape
+        if f.value_shape in form.messages
+        else next((s for s in sorted(f.shapes) if s in form.messages), "")
+    )
     return plain_message(form.messages.get(shape, "")) or "This value does not have the right form.", shape
 
 

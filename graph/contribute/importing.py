@@ -73,11 +73,25 @@ def prepare(form: Form, rows: list[Row], *, resolve=None, refuse: Callable[[str]
         slug = row.slug or slugify(" ".join(row.values.get("title.en") or []))
         where = (row.cells.get("title.en", ""), row.headers.get("title.en", "")) if not row.slug else ("", "")
         if not SLUG.match(slug or ""):
-            plan.problems.append(CellProblem(row.sheet, row.number, *where, "Violation",
-                                             f"no page address: give an English title or a valid slug ({slug!r})"))
+            plan.problems.append(
+                CellProblem(
+                    row.sheet,
+                    row.number,
+                    *where,
+                    "Violation",
+                    f"no page address: give an English title or a valid slug ({slug!r})",
+                )
+            )
         elif slug in seen:
-            plan.problems.append(CellProblem(row.sheet, row.number, *where, "Violation",
-                                             f"the same practice ({slug}) as row {seen[slug]}; one row per practice"))
+            plan.problems.append(
+                CellProblem(
+                    row.sheet,
+                    row.number,
+                    *where,
+                    "Violation",
+                    f"the same practice ({slug}) as row {seen[slug]}; one row per practice",
+                )
+            )
         elif refuse is not None and (why := refuse(slug)):
             plan.problems.append(CellProblem(row.sheet, row.number, "", "", "Violation", why))
         seen.setdefault(slug, row.number)
@@ -104,9 +118,14 @@ def locate(row: Row, p: Problem) -> CellProblem:
     """The cell a problem is about: the field's column (its English column for a text), an entry's first column,
     or the row as a whole."""
     known = {**row.columns, **{n: (row.cells[n], row.headers[n]) for n in row.cells}}
-    names = [p.name] if p.name in known else sorted(
-        (n for n in known if p.name and (n.startswith(p.name + ".") or n.rsplit(".", 1)[0] == p.name)),
-        key=lambda n: (n not in row.cells, not n.endswith(".en"), n))
+    names = (
+        [p.name]
+        if p.name in known
+        else sorted(
+            (n for n in known if p.name and (n.startswith(p.name + ".") or n.rsplit(".", 1)[0] == p.name)),
+            key=lambda n: (n not in row.cells, not n.endswith(".en"), n),
+        )
+    )
     column, header = known.get(names[0], ("", p.name)) if names else ("", p.name)
     return CellProblem(row.sheet, row.number, column, header, p.severity, plain_message(p.message), p.shape)
 
@@ -129,8 +148,17 @@ def located(store, slug: str, base: str) -> tuple[str, list[ox.Quad], list[ox.Qu
     return graph, quads, [q for q in quads if q.subject.value.split("#", 1)[0] == iri]
 
 
-def publish(store, settings, plan: Plan, context: dict, *, author: str, message: str, notify=None,
-            apply: Callable[[Change], object] | None = None):
+def publish(
+    store,
+    settings,
+    plan: Plan,
+    context: dict,
+    *,
+    author: str,
+    message: str,
+    notify=None,
+    apply: Callable[[Change], object] | None = None,
+):
     """Write every row's practice as one version of the data (all or nothing), through the one write path."""
     base = settings.base_iri
     edits, expect, subjects = [], {}, []
@@ -154,9 +182,17 @@ def submit(submissions, store, plan: Plan, *, author: str, base: str, source: st
     made = []
     for row, slug, doc in zip(plan.rows, plan.slugs, plan.docs, strict=True):
         _graph, _current, own = located(store, slug, base)
-        made.append(submissions.create(author=author, slug=slug, text=yaml_text(doc), new=not own,
-                                       base_etag=graph_etag(own) if own else None, status="submitted",
-                                       note=f"imported from {source}, {row.sheet} row {row.number}"))
+        made.append(
+            submissions.create(
+                author=author,
+                slug=slug,
+                text=yaml_text(doc),
+                new=not own,
+                base_etag=graph_etag(own) if own else None,
+                status="submitted",
+                note=f"imported from {source}, {row.sheet} row {row.number}",
+            )
+        )
     return made
 
 

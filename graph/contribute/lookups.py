@@ -10,9 +10,13 @@ from collections.abc import Callable
 
 from .form import Field
 
-LABELS = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2004/02/skos/core#altLabel",
-          "http://www.w3.org/2000/01/rdf-schema#label", "http://purl.org/dc/terms/title",
-          "http://www.w3.org/2004/02/skos/core#notation")
+LABELS = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://www.w3.org/2004/02/skos/core#altLabel",
+    "http://www.w3.org/2000/01/rdf-schema#label",
+    "http://purl.org/dc/terms/title",
+    "http://www.w3.org/2004/02/skos/core#notation",
+)
 SHOWN = {LABELS[0], LABELS[2], LABELS[3]}  # the names a person is shown (not other names, not codes)
 
 
@@ -37,19 +41,21 @@ class Lookups:
         spec = spec if isinstance(spec, dict) else {}
         vocab = (spec.get("@context") or {}).get("@vocab") if spec.get("@type") == "@vocab" else None
         if vocab and iri.startswith(vocab):
-            return iri[len(vocab):]
-        return iri[len(self.base):] if iri.startswith(self.base) else iri
+            return iri[len(vocab) :]
+        return iri[len(self.base) :] if iri.startswith(self.base) else iri
 
     def entries(self, f: Field, lang: str = "en") -> list[dict]:
         """Every instance of the field's class: its reference, its name in ``lang`` and the words it is found by
         (every label, in every language, and the code)."""
         predicates = ", ".join(f"<{p}>" for p in LABELS)
-        rows = self.select(f"SELECT ?s ?p ?l WHERE {{ ?s a <{f.lookup}> . "
-                           f"OPTIONAL {{ ?s ?p ?l FILTER (?p IN ({predicates})) }} }}")
+        rows = self.select(
+            f"SELECT ?s ?p ?l WHERE {{ ?s a <{f.lookup}> . OPTIONAL {{ ?s ?p ?l FILTER (?p IN ({predicates})) }} }}"
+        )
         found: dict[str, dict] = {}
         for r in rows:
-            entry = found.setdefault(r["s"].value, {"value": self.ref_of(f, r["s"].value), "labels": {},
-                                                    "words": set()})
+            entry = found.setdefault(
+                r["s"].value, {"value": self.ref_of(f, r["s"].value), "labels": {}, "words": set()}
+            )
             label = r.get("l")
             if label is None:
                 continue

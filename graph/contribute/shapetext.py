@@ -38,7 +38,6 @@ def extract(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str
 
     g = rdflib.Graph()
     g.parse(data=fileobj.read().decode("utf-8"), format="turtle")
-    form = build_form(g, load_context("https://w3id.org/next2met/"),
-                      Concepts(quads_to_rdflib(reference_quads())))
+    form = build_form(g, load_context("https://w3id.org/next2met/"), Concepts(quads_to_rdflib(reference_quads())))
     for text in strings(form):
         yield 0, "_", text, ["from the SHACL shapes (the practice form)"]

@@ -16,19 +16,27 @@ def _choices_text(f, lang: str) -> str:
     return "; ".join(f"{c.code} = {c.label(lang)}" for c in f.choices)
 
 
-def template_xlsx(form: Form, *, lang: str = "en", say: Callable[[str], str] = lambda s: s,
-                  words: dict[str, str] | None = None) -> bytes:
+def template_xlsx(
+    form: Form, *, lang: str = "en", say: Callable[[str], str] = lambda s: s, words: dict[str, str] | None = None
+) -> bytes:
     """The XLSX template; ``say`` gives the shapes' words in the reader's language, ``words`` the help sheet's own
     headings (column, required, what to write, codes)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    w = {"column": "Column", "required": "Required", "what": "What to write", "codes": "Codes", "yes": "yes",
-         "recommended": "recommended", "several": "several values: one per line, or separated by ;",
-         "languages": "other languages: the same column name followed by (fi), (de), (es), (ca) or (pl)",
-         "slug": "The last part of the page address (/practice/...); left empty, it is made from the English title.",
-         **(words or {})}
+    w = {
+        "column": "Column",
+        "required": "Required",
+        "what": "What to write",
+        "codes": "Codes",
+        "yes": "yes",
+        "recommended": "recommended",
+        "several": "several values: one per line, or separated by ;",
+        "languages": "other languages: the same column name followed by (fi), (de), (es), (ca) or (pl)",
+        "slug": "The last part of the page address (/practice/...); left empty, it is made from the English title.",
+        **(words or {}),
+    }
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
@@ -56,9 +64,15 @@ def template_xlsx(form: Form, *, lang: str = "en", say: Callable[[str], str] = l
     for c in cols:
         f = c.field
         need = w["yes"] if f.required or "en" in f.required_languages else w["recommended"] if f.recommended else ""
-        what = " ".join(x for x in (say(f.description) if f.description else "",
-                                    w["several"] if f.many and f.kind != "text" else "",
-                                    w["languages"] if f.kind == "text" and len(f.languages) > 1 else "") if x)
+        what = " ".join(
+            x
+            for x in (
+                say(f.description) if f.description else "",
+                w["several"] if f.many and f.kind != "text" else "",
+                w["languages"] if f.kind == "text" and len(f.languages) > 1 else "",
+            )
+            if x
+        )
         help_sheet.append([c.header[:1].upper() + c.header[1:], need, what, _choices_text(f, lang)])
     for letter, width in zip("ABCD", (34, 12, 70, 70), strict=True):
         help_sheet.column_dimensions[letter].width = width

@@ -77,8 +77,14 @@ def columns(form: Form, entries: int = GROUP_ENTRIES) -> list[Column]:
             for n in range(1, entries + 1):
                 for sub in f.subfields:
                     lang = "en" if sub.kind == "text" else ""
-                    out.append(Column(f"{f.name} {n}: {sub.name}", f"{f.key}.{n - 1}.{sub.key}" + (
-                        f".{lang}" if lang else ""), sub, lang))
+                    out.append(
+                        Column(
+                            f"{f.name} {n}: {sub.name}",
+                            f"{f.key}.{n - 1}.{sub.key}" + (f".{lang}" if lang else ""),
+                            sub,
+                            lang,
+                        )
+                    )
         elif f.kind == "text":
             lang = "en" if "en" in f.languages else f.languages[0]
             out.append(Column(_header(f), f"{f.key}.{lang}", f, lang))
@@ -131,7 +137,7 @@ def _group_key(text: str, known: dict) -> tuple[str, Field, str] | None:
     match = re.search(r"\b(\d{1,3})\b", text)
     if not match or int(match.group(1)) < 1:
         return None
-    pattern = text[:match.start()] + "{n}" + text[match.end():]
+    pattern = text[: match.start()] + "{n}" + text[match.end() :]
     found = known.get(pattern)
     if found is None:
         return None
@@ -182,8 +188,11 @@ def read(data: bytes, filename: str, form: Form, *, max_bytes: int) -> tuple[lis
                 if f is None:  # the slug column
                     row.slug = text.strip().lower()
                     continue
-                parts = SPLIT.split(text.strip()) if (f.many and f.kind != "text") or (
-                    f.kind == "text" and f.per_language_many) else [text.strip()]
+                parts = (
+                    SPLIT.split(text.strip())
+                    if (f.many and f.kind != "text") or (f.kind == "text" and f.per_language_many)
+                    else [text.strip()]
+                )
                 if f.kind == "choice" and f.many:
                     parts = [p for part in parts for p in re.split(r"\s*,\s*", part)]
                 row.values.setdefault(target, []).extend(p for p in parts if p)
@@ -218,16 +227,20 @@ def _xlsx_grid(data: bytes, filename: str) -> list[tuple[str, list[list]]]:
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise InputError(f"{filename} is not an XLSX spreadsheet (no workbook in it)")
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise InputError(f"{filename} contains macros; save it as a plain .xlsx workbook (without macros) and "
-                         "send it again")
+        raise InputError(
+            f"{filename} contains macros; save it as a plain .xlsx workbook (without macros) and send it again"
+        )
     if sum(m.file_size for m in members) > MAX_UNPACKED or len(members) > 10_000:
-        raise PayloadTooLarge(f"{filename} unpacks to more than {MAX_UNPACKED // 2**20} MB; a template of practices "
-                              "is far smaller", limit=MAX_UNPACKED)
+        raise PayloadTooLarge(
+            f"{filename} unpacks to more than {MAX_UNPACKED // 2**20} MB; a template of practices is far smaller",
+            limit=MAX_UNPACKED,
+        )
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_vba=False,
-                                      keep_links=False)
+        book = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=False, keep_vba=False, keep_links=False
+        )
     except Exception as e:  # noqa: BLE001 (openpyxl raises many kinds for a damaged file)
         raise InputError(f"{filename} cannot be read as a spreadsheet: {type(e).__name__}: {e}") from None
     grid = []
@@ -239,10 +252,13 @@ def _xlsx_grid(data: bytes, filename: str) -> list[tuple[str, list[list]]]:
             for r, cells in enumerate(sheet.iter_rows(), start=1):
                 values = []
                 for c, cell in enumerate(cells):
-                    if getattr(cell, "data_type", "") == "f" or (isinstance(cell.value, str)
-                                                                  and cell.value.startswith("=")):
-                        raise InputError(f"{filename}: {sheet.title}!{letter(c)}{r} holds a formula; formulas are "
-                                         "not read (nothing in a file is run): type the value itself")
+                    if getattr(cell, "data_type", "") == "f" or (
+                        isinstance(cell.value, str) and cell.value.startswith("=")
+                    ):
+                        raise InputError(
+                            f"{filename}: {sheet.title}!{letter(c)}{r} holds a formula; formulas are "
+                            "not read (nothing in a file is run): type the value itself"
+                        )
                     values.append(cell.value)
                 table.append(values)
                 if r > MAX_ROWS + 1:
@@ -268,8 +284,10 @@ def _csv_rows(data: bytes, filename: str) -> list[list[str]]:
     for r, row in enumerate(table, start=1):
         for c, value in enumerate(row):
             if value.startswith(("=", "+=", "@=")) or (value[:1] in "+-@" and value[1:2] == "="):
-                raise InputError(f"{filename}: {letter(c)}{r} begins with '=', a formula; formulas are not read "
-                                 "(nothing in a file is run): type the value itself")
+                raise InputError(
+                    f"{filename}: {letter(c)}{r} begins with '=', a formula; formulas are not read "
+                    "(nothing in a file is run): type the value itself"
+                )
         if r > MAX_ROWS + 1:
             raise PayloadTooLarge(f"{filename}: more than {MAX_ROWS} rows", limit=MAX_ROWS)
     return table

@@ -43,10 +43,17 @@ STATUSES = ("draft", "submitted", "sent-back", "approved", "withdrawn")
 OPEN = ("draft", "submitted", "sent-back")
 # who may move a submission from one status to another: the author (a contributor) or a reviewer
 MOVES = {
-    ("draft", "submitted"): "author", ("sent-back", "submitted"): "author", ("submitted", "submitted"): "author",
-    ("draft", "draft"): "author", ("sent-back", "sent-back"): "author", ("submitted", "draft"): "author",
-    ("draft", "withdrawn"): "author", ("submitted", "withdrawn"): "author", ("sent-back", "withdrawn"): "author",
-    ("submitted", "sent-back"): "reviewer", ("submitted", "approved"): "reviewer",
+    ("draft", "submitted"): "author",
+    ("sent-back", "submitted"): "author",
+    ("submitted", "submitted"): "author",
+    ("draft", "draft"): "author",
+    ("sent-back", "sent-back"): "author",
+    ("submitted", "draft"): "author",
+    ("draft", "withdrawn"): "author",
+    ("submitted", "withdrawn"): "author",
+    ("sent-back", "withdrawn"): "author",
+    ("submitted", "sent-back"): "reviewer",
+    ("submitted", "approved"): "reviewer",
 }
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ToQuads = Callable[[str, str], list[ox.Quad]]  # (YAML text, graph IRI) -> quads
@@ -144,23 +151,34 @@ class Submissions:
         return self.history.content_at(self.iri(number), version)[1]
 
     # -- changing --------------------------------------------------------------------------------------------------
-    def create(self, *, author: str, slug: str, text: str, new: bool, base_etag: str | None, status: str = "draft",
-               note: str = "") -> Submission:
+    def create(
+        self,
+        *,
+        author: str,
+        slug: str,
+        text: str,
+        new: bool,
+        base_etag: str | None,
+        status: str = "draft",
+        note: str = "",
+    ) -> Submission:
         """A new submission of the practice ``slug`` (its YAML ``text``)."""
         if not SLUG.match(slug):
             raise InputError(f"{slug!r} is not a valid slug: use lower-case letters, digits and single hyphens")
         if status not in ("draft", "submitted"):
             raise InputError(f"a new submission is a draft or submitted, not {status}")
         with folder_lock(self.folder):
-            numbers = [int(p.stem) for p in self.folder.glob("*.ttl") if p.stem.isdigit()] if self.folder.is_dir() \
-                else []
+            numbers = (
+                [int(p.stem) for p in self.folder.glob("*.ttl") if p.stem.isdigit()] if self.folder.is_dir() else []
+            )
             at = now()
             sub = Submission(max(numbers, default=0) + 1, slug, author, status, at, at, new, base_etag, note, [], text)
             self._write(sub, before=None, author=author, message=f"{status}: {slug}")
         return sub
 
-    def save(self, number: int, *, author: str, text: str, revision: int, status: str | None = None,
-             note: str | None = None) -> Submission:
+    def save(
+        self, number: int, *, author: str, text: str, revision: int, status: str | None = None, note: str | None = None
+    ) -> Submission:
         """New content from the submission's author (optionally moving it on, e.g. sent-back -> submitted)."""
         with folder_lock(self.folder):
             sub = self.get(number)
@@ -174,8 +192,17 @@ class Submissions:
             self._write(sub, before=before, author=author, message=f"{target}: {sub.slug}")
         return sub
 
-    def move(self, number: int, *, who: str, role: str, status: str, comment: str = "",
-             revision: int | None = None, published_version: int | None = None) -> Submission:
+    def move(
+        self,
+        number: int,
+        *,
+        who: str,
+        role: str,
+        status: str,
+        comment: str = "",
+        revision: int | None = None,
+        published_version: int | None = None,
+    ) -> Submission:
         """Change the status (``role``: author or reviewer), with a comment kept on the submission."""
         with folder_lock(self.folder):
             sub = self.get(number)
@@ -187,14 +214,21 @@ class Submissions:
                 sub.comments.append(Comment(who, sub.modified, comment.strip(), status))
             if published_version is not None:
                 sub.published_version = published_version
-            self._write(sub, before=sub.text, author=who,
-                        message=f"{status}: {sub.slug}" + (f": {comment.strip()}" if comment.strip() else ""))
+            self._write(
+                sub,
+                before=sub.text,
+                author=who,
+                message=f"{status}: {sub.slug}" + (f": {comment.strip()}" if comment.strip() else ""),
+            )
         return sub
 
     def _check_revision(self, sub: Submission, revision: int) -> None:
         if revision != sub.revision:
-            raise Conflict(f"submission {sub.number} changed since you opened it (it is at revision {sub.revision}, "
-                           f"you sent {revision}); open it again and redo your change", revision=sub.revision)
+            raise Conflict(
+                f"submission {sub.number} changed since you opened it (it is at revision {sub.revision}, "
+                f"you sent {revision}); open it again and redo your change",
+                revision=sub.revision,
+            )
 
     def _check_move(self, sub: Submission, status: str, role: str) -> None:
         if status not in STATUSES:
@@ -203,8 +237,10 @@ class Submissions:
         if allowed is None:
             raise Conflict(f"submission {sub.number} is {sub.status}; it cannot become {status}")
         if allowed != role:
-            raise Conflict(f"a {'reviewer' if allowed == 'reviewer' else 'contributor'} makes a {sub.status} "
-                           f"submission {status}, not the {role}")
+            raise Conflict(
+                f"a {'reviewer' if allowed == 'reviewer' else 'contributor'} makes a {sub.status} "
+                f"submission {status}, not the {role}"
+            )
 
     def _write(self, sub: Submission, *, before: str | None, author: str, message: str) -> None:
         graph = self.iri(sub.number)
@@ -213,13 +249,26 @@ class Submissions:
         sub.revision = self.history.next_number()
         text_path, state_path = self._paths(sub.number)
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_files({text_path: sub.text.encode("utf-8"), state_path: self.state_graph(sub).serialize(
-            format="turtle", encoding="utf-8")}, self.folder)
+        write_files(
+            {
+                text_path: sub.text.encode("utf-8"),
+                state_path: self.state_graph(sub).serialize(format="turtle", encoding="utf-8"),
+            },
+            self.folder,
+        )
         kept_before = self.history.keep(content_text(before_quads)) if before_quads else None
         kept_after = self.history.keep(content_text(after_quads)) if after_quads else None
-        self.history.append(Version(sub.revision, now(), author, message, "review",
-                                    (GraphVersion(graph, text_path.name, kept_before, kept_after),),
-                                    (self.practice_iri(sub.slug),)))
+        self.history.append(
+            Version(
+                sub.revision,
+                now(),
+                author,
+                message,
+                "review",
+                (GraphVersion(graph, text_path.name, kept_before, kept_after),),
+                (self.practice_iri(sub.slug),),
+            )
+        )
 
     # -- the state as RDF ------------------------------------------------------------------------------------------
     def state_graph(self, sub: Submission) -> rdflib.Graph:
@@ -262,16 +311,34 @@ class Submissions:
             return str(g.value(node, FOAF.accountName) or "")
 
         revision_of = g.value(s, PROV.wasRevisionOf)
-        comments = sorted((Comment(account(g.value(c, SCHEMA.author)), one(SCHEMA.dateCreated, c), one(SCHEMA.text, c),
-                                   one(ADMS.status, c).rsplit("/", 1)[-1])
-                           for c in g.objects(s, SCHEMA.comment)), key=lambda c: c.at)
+        comments = sorted(
+            (
+                Comment(
+                    account(g.value(c, SCHEMA.author)),
+                    one(SCHEMA.dateCreated, c),
+                    one(SCHEMA.text, c),
+                    one(ADMS.status, c).rsplit("/", 1)[-1],
+                )
+                for c in g.objects(s, SCHEMA.comment)
+            ),
+            key=lambda c: c.at,
+        )
         generated = one(PROV.generated)
         return Submission(
-            number, one(PROV.specializationOf).rsplit("/", 1)[-1], account(g.value(s, DCTERMS.creator)),
-            one(ADMS.status).rsplit("/", 1)[-1], one(DCTERMS.created), one(DCTERMS.modified), revision_of is None,
+            number,
+            one(PROV.specializationOf).rsplit("/", 1)[-1],
+            account(g.value(s, DCTERMS.creator)),
+            one(ADMS.status).rsplit("/", 1)[-1],
+            one(DCTERMS.created),
+            one(DCTERMS.modified),
+            revision_of is None,
             one(DCTERMS.identifier, revision_of) or None if revision_of is not None else None,
-            one(DCTERMS.description), comments, text, int(one(DCTERMS.hasVersion) or 0),
-            int(generated.rsplit("=", 1)[-1]) if "?version=" in generated else None)
+            one(DCTERMS.description),
+            comments,
+            text,
+            int(one(DCTERMS.hasVersion) or 0),
+            int(generated.rsplit("=", 1)[-1]) if "?version=" in generated else None,
+        )
 
 
 def _account(g: rdflib.Graph, name: str) -> BNode:

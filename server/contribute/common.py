@@ -26,8 +26,11 @@ from ..problems import problem, wants_html
 from ..state import KnowledgeGraph, get_kg
 
 GOOD_PRACTICE = "https://w3id.org/next2met/ontology#GoodPractice"
-ORGANISATION_LINKS = ("https://w3id.org/next2met/ontology#mainInstitution",
-                      "https://w3id.org/next2met/ontology#submittedBy", "http://www.w3.org/ns/prov#agent")
+ORGANISATION_LINKS = (
+    "https://w3id.org/next2met/ontology#mainInstitution",
+    "https://w3id.org/next2met/ontology#submittedBy",
+    "http://www.w3.org/ns/prov#agent",
+)
 SPATIAL = "http://purl.org/dc/terms/spatial"
 NUTS = "http://data.europa.eu/nuts/code/"
 
@@ -119,20 +122,29 @@ def edit_rule(account: Account, own: list[ox.Quad], slug: str) -> str | None:
     org = account_organisation(account)
     region = account.region.strip().upper()
     orgs = {q.object.value for q in own if q.predicate.value in ORGANISATION_LINKS}
-    regions = {q.object.value[len(NUTS):] for q in own if q.predicate.value == SPATIAL
-               and q.object.value.startswith(NUTS)}
+    regions = {
+        q.object.value[len(NUTS) :] for q in own if q.predicate.value == SPATIAL and q.object.value.startswith(NUTS)
+    }
     if (org and org in orgs) or (region and any(r.startswith(region) for r in regions)):
         return None
-    return _("A contributor may edit the practices of their own organisation or region. The account %(name)s "
-             "speaks for %(org)s and the region %(region)s; practice/%(slug)s is in %(regions)s and does not name "
-             "that organisation.", name=account.name, org=account.organisation or _("no organisation"),
-             region=region or _("none"), slug=slug, regions=", ".join(sorted(regions)) or _("no region"))
+    return _(
+        "A contributor may edit the practices of their own organisation or region. The account %(name)s "
+        "speaks for %(org)s and the region %(region)s; practice/%(slug)s is in %(regions)s and does not name "
+        "that organisation.",
+        name=account.name,
+        org=account.organisation or _("no organisation"),
+        region=region or _("none"),
+        slug=slug,
+        regions=", ".join(sorted(regions)) or _("no region"),
+    )
 
 
 def english_edit_rule(account: Account, slug: str) -> str:
-    return (f"a contributor may edit the practices of their own organisation or region; the account {account.name} "
-            f"speaks for {account.organisation or 'no organisation'} and region {account.region or 'none'}, and "
-            f"practice/{slug} is neither")
+    return (
+        f"a contributor may edit the practices of their own organisation or region; the account {account.name} "
+        f"speaks for {account.organisation or 'no organisation'} and region {account.region or 'none'}, and "
+        f"practice/{slug} is neither"
+    )
 
 
 def refuse(status: int, english: str, shown: str, error: type[KGError] = Forbidden):

@@ -58,15 +58,30 @@ def _slug_for_new(values: dict) -> str:
 
 def _slug_problems(slug: str, account: Account, number: int | None) -> list[Problem]:
     if not slug or not SLUG.match(slug):
-        return [Problem("slug", "Violation", _("The page address takes lower-case letters, digits and single "
-                                               "hyphens, such as digital-hub-lahti."))]
+        return [
+            Problem(
+                "slug",
+                "Violation",
+                _("The page address takes lower-case letters, digits and single hyphens, such as digital-hub-lahti."),
+            )
+        ]
     if common.is_published(slug):
-        return [Problem("slug", "Violation", _("A practice with this address exists already; edit that one, or "
-                                               "choose another address."))]
+        return [
+            Problem(
+                "slug",
+                "Violation",
+                _("A practice with this address exists already; edit that one, or choose another address."),
+            )
+        ]
     for sub in common.submissions().open_for(slug):
         if sub.new and sub.number != number:
-            return [Problem("slug", "Violation", _("Another submission waiting for review uses this address; "
-                                                   "choose another one."))]
+            return [
+                Problem(
+                    "slug",
+                    "Violation",
+                    _("Another submission waiting for review uses this address; choose another one."),
+                )
+            ]
     return []
 
 
@@ -98,8 +113,14 @@ def validate(text: str):
 
     k = common.kg()
     settings = k.settings
-    job = ValidateJob(text.encode("utf-8"), "application/yaml", settings.base_iri, str(settings.data_path),
-                      settings.shacl_engine, settings.max_posted_triples)
+    job = ValidateJob(
+        text.encode("utf-8"),
+        "application/yaml",
+        settings.base_iri,
+        str(settings.data_path),
+        settings.shacl_engine,
+        settings.max_posted_triples,
+    )
     deadline = time.monotonic() + settings.validate_timeout
     while True:
         try:
@@ -116,20 +137,44 @@ def _violations(found: list[Problem]) -> bool:
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
-def page(values: dict, found: list[Problem], *, mode: str, slug: str, sub: Submission | None = None,
-         base_etag: str = "", message: str = "", status: int = 200, note: str = "", extra: dict | None = None):
+def page(
+    values: dict,
+    found: list[Problem],
+    *,
+    mode: str,
+    slug: str,
+    sub: Submission | None = None,
+    base_etag: str = "",
+    message: str = "",
+    status: int = 200,
+    note: str = "",
+    extra: dict | None = None,
+):
     f = common.form()
     lookups = {}
     for field in [*f.fields, *(s for g in f.fields for s in g.subfields)]:
         if field.lookup and field.lookup not in lookups:
             lookups[field.lookup] = lookup.entries(field)
-    action = ({"new": "/practices/new", "edit": f"/practice/{slug}/edit"}.get(mode)
-              or f"/submissions/{sub.number if sub else ''}/edit")
+    action = {"new": "/practices/new", "edit": f"/practice/{slug}/edit"}.get(
+        mode
+    ) or f"/submissions/{sub.number if sub else ''}/edit"
     html = render_template(
-        "contribute/form.html", form=f, values=values, problems=common.by_name(found), mode=mode, slug=slug,
-        sub=sub, base_etag=base_etag, message=message, note=note, action=lang_path(action), lookups=lookups,
-        extra=extra or {}, lang=common.ui_lang(), summary=[(p.name, common.shown(p)) for p in found
-                                                         if p.severity == "Violation"])
+        "contribute/form.html",
+        form=f,
+        values=values,
+        problems=common.by_name(found),
+        mode=mode,
+        slug=slug,
+        sub=sub,
+        base_etag=base_etag,
+        message=message,
+        note=note,
+        action=lang_path(action),
+        lookups=lookups,
+        extra=extra or {},
+        lang=common.ui_lang(),
+        summary=[(p.name, common.shown(p)) for p in found if p.severity == "Violation"],
+    )
     return html, status
 
 
@@ -141,30 +186,62 @@ def _extra_entries() -> dict:
 
 def _refused_or_account(mode: str, slug: str, sub: Submission | None, values: dict):
     """None and the account when the post may go on; else the page again, values kept, with the reason."""
-    keep: dict[str, Any] = dict(mode=mode, slug=slug, sub=sub, base_etag=request.form.get("base_etag", ""),
-                note=request.form.get("note", ""))
+    keep: dict[str, Any] = dict(
+        mode=mode, slug=slug, sub=sub, base_etag=request.form.get("base_etag", ""), note=request.form.get("note", "")
+    )
     if not common.csrf_ok():
-        return page(values, [], message=_("The form had expired, so nothing was saved. What you entered is kept "
-                                          "below: send it again."), status=400, **keep), None
+        return page(
+            values,
+            [],
+            message=_("The form had expired, so nothing was saved. What you entered is kept below: send it again."),
+            status=400,
+            **keep,
+        ), None
     account = current_account()
     if account is None:
-        return page(values, [], message=_("Your session has ended, so nothing was saved. What you entered is kept "
-                                          "below: log in again in another tab, then send the form again."),
-                    status=401, **keep), None
+        return page(
+            values,
+            [],
+            message=_(
+                "Your session has ended, so nothing was saved. What you entered is kept "
+                "below: log in again in another tab, then send the form again."
+            ),
+            status=401,
+            **keep,
+        ), None
     if not account.can("contributor"):
-        return common.refuse(403, "only accounts with the contributor role or stronger submit practices",
-                             _("Only accounts with the contributor role or stronger submit practices.")), None
+        return common.refuse(
+            403,
+            "only accounts with the contributor role or stronger submit practices",
+            _("Only accounts with the contributor role or stronger submit practices."),
+        ), None
     return None, account
 
 
-def _store(account: Account, values: dict, *, slug: str, sub: Submission | None, new: bool, base_etag: str | None,
-           status: str, text: str) -> Submission:
+def _store(
+    account: Account,
+    values: dict,
+    *,
+    slug: str,
+    sub: Submission | None,
+    new: bool,
+    base_etag: str | None,
+    status: str,
+    text: str,
+) -> Submission:
     note = request.form.get("note", "").strip()[:2000]
     if sub is None:
-        return common.submissions().create(author=account.name, slug=slug, text=text, new=new, base_etag=base_etag,
-                                           status=status, note=note)
-    return common.submissions().save(sub.number, author=account.name, text=text, status=status, note=note,
-                                     revision=int(request.form.get("revision") or -1))
+        return common.submissions().create(
+            author=account.name, slug=slug, text=text, new=new, base_etag=base_etag, status=status, note=note
+        )
+    return common.submissions().save(
+        sub.number,
+        author=account.name,
+        text=text,
+        status=status,
+        note=note,
+        revision=int(request.form.get("revision") or -1),
+    )
 
 
 def _handle(mode: str, slug: str, sub: Submission | None, base_etag: str | None):
@@ -176,28 +253,42 @@ def _handle(mode: str, slug: str, sub: Submission | None, base_etag: str | None)
     new = sub.new if sub else mode == "new"
     if new and sub is None:
         slug = _slug_for_new(values)
-    keep: dict[str, Any] = dict(mode=mode, slug=slug, sub=sub, base_etag=base_etag or "",
-                                note=request.form.get("note", ""))
+    keep: dict[str, Any] = dict(
+        mode=mode, slug=slug, sub=sub, base_etag=base_etag or "", note=request.form.get("note", "")
+    )
     if action.startswith("add:"):
         return page(values, [], extra=_extra_entries(), **keep)
     found = _slug_problems(slug, account, sub.number if sub else None) if new else []
     text, more = check(values, slug or "new-practice")
     found += more
     if action == "check":
-        return page(values, found, message=_("Checked: the messages are beside the fields.") if found else
-                    _("Checked: nothing to correct."), **keep)
+        return page(
+            values,
+            found,
+            message=_("Checked: the messages are beside the fields.") if found else _("Checked: nothing to correct."),
+            **keep,
+        )
     if action == "submit" and _violations(found):
-        return page(values, found, message=_("Nothing was submitted: correct the fields marked below."),
-                    status=422, **keep)
+        return page(
+            values, found, message=_("Nothing was submitted: correct the fields marked below."), status=422, **keep
+        )
     if found and any(p.name == "slug" for p in found):
         return page(values, found, message=_("Choose another page address first."), status=422, **keep)
     status = "submitted" if action == "submit" else ("sent-back" if sub and sub.status == "sent-back" else "draft")
     try:
         stored = _store(account, values, slug=slug, sub=sub, new=new, base_etag=base_etag, status=status, text=text)
     except Conflict as e:
-        return page(values, found, message=_("This submission changed in another window since you opened it; "
-                                             "nothing was saved. Open it again to see the other change.")
-                    + f" ({e.detail})", status=409, **keep)
+        return page(
+            values,
+            found,
+            message=_(
+                "This submission changed in another window since you opened it; "
+                "nothing was saved. Open it again to see the other change."
+            )
+            + f" ({e.detail})",
+            status=409,
+            **keep,
+        )
     if action == "submit":
         return redirect(lang_path(f"/submissions?notice=submitted-{stored.number}"), code=303)
     if action == "preview":
@@ -247,13 +338,26 @@ def _own_open(number: int) -> tuple[Submission | None, object]:
     if account is None:
         return sub, None
     if sub.author != account.name:
-        return sub, common.refuse(403, f"submission {number} is {sub.author}'s; only its author edits it",
-                                  _("Submission %(number)s belongs to %(author)s; only its author edits it.",
-                                    number=number, author=sub.author))
+        return sub, common.refuse(
+            403,
+            f"submission {number} is {sub.author}'s; only its author edits it",
+            _(
+                "Submission %(number)s belongs to %(author)s; only its author edits it.",
+                number=number,
+                author=sub.author,
+            ),
+        )
     if not sub.open:
-        return sub, common.refuse(409, f"submission {number} is {sub.status}; it cannot be changed any more",
-                                  _("Submission %(number)s is closed (%(status)s); it cannot be changed any more.",
-                                    number=number, status=sub.status), Conflict)
+        return sub, common.refuse(
+            409,
+            f"submission {number} is {sub.status}; it cannot be changed any more",
+            _(
+                "Submission %(number)s is closed (%(status)s); it cannot be changed any more.",
+                number=number,
+                status=sub.status,
+            ),
+            Conflict,
+        )
     return sub, None
 
 
@@ -286,8 +390,11 @@ def preview(number: int):
         return _login(f"/submissions/{number}/preview")
     sub = common.submissions().get(number)
     if sub.author != account.name and not account.can("reviewer"):
-        return common.refuse(403, f"submission {number} is {sub.author}'s",
-                             _("Submission %(number)s belongs to %(author)s.", number=number, author=sub.author))
+        return common.refuse(
+            403,
+            f"submission {number} is {sub.author}'s",
+            _("Submission %(number)s belongs to %(author)s.", number=number, author=sub.author),
+        )
     k, iri = common.kg(), common.practice_iri(sub.slug)
     own = [q.triple for q in common.to_quads(sub.text, "urn:x-preview")]
     around = [t for t in construct(k, iri) if t.subject.value.split("#", 1)[0] != iri]
@@ -310,8 +417,15 @@ def submit(number: int):
     values = values_of(common.form(), common.load_yaml(sub.text))
     text, found = check(values, sub.slug)
     if _violations(found):
-        return page(values, found, mode="submission", slug=sub.slug, sub=sub, status=422,
-                    message=_("Nothing was submitted: correct the fields marked below."))
+        return page(
+            values,
+            found,
+            mode="submission",
+            slug=sub.slug,
+            sub=sub,
+            status=422,
+            message=_("Nothing was submitted: correct the fields marked below."),
+        )
     common.submissions().save(number, author=sub.author, text=text, revision=sub.revision, status="submitted")
     return redirect(lang_path(f"/submissions?notice=submitted-{number}"), code=303)
 

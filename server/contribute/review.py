@@ -40,11 +40,21 @@ def _signed_in(next_path: str):
 
 
 def _summary(sub: Submission) -> dict:
-    return {"submission": sub.number, "practice": common.practice_iri(sub.slug), "slug": sub.slug,
-            "author": sub.author, "status": sub.status, "new": sub.new, "created": sub.created,
-            "modified": sub.modified, "note": sub.note, "revision": sub.revision,
-            "title": common.title_of(sub.text, common.ui_lang()),
-            "comments": [c.__dict__ for c in sub.comments], "published_version": sub.published_version}
+    return {
+        "submission": sub.number,
+        "practice": common.practice_iri(sub.slug),
+        "slug": sub.slug,
+        "author": sub.author,
+        "status": sub.status,
+        "new": sub.new,
+        "created": sub.created,
+        "modified": sub.modified,
+        "note": sub.note,
+        "revision": sub.revision,
+        "title": common.title_of(sub.text, common.ui_lang()),
+        "comments": [c.__dict__ for c in sub.comments],
+        "published_version": sub.published_version,
+    }
 
 
 def _status_labels() -> dict[str, str]:
@@ -52,8 +62,10 @@ def _status_labels() -> dict[str, str]:
 
     names = labels(common.kg())
     base = common.kg().settings.base_iri
-    return {s: names.get(f"{base}concept/submission-status/{s}", common.ui_lang())
-            for s in ("draft", "submitted", "sent-back", "approved", "withdrawn")}
+    return {
+        s: names.get(f"{base}concept/submission-status/{s}", common.ui_lang())
+        for s in ("draft", "submitted", "sent-back", "approved", "withdrawn")
+    }
 
 
 @bp.get("/submissions")
@@ -64,8 +76,14 @@ def mine() -> Response | str:
     subs = common.submissions().of_author(account.name)
     if not wants_html():
         return jsonify([_summary(s) for s in subs])
-    return render_template("contribute/submissions.html", subs=subs, account=account, labels=_status_labels(),
-                           title_of=common.title_of, notice=request.args.get("notice", ""))
+    return render_template(
+        "contribute/submissions.html",
+        subs=subs,
+        account=account,
+        labels=_status_labels(),
+        title_of=common.title_of,
+        notice=request.args.get("notice", ""),
+    )
 
 
 @bp.get("/review")
@@ -78,8 +96,9 @@ def queue() -> Response | str:
     subs = common.submissions().all() if every else common.submissions().queue()
     if not wants_html():
         return jsonify([_summary(s) for s in subs])
-    return render_template("contribute/queue.html", subs=subs, every=every, labels=_status_labels(),
-                           title_of=common.title_of)
+    return render_template(
+        "contribute/queue.html", subs=subs, every=every, labels=_status_labels(), title_of=common.title_of
+    )
 
 
 def _visible(number: int) -> tuple[Submission, Account]:
@@ -102,21 +121,43 @@ def detail(number: int) -> Response | str:
     iri = common.practice_iri(sub.slug)
     graph, after, own = common.submission_quads(sub)
     _, _, before = common.published(sub.slug)
-    changes = [c for c in resource_changes(_triples(before), _triples(own), iri, common.context(),
-                                           common.kg().settings.base_iri) if c.field != RDF_TYPE]
+    changes = [
+        c
+        for c in resource_changes(_triples(before), _triples(own), iri, common.context(), common.kg().settings.base_iri)
+        if c.field != RDF_TYPE
+    ]
     report = common.report_for(graph, after)
-    found = problems(common.form(), report.results, iri,
-                     entry_iris(common.form(), common.load_yaml(sub.text), common.context(),
-                                common.kg().settings.base_iri))
+    found = problems(
+        common.form(),
+        report.results,
+        iri,
+        entry_iris(common.form(), common.load_yaml(sub.text), common.context(), common.kg().settings.base_iri),
+    )
     stale = not sub.new and sub.base_etag != common.published_etag(sub.slug)
     if not wants_html():
-        return jsonify({**_summary(sub), "changes": [c.as_json() for c in changes], "conforms": report.conforms,
-                        "violations": report.violation_count, "warnings": report.warning_count,
-                        "problems": [{"field": p.name, "severity": p.severity, "message": p.message}
-                                     for p in found], "published_changed_since": stale})
-    return render_template("contribute/review.html", sub=sub, account=account, changes=changes, report=report,
-                           problems=[(p, common.shown(p)) for p in found], stale=stale, labels=_status_labels(),
-                           title=common.title_of(sub.text, common.ui_lang()), message=request.args.get("notice", ""))
+        return jsonify(
+            {
+                **_summary(sub),
+                "changes": [c.as_json() for c in changes],
+                "conforms": report.conforms,
+                "violations": report.violation_count,
+                "warnings": report.warning_count,
+                "problems": [{"field": p.name, "severity": p.severity, "message": p.message} for p in found],
+                "published_changed_since": stale,
+            }
+        )
+    return render_template(
+        "contribute/review.html",
+        sub=sub,
+        account=account,
+        changes=changes,
+        report=report,
+        problems=[(p, common.shown(p)) for p in found],
+        stale=stale,
+        labels=_status_labels(),
+        title=common.title_of(sub.text, common.ui_lang()),
+        message=request.args.get("notice", ""),
+    )
 
 
 @bp.get("/review/<int:number>.ttl")
@@ -156,20 +197,38 @@ def approve(number: int) -> ResponseReturnValue:
             raise PreconditionFailed(
                 f"practice/{sub.slug} changed after submission {number} was begun; approving it would undo that "
                 "change. Send it back so that its author redoes the edit on the current version",
-                etag=common.published_etag(sub.slug))
+                etag=common.published_etag(sub.slug),
+            )
         comment = request.form.get("comment", "").strip()
-        applied = k.apply(Change(
-            [Edit(graph, after, hint=sub.text if len(after) == len(own) else None)],
-            channel="review", author=reviewer.name,
-            message=f"submission {number} by {sub.author}, approved by {reviewer.name}"
-                    + (f": {comment}" if comment else ""),
-            expect={graph: graph_etag(current) if current else None}, subjects=[common.practice_iri(sub.slug)]))
-        subs.move(number, who=reviewer.name, role="reviewer", status="approved", comment=comment,
-                  published_version=applied.version)
+        applied = k.apply(
+            Change(
+                [Edit(graph, after, hint=sub.text if len(after) == len(own) else None)],
+                channel="review",
+                author=reviewer.name,
+                message=f"submission {number} by {sub.author}, approved by {reviewer.name}"
+                + (f": {comment}" if comment else ""),
+                expect={graph: graph_etag(current) if current else None},
+                subjects=[common.practice_iri(sub.slug)],
+            )
+        )
+        subs.move(
+            number,
+            who=reviewer.name,
+            role="reviewer",
+            status="approved",
+            comment=comment,
+            published_version=applied.version,
+        )
     if wants_html():
         return redirect(lang_path(f"/review?notice=approved-{number}"), code=303)
-    return jsonify({"submission": number, "status": "approved", "practice": common.practice_iri(sub.slug),
-                    "version": applied.version})
+    return jsonify(
+        {
+            "submission": number,
+            "status": "approved",
+            "practice": common.practice_iri(sub.slug),
+            "version": applied.version,
+        }
+    )
 
 
 @bp.post("/review/<int:number>/send-back")

@@ -23,27 +23,41 @@ bp = Blueprint("upload", __name__)
 
 @bp.get("/import/template.xlsx")
 def template_file() -> Response:
-    words = {"column": _("Column"), "required": _("Required"), "what": _("What to write"), "codes": _("Codes"),
-             "yes": _("yes"), "recommended": _("recommended"),
-             "several": _("Several values: one per line, or separated by ;."),
-             "languages": _("Other languages: the same column name followed by (fi), (de), (es), (ca) or (pl)."),
-             "slug": _("The last part of the page address (/practice/…); left empty, it is made from the English "
-                       "title.")}
+    words = {
+        "column": _("Column"),
+        "required": _("Required"),
+        "what": _("What to write"),
+        "codes": _("Codes"),
+        "yes": _("yes"),
+        "recommended": _("recommended"),
+        "several": _("Several values: one per line, or separated by ;."),
+        "languages": _("Other languages: the same column name followed by (fi), (de), (es), (ca) or (pl)."),
+        "slug": _("The last part of the page address (/practice/…); left empty, it is made from the English title."),
+    }
     body = template_xlsx(common.form(), lang=common.ui_lang(), say=_, words=words)
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": 'attachment; filename="next2met-practices-template.xlsx"'})
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="next2met-practices-template.xlsx"'},
+    )
 
 
 @bp.get("/import/template.csv")
 def template_text() -> Response:
-    return Response(template_csv(common.form()), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="next2met-practices-template.csv"'})
+    return Response(
+        template_csv(common.form()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="next2met-practices-template.csv"'},
+    )
 
 
 def _page(status: int = 200, **ctx):
     account = current_account()
-    return render_template("contribute/import.html", account=account, **{"plan": None, "message": "", "made": [],
-                                                                        "version": None, "unknown": [], **ctx}), status
+    return render_template(
+        "contribute/import.html",
+        account=account,
+        **{"plan": None, "message": "", "made": [], "version": None, "unknown": [], **ctx},
+    ), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -58,11 +72,15 @@ def upload():
     if not common.csrf_ok():
         return _page(400, message=_("The form had expired, so nothing was changed. Please try again."))
     if account is None:
-        return _page(401, message=_("Your session has ended, so nothing was imported. Log in again, then send the "
-                                    "file again."))
+        return _page(
+            401, message=_("Your session has ended, so nothing was imported. Log in again, then send the file again.")
+        )
     if not account.can("contributor"):
-        return common.refuse(403, "only accounts with the contributor role or stronger import practices",
-                             _("Only accounts with the contributor role or stronger submit practices."))
+        return common.refuse(
+            403,
+            "only accounts with the contributor role or stronger import practices",
+            _("Only accounts with the contributor role or stronger submit practices."),
+        )
     upload_file = request.files.get("file")
     if upload_file is None or not upload_file.filename:
         return _page(400, message=_("Choose the file to send."))
@@ -71,8 +89,9 @@ def upload():
     form = common.form()
     try:
         rows, unknown = spreadsheet.read(upload_file.read(), upload_file.filename, form, max_bytes=k.settings.max_body)
-        plan = importing.prepare(form, rows, resolve=lookup.resolver,
-                                 refuse=None if account.can("reviewer") else _refusal(account))
+        plan = importing.prepare(
+            form, rows, resolve=lookup.resolver, refuse=None if account.can("reviewer") else _refusal(account)
+        )
         importing.check(form, plan, validate(plan.text()), common.context(), k.settings.base_iri)
     except (Overloaded, TooManyRequests):
         raise
@@ -81,18 +100,26 @@ def upload():
     shown = [(p, common.shown(Problem(p.header, p.severity, p.message, p.shape))) for p in plan.problems]
     ctx = {"plan": plan, "shown": shown, "unknown": unknown, "dry_run": dry_run, "filename": upload_file.filename}
     if not plan.ok:
-        return _page(422, message=_("Nothing was imported: correct the cells listed below and send the file again."),
-                     **ctx)
+        return _page(
+            422, message=_("Nothing was imported: correct the cells listed below and send the file again."), **ctx
+        )
     if dry_run:
         return _page(message=_("Checked: the file can be imported. Nothing was stored."), **ctx)
     if account.can("admin"):
         with k.write_lock:
-            applied = importing.publish(k.store, k.settings, plan, common.context(), author=account.name,
-                                        message=f"import of {upload_file.filename}: {len(rows)} practice(s)",
-                                        apply=k.apply)
+            applied = importing.publish(
+                k.store,
+                k.settings,
+                plan,
+                common.context(),
+                author=account.name,
+                message=f"import of {upload_file.filename}: {len(rows)} practice(s)",
+                apply=k.apply,
+            )
         return _page(message=_("Imported and published."), version=applied.version, **ctx)
-    made = importing.submit(common.submissions(), k.store, plan, author=account.name, base=k.settings.base_iri,
-                            source=upload_file.filename)
+    made = importing.submit(
+        common.submissions(), k.store, plan, author=account.name, base=k.settings.base_iri, source=upload_file.filename
+    )
     return _page(message=_("Imported: each row is a submission waiting for review."), made=made, **ctx)
 
 
@@ -101,4 +128,5 @@ def _refusal(account):
         if not common.is_published(slug):
             return None
         return common.edit_rule(account, common.published(slug)[2], slug)
+
     return refuse
