@@ -311,9 +311,19 @@ def test_a_runaway_query_is_a_503_and_the_endpoint_recovers(remote_client):
                           headers={"Accept": "application/sparql-results+json"})
     assert r.status_code == 503 and r.mimetype == "application/problem+json", r.get_data(as_text=True)
     assert time.monotonic() - t0 < 10
-    r = remote_client.get("/sparql", query_string={"query": "ASK {}"},
-                          headers={"Accept": "application/sparql-results+json"})
-    assert r.status_code == 200
+    # The killed worker counts against this client until its replacement has started (fair admission): until then
+    # the client hears 429 with a Retry-After, and a client that honours it is answered (a slow machine takes a few
+    # seconds to start a worker).
+    deadline = time.monotonic() + 60
+    while True:
+        r = remote_client.get("/sparql", query_string={"query": "ASK {}"},
+                              headers={"Accept": "application/sparql-results+json"})
+        if r.status_code != 429 or time.monotonic() > deadline:
+            break
+        assert r.mimetype == "application/problem+json" and int(r.headers["Retry-After"]) >= 1
+        time.sleep(int(r.headers["Retry-After"]))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["boolean"] is True
 
 
 @pytest.mark.virtuoso
