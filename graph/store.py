@@ -32,6 +32,7 @@ from .diskfaults import folder_takes_writes, fsync_path, guarded_write, sync_log
 from .errors import RDFSyntaxError, StoreError
 from .formats import NQUADS, NTRIPLES, Format
 from .rdfio import ascii_ntriples, parse_bytes, scope_blank_nodes
+from .rewrite import seeded
 from .sparqltext import has_dataset_clause, syntax_error
 
 QueryValue = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
@@ -280,7 +281,9 @@ class OxigraphStore(Store):
         return self._link.resolve() if self.root is not None else None
 
     # -- reading -----------------------------------------------------------------------------------
-    def query(self, sparql, *, default_graph=None, named_graphs=None, base_iri=None) -> Result:
+    def query(self, sparql, *, default_graph=None, named_graphs=None, base_iri=None, rewrite=True) -> Result:
+        """Run a query; ``rewrite``: have Oxigraph start from the selective part of a pattern, where the answers
+        are the same (``rewrite.py``; False runs the text as it is)."""
         kwargs: dict[str, Any] = {}
         if default_graph is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph]
@@ -289,10 +292,18 @@ class OxigraphStore(Store):
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-        try:
-            value = self.store.query(sparql, base_iri=base_iri, **kwargs)
-        except SyntaxError as e:
-            raise syntax_error(e, sparql) from None
+        value = None
+        if rewrite:
+            try:
+                text = seeded(sparql)
+                value = self.store.query(text, base_iri=base_iri, **kwargs) if text else None
+            except SyntaxError:  # (an unknown prefix, say) the original text says what is wrong, and where
+                value = None
+        if value is None:
+            try:
+                value = self.store.query(sparql, base_iri=base_iri, **kwargs)
+            except SyntaxError as e:
+                raise syntax_error(e, sparql) from None
         return Result(result_kind(value), value)
 
     def quads(self, graph=None):
