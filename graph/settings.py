@@ -88,6 +88,11 @@ class Settings:
         help="Workers copy the data into memory (faster joins; ~0.5 GB a worker per million quads) when "
         "it holds at most this many quads; 0 keeps them on disk.",
     )
+    query_memory_copies: int = setting(
+        1,
+        help="How many query workers make that copy; the others read the data on disk (2-5x slower joins, "
+        "~0.1 GB each), and a query goes to an idle worker with a copy first.",
+    )
     max_concurrent_queries: int = setting(8, help="User queries running or waiting at once; more get 503.")
     max_queries_per_client: int = setting(
         1,

@@ -7,15 +7,16 @@ answers 503. Workers serialise the answer themselves (cut at the row cap), so th
 
 Workers of the embedded store read a consistent snapshot: a RocksDB checkpoint (hard links, a few ms) opened
 read-only, made again whenever the store's generation changes. Opening the live database read-only while the
-server writes to it is not safe (measured: corruption errors). Each worker also copies its snapshot into memory
-in the background (``MemoryCopy``; a new worker opens the data with a query of its own, so the copy begins at
-start-up) and answers from the copy once it is made: at 1M quads joins run 2-5x faster
-there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and ~15 s of copying after each data change,
-while the snapshot on disk answers. Workers of a remote store open it themselves and forward the query.
+server writes to it is not safe (measured: corruption errors). ``query_memory_copies`` of the workers (one by
+default) also copy their snapshot into memory in the background (``MemoryCopy``; a new worker opens the data with
+a query of its own, so the copy begins at start-up) and answer from the copy once it is made: at 1M quads joins run
+2-5x faster there (a sorted listing 1.2 s → 0.34 s), for ~0.5 GB a worker and ~15 s of copying after each data
+change, while the snapshot on disk answers. The others read the snapshot on disk (~0.1 GB each). Workers of a
+remote store open it themselves and forward the query.
 
-Queries go to the worker that answered last (it is awake: waking an idle process costs this kind of machine more
-than a cheap query), and after a data change the idle workers open the new data at once, so that their copies are
-made before several queries come at once.
+Queries go to an idle worker with a copy first, else to the worker that answered last (it is awake: waking an idle
+process costs this kind of machine more than a cheap query), and after a data change the idle workers open the new
+data at once, so that their copies are made before several queries come at once.
 
 Before a worker sees a query or update, its nesting (braces, parentheses, brackets) is counted while lexing and
 refused past ``max_query_depth``: pyoxigraph's parser recurses, and a few thousand levels overflow a worker's
@@ -165,8 +166,11 @@ class Snapshots:
 
 
 class _Worker:
-    def __init__(self, settings: Settings, scratch_root: Path | None = None) -> None:
+    def __init__(self, settings: Settings, scratch_root: Path | None = None, *, copies: bool = True) -> None:
         self.scratch_root = scratch_root
+        self.copies = copies  # whether it copies the data into memory (``query_memory_copies`` of the pool do)
+        if not copies:
+            settings = replace(settings, query_memory_quads=0)
         ours, theirs = socket.socketpair()
         code = f"from next2met.server.worker_process import serve; serve({theirs.fileno()})"
         self.process = subprocess.Popen(
@@ -225,6 +229,7 @@ class QueryPool:
         self._ready_count = 0
         self._newest: str | None = None  # the newest snapshot handed to a worker
         self._starting: set[threading.Thread] = set()  # threads starting a worker (close() waits for them)
+        self._copiers = 0  # workers (started or starting) that copy the data into memory
         for _ in range(max(1, settings.query_workers)):
             self._start()
 
@@ -238,6 +243,10 @@ class QueryPool:
         """Start a worker in the background and make it available once it has started up; ``on_done`` is called
         then (or when it failed)."""
 
+        with self._lock:  # decided here, one start at a time: a replacement takes the place of the worker it replaces
+            copies = self._copiers < self.settings.query_memory_copies
+            self._copiers += copies
+
         def start() -> None:
             try:
                 started()
@@ -249,10 +258,11 @@ class QueryPool:
 
         def started() -> None:
             if self._closed:
+                self._forget_copier(copies)
                 return
             # started outside the lock (a process start while holding it delayed the pool's bookkeeping enough to
             # hold up fair admission); close() waits for this thread, which stops the worker once it sees the close
-            worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None)
+            worker = _Worker(self.settings, self.snapshots.root if self.snapshots is not None else None, copies=copies)
             with self._lock:
                 self._all.add(worker)
             try:
@@ -271,6 +281,7 @@ class QueryPool:
                 log.error("a query worker did not start within %s s", STARTUP_TIMEOUT)
             with self._lock:
                 self._all.discard(worker)
+            self._forget_copier(copies)
             worker.kill()
 
         thread = threading.Thread(target=start, daemon=True, name="next2met-worker-start")
@@ -321,11 +332,18 @@ class QueryPool:
             elif not self._closed:
                 self._replace(worker)
 
+    def _forget_copier(self, copies: bool) -> None:
+        if copies:
+            with self._lock:
+                self._copiers -= 1
+
     def _replace(self, worker: _Worker, on_done: Callable[[], None] | None = None) -> None:
         """Kill a worker and start a fresh one in its place (in the background: the client is not kept waiting)."""
         with self._lock:
             present = worker in self._all  # not replaced already (a worker can be found dead twice)
             self._all.discard(worker)
+        if present:
+            self._forget_copier(worker.copies)
         worker.kill()
         if present and not self._closed:
             self._start(on_done)
@@ -392,16 +410,7 @@ class QueryPool:
         try:
             if self.snapshots is not None and not getattr(job, "release", None):  # a release is read as it is
                 snapshot = self.snapshots.acquire()  # before a worker is taken: a snapshot that fails cannot keep it
-            waited_until = time.monotonic() + timeout
-            while True:  # a worker replaced while idle may still be in the queue: skip it
-                try:
-                    worker = self._idle.get(timeout=max(0.0, waited_until - time.monotonic()))
-                except queue.Empty:
-                    raise Overloaded(
-                        f"no {self.name} worker became free within {timeout:g} s; try again shortly", retry_after=1
-                    ) from None
-                if not worker.killed:
-                    break
+            worker = self._take(time.monotonic() + timeout, timeout)
             if snapshot is not None and snapshot != self._newest:  # the data changed: idle workers open it now
                 self._newest = snapshot
                 threading.Thread(target=self._open_data_on_idle, daemon=True, name="next2met-refresh").start()
@@ -413,6 +422,37 @@ class QueryPool:
             self._slots.release()
             if not handed_over[0]:
                 self._leave(client)
+
+    def _take(self, waited_until: float, timeout: float) -> _Worker:
+        """An idle worker, one with a copy of the data in memory if one is idle; a worker replaced while idle may
+        still be in the queue: it is skipped."""
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, waited_until - time.monotonic()))
+            except queue.Empty:
+                raise Overloaded(
+                    f"no {self.name} worker became free within {timeout:g} s; try again shortly", retry_after=1
+                ) from None
+            if not worker.killed:
+                break
+        if worker.copies:
+            return worker
+        passed = [worker]
+        try:
+            while True:
+                other = self._idle.get_nowait()
+                if other.killed:
+                    continue
+                if other.copies:
+                    worker = other
+                    break
+                passed.append(other)
+        except queue.Empty:
+            pass
+        for w in reversed(passed):
+            if w is not worker:
+                self._idle.put(w)
+        return worker
 
     def _exchange(
         self,

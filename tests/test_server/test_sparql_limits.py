@@ -216,24 +216,34 @@ def test_a_worker_is_stopped_once_whoever_asks_twice():
     assert failures == [] and worker.process.poll() is not None and worker.conn.closed
 
 
-def test_workers_copy_the_data_at_start_up_before_any_query(store_copy):
+BUSY_VALUES = "{ " + " ".join(str(i) for i in range(150)) + " }"
+# long enough (3.4 million rows, ~0.3 s) to keep its worker busy while another query runs
+BUSY = f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {BUSY_VALUES} VALUES ?b {BUSY_VALUES} VALUES ?c {BUSY_VALUES} }}"
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+def test_workers_copy_the_data_at_start_up_before_any_query(store_copy, copies):
     """A started worker opens the data with a query of its own, so its copy is under way before users ask: after a
-    short wait the first query each worker gets is answered from memory (the copy of the real data takes well
-    under a second; without the start-up query it would only begin with that first query, answered on disk)."""
+    short wait the first query each copying worker gets is answered from memory (the copy of the real data takes
+    well under a second; without the start-up query it would only begin with that first query, answered on disk).
+    Only ``query_memory_copies`` workers make a copy (the default, one, keeps the server small); the others read
+    the snapshot on disk."""
     store = OxigraphStore(store_copy)
-    pool = QueryPool(Settings(store=str(store_copy), query_workers=2), Snapshots(store, threading.RLock()))
+    settings = Settings(store=str(store_copy), query_workers=2, query_memory_copies=copies)
+    pool = QueryPool(settings, Snapshots(store, threading.RLock()))
     try:
         assert pool.wait_ready()
-        assert pool.status() == {"workers": 2, "disk": 2, "copying": 2}
+        assert pool.status() == {"workers": 2, "disk": 2, "copying": copies}
         time.sleep(5)
-        # two queries at once, each long enough (3.4 million rows, ~0.3 s) to keep its worker busy while the other runs
-        values = "{ " + " ".join(str(i) for i in range(150)) + " }"
-        busy = f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {values} VALUES ?b {values} VALUES ?c {values} }}"
-        job = QueryJob(sparql=busy, formats={"select": "json"}, max_rows=MAX_ROWS)
-        with ThreadPoolExecutor(2) as ex:
+        job = QueryJob(sparql=BUSY, formats={"select": "json"}, max_rows=MAX_ROWS)
+        with ThreadPoolExecutor(2) as ex:  # two at once: each worker answers one
             answers = list(ex.map(lambda _: pool.run(job, TIMEOUT), range(2)))
-        assert [a.store for a in answers] == ["memory", "memory"]
-        assert pool.status() == {"workers": 2, "memory": 2}
+        expected = ["memory"] * copies + ["disk"] * (2 - copies)
+        assert sorted((a.store for a in answers), reverse=True) == expected
+        assert pool.status() == {"workers": 2, **{k: expected.count(k) for k in set(expected)}}
+        # one at a time, a query goes to the idle worker with a copy, whichever answered last
+        small = QueryJob(sparql="SELECT * WHERE { ?s ?p ?o } LIMIT 1", formats={"select": "json"}, max_rows=MAX_ROWS)
+        assert {pool.run(small, TIMEOUT).store for _ in range(6)} == {"memory"}
     finally:
         pool.close()
         store.close()
@@ -267,22 +277,20 @@ def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
     assert update(url, f"INSERT DATA {{ GRAPH <{graph}> {{ {note} }} }}").status_code == 200
     after = answers_until_memory()
     assert {n for n, _ in after} == {1}, after
-    # queries go to the worker that answered last; the other one opened the new data when it came, so by now it
-    # has its copy too: two queries at once (each long enough to keep its worker busy) both read memory
+    # with the default settings one worker of the two keeps a copy (query_memory_copies), the other reads the
+    # snapshot on disk: two queries at once (each long enough to keep its worker busy) read one of each
     time.sleep(2)
-    values = "{ " + " ".join(str(i) for i in range(150)) + " }"
 
     def busy(i: int) -> str:
-        r = requests.get(url + "/sparql", headers={"Accept": "application/sparql-results+json", **FRESH}, params={
-            "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {values} VALUES ?b {values} VALUES ?c {values} }} "
-                     f"# {i}"})
+        r = requests.get(url + "/sparql", headers={"Accept": "application/sparql-results+json", **FRESH},
+                         params={"query": f"{BUSY} # {i}"})
         assert r.status_code == 200, r.text
         return _where_answered(r)
 
     with ThreadPoolExecutor(2) as ex:
-        assert list(ex.map(busy, range(2))) == ["memory", "memory"]
+        assert sorted(ex.map(busy, range(2))) == ["disk", "memory"]
     workers = requests.get(url + "/health").json()["query_workers"]  # what an operator sees
-    assert workers == {"workers": 2, "memory": 2}, workers
+    assert workers == {"workers": 2, "memory": 1, "disk": 1}, workers
 
 
 def test_memory_copy_follows_the_newest_data(tmp_path):
