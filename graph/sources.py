@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -87,9 +89,22 @@ def _plain(value: object) -> object:
         return value.isoformat()
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return _decimal_text(value)
+    if isinstance(value, int):
         return str(value)
     return value
+
+
+def _decimal_text(value: float) -> str:
+    """A YAML number with a point as the canonical lexical form of the decimal it is (``1358584.00`` is
+    "1358584", ``0.50`` is "0.5", ``1e-7`` is "0.0000001"): the form the store keeps, so that what the build
+    compiles and what the store holds are the same literal. Infinity and NaN stay as YAML read them (the shapes
+    refuse them as decimals)."""
+    if not math.isfinite(value):
+        return str(value)
+    text = format(Decimal(repr(value)).normalize(), "f")
+    return "0" if text in ("-0", "") else text
 
 
 def read_yaml(

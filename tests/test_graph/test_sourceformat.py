@@ -173,3 +173,23 @@ def test_places_give_the_line_of_each_resource_and_key():
     assert place.line == line_of(text, "- id: event/calella-visit")
     assert place.line_of("host") == line_of(text, "  host: organisation/calella-city-council")
     assert place.line_of("n2m:host") == place.line_of("host")  # also found by the property a report names
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("1358584.00", "1358584"), ("0.50", "0.5"), ("2.5e3", "2500"), ("1e-7", "0.0000001"), ("12", "12")],
+)
+def test_a_decimal_amount_compiles_to_the_literal_the_store_keeps(written, stored):
+    """Numbers with a point are written in the decimal's canonical form, as the store keeps them: the compiled
+    quads and the stored ones are then the same (they were not for ``1358584.00``, compiled "1358584.0")."""
+    import pyoxigraph as ox
+
+    from next2met.graph.sources import parse_yaml, yaml_quads
+
+    text = f"id: project/x\ntype: Project\nbudgets:\n  - amount: {written}\n    currency: EUR\n"
+    quads = yaml_quads(parse_yaml(text, CONTEXT, source="x.yaml"), "https://w3id.org/next2met/graph/x")
+    amounts = [q.object for q in quads if q.predicate.value == "https://schema.org/value"]
+    assert [a.value for a in amounts] == [stored]
+    store = ox.Store()
+    store.extend(quads)
+    assert set(store) == set(quads)
