@@ -15,9 +15,17 @@ from flask.typing import ResponseReturnValue
 from next2met.graph.accounts import Account
 from next2met.graph.changes import Change, Edit, graph_etag
 from next2met.graph.changes.diff import resource_changes
+from next2met.graph.changes.history import History, content_text, digest
 from next2met.graph.contribute.formdata import entry_iris, problems
 from next2met.graph.contribute.submissions import Submission
-from next2met.graph.errors import Conflict, Forbidden, InputError, PreconditionFailed, Unauthorized
+from next2met.graph.errors import (
+    Conflict,
+    DataFolderUnwritable,
+    Forbidden,
+    InputError,
+    PreconditionFailed,
+    Unauthorized,
+)
 from next2met.graph.formats import TURTLE
 
 from ..auth import bearer, current_account, require
@@ -144,6 +152,9 @@ def detail(number: int) -> Response | str:
                 "warnings": report.warning_count,
                 "problems": [{"field": p.name, "severity": p.severity, "message": p.message} for p in found],
                 "published_changed_since": stale,
+                "published_as": published_as(graph, after, list(common.kg().store.quads(graph)))
+                if sub.status == "submitted"
+                else None,
             }
         )
     return render_template(
@@ -185,40 +196,33 @@ def approve(number: int) -> ResponseReturnValue:
     reviewer = require("reviewer")
     k = common.kg()
     subs = common.submissions()
+    comment = request.form.get("comment", "").strip()
     with k.write_lock:
         sub = subs.get(number)
         if sub.status != "submitted":
             raise Conflict(f"submission {number} is {sub.status}; only a submission waiting for review is approved")
         graph, after, own = common.submission_quads(sub)
         current = list(k.store.quads(graph))
-        if sub.new and common.is_published(sub.slug):
-            raise Conflict(f"practice/{sub.slug} was published meanwhile by another submission; send this one back")
-        if not sub.new and sub.base_etag != common.published_etag(sub.slug):
-            raise PreconditionFailed(
-                f"practice/{sub.slug} changed after submission {number} was begun; approving it would undo that "
-                "change. Send it back so that its author redoes the edit on the current version",
-                etag=common.published_etag(sub.slug),
+        version = published_as(graph, after, current)
+        if version is None:
+            version = _publish(sub, graph, after, own, current, reviewer.name, comment)
+        try:
+            subs.move(
+                number,
+                who=reviewer.name,
+                role="reviewer",
+                status="approved",
+                comment=comment,
+                published_version=version,
             )
-        comment = request.form.get("comment", "").strip()
-        applied = k.apply(
-            Change(
-                [Edit(graph, after, hint=sub.text if len(after) == len(own) else None)],
-                channel="review",
-                author=reviewer.name,
-                message=f"submission {number} by {sub.author}, approved by {reviewer.name}"
-                + (f": {comment}" if comment else ""),
-                expect={graph: graph_etag(current) if current else None},
-                subjects=[common.practice_iri(sub.slug)],
-            )
-        )
-        subs.move(
-            number,
-            who=reviewer.name,
-            role="reviewer",
-            status="approved",
-            comment=comment,
-            published_version=applied.version,
-        )
+        except DataFolderUnwritable as e:
+            raise DataFolderUnwritable(
+                f"practice/{sub.slug} is published (version {version}), but the approval of submission {number} "
+                f"could not be recorded ({_why(e)}). Approve it again once "
+                "the folder takes writes: the approval is then recorded without publishing the practice twice",
+                folder=e.extra.get("folder"),
+                version=version,
+            ) from None
     if wants_html():
         return redirect(lang_path(f"/review?notice=approved-{number}"), code=303)
     return jsonify(
@@ -226,9 +230,64 @@ def approve(number: int) -> ResponseReturnValue:
             "submission": number,
             "status": "approved",
             "practice": common.practice_iri(sub.slug),
-            "version": applied.version,
+            "version": version,
         }
     )
+
+
+def _why(e: DataFolderUnwritable) -> str:
+    """What the write path said about the folder, without its "nothing was changed" (the practice was)."""
+    said = e.detail.removeprefix(f"cannot write to the data folder {e.extra.get('folder')}: ")
+    return f"{e.extra.get('folder')}: {said.split(';', 1)[0]}"
+
+
+def published_as(graph: str, after: list[ox.Quad], current: list[ox.Quad]) -> int | None:
+    """The data folder's version that made ``graph`` what approving would make it (the same triples), or None.
+
+    An approval publishes the practice, then records "approved" on the submission; if the second step fails (a
+    full disk), the practice is public while the submission still waits. Approving it again finds the practice
+    already published exactly as submitted and records the approval only, naming the version that published it."""
+    if not current or graph_etag(current) != graph_etag(after):
+        return None
+    content = digest(content_text(current))
+    for v in reversed(History(common.kg().settings.data_path).of_graph(graph)):
+        touched = v.touches(graph)
+        if touched is not None and touched.after == content:
+            return v.number
+    return None
+
+
+def _publish(
+    sub: Submission,
+    graph: str,
+    after: list[ox.Quad],
+    own: list[ox.Quad],
+    current: list[ox.Quad],
+    reviewer: str,
+    comment: str,
+) -> int | None:
+    """Write the submission's practice through the one write path (refused if the published practice moved on)."""
+    k = common.kg()
+    if sub.new and common.is_published(sub.slug):
+        raise Conflict(f"practice/{sub.slug} was published meanwhile by another submission; send this one back")
+    if not sub.new and sub.base_etag != common.published_etag(sub.slug):
+        raise PreconditionFailed(
+            f"practice/{sub.slug} changed after submission {sub.number} was begun; approving it would undo that "
+            "change. Send it back so that its author redoes the edit on the current version",
+            etag=common.published_etag(sub.slug),
+        )
+    applied = k.apply(
+        Change(
+            [Edit(graph, after, hint=sub.text if len(after) == len(own) else None)],
+            channel="review",
+            author=reviewer,
+            message=f"submission {sub.number} by {sub.author}, approved by {reviewer}"
+            + (f": {comment}" if comment else ""),
+            expect={graph: graph_etag(current) if current else None},
+            subjects=[common.practice_iri(sub.slug)],
+        )
+    )
+    return applied.version
 
 
 @bp.post("/review/<int:number>/send-back")
