@@ -51,6 +51,20 @@ WEIGHTS = {
     "stakeholder": 0.5,
     "topic": 0.5,
 }
+# The order in which the reasons for a related practice are given: the strongest evidence first.
+REASON_KINDS = (
+    "related",
+    "co-related",
+    "action",
+    "sector",
+    "measure",
+    "topic",
+    "organisation",
+    "event",
+    "region",
+    "stakeholder",
+    "stage",
+)
 # Kinds whose broader concepts (or regions) are shared features too.
 HIERARCHICAL = {"sector", "measure", "stakeholder", "region", "stage", "topic"}
 
@@ -103,6 +117,16 @@ class Related:
     iri: str
     score: float
     shared: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason why two practices are related: the kind of link (a key of WEIGHTS) and the nodes it runs through
+    (organisations, concepts, regions, events, actions, or the third practice both are named with; none for a
+    stated link between the two)."""
+
+    kind: str
+    nodes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -239,53 +263,23 @@ class PracticeGraph:
         values = self.labels.get(iri, {})
         return values.get(lang) or values.get("en") or values.get("") or iri.rstrip("/").rsplit("/", 1)[-1]
 
-    def reason(self, related: Related, lang: str = "en") -> str:
-        """Say in words why a practice is related: 'shares the sector X and the measure Y; also involves Z'."""
+    def reasons(self, related: Related) -> list[Reason]:
+        """Why a practice is related, as data: one Reason per kind of link, in REASON_KINDS order, naming the most
+        specific nodes only (a shared regional sector, not also its broader "agrifood"). The server phrases them in
+        the reader's language."""
         by_kind: dict[str, list[str]] = defaultdict(list)
         for kind, node in related.shared:
-            by_kind[kind].append(node)
-        for kind, nodes in by_kind.items():  # name the most specific match only, not its broader parents too
+            if node not in by_kind[kind]:
+                by_kind[kind].append(node)
+        for kind, nodes in by_kind.items():
             if kind in HIERARCHICAL:
                 inherited = set().union(*(self.ancestors(n) for n in nodes))
                 by_kind[kind] = [n for n in nodes if n not in inherited]
-
-        def names(kind: str) -> str:
-            labels = [self.label(n, lang) for n in by_kind.get(kind, [])]
-            if len(labels) > 3:
-                labels = labels[:3] + [f"{len(labels) - 3} more"]
-            return _and(labels)
-
-        def noun(kind: str, singular: str) -> str:
-            return singular + ("s" if len(by_kind.get(kind, [])) > 1 else "")
-
-        clauses = []
-        if "related" in by_kind:
-            clauses.append("the sources name the two together")
-        if "co-related" in by_kind:
-            clauses.append(f"both are named with {names('co-related')}")
-        if "action" in by_kind:
-            clauses.append(f"linked through the {noun('action', 'action')} {names('action')}")
-        shares = [
-            f"the {noun(kind, kind)} {names(kind)}" for kind in ("sector", "measure", "topic") if by_kind.get(kind)
+        return [
+            Reason(kind, () if kind == "related" else tuple(by_kind[kind]))
+            for kind in REASON_KINDS
+            if by_kind.get(kind)
         ]
-        if shares:
-            clauses.append("shares " + _and(shares))
-        if by_kind.get("organisation"):
-            clauses.append(f"both work with {names('organisation')}")
-        if by_kind.get("event"):
-            clauses.append(f"both were presented at {names('event')}")
-        if by_kind.get("region"):
-            clauses.append(f"both are in {names('region')}")
-        also = []
-        if by_kind.get("stakeholder"):
-            also.append(f"involves {names('stakeholder')}")
-        if by_kind.get("stage"):
-            stages = f"the {names('stage')} {noun('stage', 'stage')}"
-            also.append(f"at {stages}" if also else f"acts at {stages}")
-        if also:
-            clauses.append(("also " if clauses else "") + " ".join(also))
-        text = "; ".join(clauses)
-        return text[:1].upper() + text[1:]
 
     # -- the transfer network between regions ----------------------------------------------------------
     def partner_region_of(self, region: str) -> str:
@@ -318,9 +312,3 @@ class PracticeGraph:
                     transfer.actions.append(action)
                     transfer.practices.extend(x for x in practices if x not in transfer.practices)
         return sorted(pairs.values(), key=lambda t: (t.teacher, t.learner))
-
-
-def _and(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -14,6 +14,7 @@ from next2met.graph.errors import InputError
 from next2met.graph.formats import CSV, HTML, PLAIN_JSON
 from next2met.graph.search import FACETS, SORTS, PracticeIndex, SearchResult
 
+from . import related as why
 from .caching import conditional
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
@@ -374,7 +375,10 @@ def _practice_network(kg: KnowledgeGraph, lang: str) -> dict:
         {
             "iri": p,
             "label": names.get(p, lang),
-            "related": [(r.iri, names.get(r.iri, lang), pg.reason(r, lang)) for r in pg.related(p, 2)],
+            "related": [
+                (r.iri, names.get(r.iri, lang), why.sentence(pg.reasons(r), lambda n: names.get(n, lang)))
+                for r in pg.related(p, 2)
+            ],
         }
         for p in drawn
     ]

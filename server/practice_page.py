@@ -11,6 +11,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
 
 from next2met.graph.vocab import N2M, SCHEMA
 
+from . import related as why
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .links import iri_to_path, language_name
@@ -200,8 +201,8 @@ def context(kg: KnowledgeGraph, page: Page) -> dict:
     standing = links["standing"][0] if links["standing"] else None
     pg = practice_graph(kg)
     related = [
-        {"link": Link(r.iri, page.label(r.iri)), "score": r.score, "reason": pg.reason(r, page.lang)}
-        for r in pg.related(page.iri, 8)
+        {"link": Link(r.iri, page.label(r.iri)), "score": r.score, "reason": why.sentence(pg.reasons(r), page.label)}
+        for r in pg.related(page.iri, why.LIMIT)
     ]
     milestones = sorted(_nested(page, N2M.milestone), key=lambda m: m["date"] or "9999")
     return {

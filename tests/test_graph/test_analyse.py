@@ -1,4 +1,4 @@
-"""graph.analyse: the networkx graph of practices, "practices like this one" with reasons in words, the transfer
+"""graph.analyse: the networkx graph of practices, "practices like this one" with the reasons as data, the transfer
 network between regions, and the layouts of the network views. Expectations come from data/*.yaml."""
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ def test_graph_has_every_practice_and_its_links(graph):
 
 
 def test_practices_sharing_an_organisation_are_related_and_say_so(graph):
-    names = {r["id"]: r["name"]["en"] for r in records("data/**/*.yaml") if isinstance(r.get("name"), dict)}
     practices = records("data/practices/*.yaml")
     checked = 0
     for a in practices:
@@ -50,8 +49,8 @@ def test_practices_sharing_an_organisation_are_related_and_say_so(graph):
                 continue
             related = {r.iri: r for r in graph.related(BASE + a["id"], limit=len(practices))}
             assert BASE + b["id"] in related
-            reason = graph.reason(related[BASE + b["id"]])
-            assert "work with" in reason and any(names[o] in reason for o in shared), reason
+            reasons = {r.kind: r.nodes for r in graph.reasons(related[BASE + b["id"]])}
+            assert {BASE + o for o in shared} <= set(reasons["organisation"]), reasons
             checked += 1
     assert checked
 
@@ -64,8 +63,13 @@ def test_related_is_ranked_stable_and_never_itself(graph):
         assert scores == sorted(scores, reverse=True)
         assert related == graph.related(p, limit=8)
         for r in related:
-            reason = graph.reason(r)
-            assert reason and reason[0].isupper() and r.shared
+            reasons = graph.reasons(r)
+            assert reasons and r.shared
+            kinds = [x.kind for x in reasons]
+            assert kinds == [k for k in analyse.REASON_KINDS if k in kinds]  # strongest evidence first, once each
+            for reason in reasons:  # the most specific things only, never also their broader parents
+                assert not set(reason.nodes) & set().union(*(graph.ancestors(n) for n in reason.nodes))
+                assert all(n in graph.graph or n in graph.broader or graph.labels.get(n) for n in reason.nodes)
 
 
 def test_stated_relations_rank_first(graph):
@@ -74,8 +78,8 @@ def test_stated_relations_rank_first(graph):
             if other.startswith("practice/"):
                 related = graph.related(BASE + r["id"], limit=3)
                 assert BASE + other in {x.iri for x in related}
-                reason = graph.reason(next(x for x in related if x.iri == BASE + other))
-                assert "name the two together" in reason
+                reasons = graph.reasons(next(x for x in related if x.iri == BASE + other))
+                assert reasons[0] == analyse.Reason("related", ())
 
 
 def test_shared_sectors_meet_in_the_shared_top_level(graph):
