@@ -8,6 +8,7 @@ that both steps read. Each step prints one line when it is done (``log``, ``dump
 part at once.
 
     python -m next2met.graph.prepare SNAPSHOT --generation G --base IRI --ldes DIR --dumps DIR [--no-log] [--no-dumps]
+    python -m next2met.graph.prepare SNAPSHOT --base IRI --derive OUT   # the derived graphs (server/deriving.py)
 """
 
 from __future__ import annotations
@@ -77,10 +78,10 @@ def prepare(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("snapshot", type=Path, help="a store folder (read only)")
-    parser.add_argument("--generation", required=True)
+    parser.add_argument("--generation", help="the generation of the snapshot (not with --derive)")
     parser.add_argument("--base", required=True)
-    parser.add_argument("--ldes", type=Path, required=True)
-    parser.add_argument("--dumps", type=Path, required=True)
+    parser.add_argument("--ldes", type=Path, help="the change log's folder (not with --derive)")
+    parser.add_argument("--dumps", type=Path, help="the dumps' folder (not with --derive)")
     parser.add_argument("--at", type=float, default=None, help="the time of the change (seconds since the epoch)")
     parser.add_argument("--no-log", action="store_true")
     parser.add_argument("--no-dumps", action="store_true")
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         help="only compute the derived graphs that are not current, into this N-Quads file",
     )
     args = parser.parse_args(argv)
+    if args.derive is None and (args.generation is None or args.ldes is None or args.dumps is None):
+        parser.error("--generation, --ldes and --dumps are required unless --derive is given")
 
     def say(line: str) -> None:
         print(line, flush=True)

@@ -112,6 +112,8 @@ NUMBER_TYPES = {"xsd:decimal", "xsd:integer", "xsd:gYear"}
 INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 FRAGMENT = re.compile(r"#[A-Za-z]+-[0-9a-f]{10}$")
 LINE_WIDTH = 108
+# libyaml's safe loader where PyYAML has it (the same YAML, read 5-10x faster), else PyYAML's own
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Terms with the same property and datatype: JSON-LD compaction picks one by its own rule (the shortest); our files
 # name it after what holds it (a budget's ``amount``, an indicator's ``value``).
 SYNONYMS = {"budgets": {"value": "amount"}}
@@ -279,7 +281,7 @@ def dump(docs: list[dict], hint_text: str | None = None) -> str:
 def _safe_load(text: str) -> Any:
     """The value of one piece of a file, or None when it cannot be read alone (an alias to another piece)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return None
 
@@ -427,7 +429,7 @@ def _load(text: str | None) -> list[dict] | None:
     if not text:
         return None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return None
     return doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else None

@@ -1,6 +1,7 @@
-"""The derived graphs on the server: recomputed after every change (before the dumps, the change log and the
-caches hear of it), and read back to say on the pages, in words, where a practice, an organisation or a region
-stands in the learning network."""
+"""The derived graphs on the server: recomputed in the background after changes (``deriving.py``: coalesced, off
+the write's request; the dumps, the change log and the caches hear of them when they are written), and read
+back to say on the pages, in words, where a practice, an organisation or a region stands in the learning
+network."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask import Blueprint, Flask
 
 from next2met.graph.analysis.derived import derived_graph, refresh
 
+from .deriving import Deriving
 from .i18n import gettext as _
 from .i18n import ngettext
 from .state import Change, KnowledgeGraph
@@ -26,6 +28,10 @@ def init_app(app: Flask, kg: KnowledgeGraph) -> None:
         return tuple(refresh(kg.store, kg.settings.base_iri))
 
     kg.derive_with(derive)
+    deriving = Deriving(kg)  # in the background after each change, coalesced
+    kg.extensions["deriving"] = deriving
+    kg.on_change(deriving.on_change)
+    kg.after_start(deriving.start)
 
 
 def position(kg: KnowledgeGraph, iri: str) -> dict | None:

@@ -24,13 +24,11 @@ import threading
 import time
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from next2met.graph.dumps import MANIFEST, DumpSet, read_manifest, write_dumps
 from next2met.graph.ldes import ChangeLog
 from next2met.graph.store import OxigraphStore
 
-from .state import DERIVED, Change, KnowledgeGraph
+from .state import Change, KnowledgeGraph
 
 log = logging.getLogger(__name__)
 LOG, DUMPS = "change log", "dumps"  # the names /health gives the two tasks
@@ -121,51 +119,6 @@ class Publishing:
                     if task in self.kg.preparing:
                         self.kg.preparing.end(task, f"{type(e).__name__}: {e}")
 
-    def _derive(self) -> None:
-        """The derived graphs after start (issue 16's analytics: they read every quad), computed in a process of
-        its own on a snapshot and written here, unless a write meanwhile derived them itself."""
-        store = self.kg.store
-        if isinstance(store, OxigraphStore) and store.root is not None:
-            self._derive_apart(store)
-        else:
-            self.kg.derive_now()
-        self.kg.preparing.end(DERIVED)
-
-    def _derive_apart(self, store: OxigraphStore) -> None:
-        scratch = Path(tempfile.mkdtemp(prefix="prepare-", dir=store.root))
-        try:
-            generation, snapshot = self._snapshot(store, scratch)
-            out = scratch / "derived.nq"
-            self._run_process(
-                [
-                    sys.executable,
-                    "-m",
-                    "next2met.graph.prepare",
-                    str(snapshot),
-                    "--generation",
-                    generation,
-                    "--base",
-                    self.kg.settings.base_iri,
-                    "--ldes",
-                    str(self.log.folder),
-                    "--dumps",
-                    str(self.folder),
-                    "--derive",
-                    str(out),
-                ],
-                lambda line: None,
-            )
-            graphs: dict[str, list[ox.Quad]] = {}
-            for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS, rename_blank_nodes=False):
-                graphs.setdefault(q.graph_name.value, []).append(q)
-            if graphs:
-                with self.kg.write_lock:
-                    if store.generation == generation:  # else a write derived them under the lock meanwhile
-                        store.replace_graphs(graphs)
-                        self.kg.announce(Change(tuple(graphs), "derived"))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-
     def _snapshot(self, store: OxigraphStore, scratch: Path) -> tuple[str, Path]:
         with self.kg.write_lock:  # no write may swap the database mid-checkpoint
             generation = store.generation
@@ -189,20 +142,6 @@ class Publishing:
 
     def _prepare(self) -> None:
         self.log.refresh()  # read the stream's index now, not on its first request
-        try:
-            self._prepare_data()
-        finally:  # a failure of the dumps is reported by the caller once the derived graphs are done too
-            if DERIVED in self.kg.preparing and not self._closed:
-                # after the dumps and the change log (at 1M quads the analytics take minutes): what they write is
-                # recorded in another round
-                try:
-                    self._derive()
-                except Exception as e:
-                    if not self._closed:
-                        log.exception("could not compute the derived graphs after start")
-                    self.kg.preparing.end(DERIVED, f"{type(e).__name__}: {e}")
-
-    def _prepare_data(self) -> None:
         store, preparing = self.kg.store, self.kg.preparing
         generation = store.generation
         need_log = self.log.generation != generation

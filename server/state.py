@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
@@ -23,7 +23,7 @@ from next2met.graph.settings import Settings
 from next2met.graph.store import Result, Store
 
 log = logging.getLogger(__name__)
-DERIVED = "derived graphs"  # the name /health gives their derivation after start
+DERIVED = "derived graphs"  # the name /health gives their derivation (after start and after each change)
 ChangeListener = Callable[["KnowledgeGraph", "Change"], None]
 # A deriver recomputes graphs derived from the data (analytics, quality) and returns the names of those it wrote.
 Deriver = Callable[["KnowledgeGraph", "Change"], tuple[str, ...]]
@@ -181,7 +181,8 @@ class KnowledgeGraph:
         self._listeners.append(listener)
 
     def derive_with(self, deriver: Deriver) -> None:
-        """Have ``deriver`` bring derived graphs up to date after each change, before the listeners hear of it."""
+        """Have ``deriver`` bring derived graphs up to date after changes (in the background: server/deriving.py
+        runs it, or its equivalent in a process of its own on a snapshot of the store)."""
         self._derivers.append(deriver)
 
     def after_start(self, starter: Callable[[], None]) -> None:
@@ -196,27 +197,11 @@ class KnowledgeGraph:
             starter()
 
     def changed(self, change: Change) -> None:
-        """Bring the derived graphs up to date, then tell every listener that the data changed (call with the
-        write lock held). The listeners hear of the derived graphs written as part of the change."""
+        """Tell every listener that the data changed (call with the write lock held). The derived graphs are not
+        recomputed here: a listener marks them stale and they follow in the background (server/deriving.py), so
+        no write waits for them."""
         self.modified_at = change.at
         self.clear_cache()
-        if change.reason == "start" and self._derivers:
-            # at start the derivers read every quad (a content digest): after the socket opens, in the background
-            # (server/preparation.py: in a process of its own on a snapshot, or derive_now)
-            self.preparing.begin(DERIVED)
-            for listener in self._listeners:
-                listener(self, change)
-            return
-        written: list[str] = []
-        for deriver in self._derivers:
-            try:
-                written += deriver(self, change)
-            except Exception:  # the write itself succeeded: keep the old derived graphs, the next change retries
-                log.exception("could not recompute the derived graphs after %s", change.reason)
-        if written:
-            self.clear_cache()
-            if change.graphs:  # empty means "anything may have changed" already
-                change = replace(change, graphs=tuple(dict.fromkeys([*change.graphs, *written])))
         for listener in self._listeners:
             listener(self, change)
 
@@ -229,7 +214,7 @@ class KnowledgeGraph:
         snapshot new data); the listeners hear of the graphs written."""
         written: list[str] = []
         for deriver in self._derivers:
-            written += deriver(self, Change((), "start"))
+            written += deriver(self, Change((), "derive"))
         if written:
             with self.write_lock:
                 self.announce(Change(tuple(written), "derived"))

@@ -108,6 +108,21 @@ def client(app):
     return app.test_client()
 
 
+def derived(url: str, timeout: float = 300) -> None:
+    """Wait until the server's derived graphs (learning network, quality) follow the last write: they are derived
+    in the background, and ``/health`` lists "derived graphs" under ``preparing`` until they are written."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while "derived graphs" in (preparing := requests.get(f"{url}/health", timeout=30).json()["preparing"]):
+        assert "last_error" not in preparing["derived graphs"], preparing
+        assert time.monotonic() < deadline, f"the derived graphs were still being made after {timeout} s"
+        time.sleep(0.1)
+    assert "last_error" not in preparing.get("derived graphs", {}), preparing
+
+
 class LiveServer:
     def __init__(self, app) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -10,7 +10,7 @@ import requests
 
 from next2met.graph import paths
 from next2met.server.app import create_app
-from tests.conftest import LiveServer, make_settings, prepared
+from tests.conftest import LiveServer, derived, make_settings, prepared
 
 TOKEN = "research-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -42,6 +42,10 @@ class Served:
             headers["Content-Type"] = "application/yaml"
         return requests.request(method, url, data=body.encode() if body is not None else None, headers=headers,
                                 timeout=60)
+
+    def derived(self) -> None:
+        """Wait until the derived graphs follow the last write (made in the background; /health says when)."""
+        derived(self.url)
 
     def ask(self, query: str, **params) -> bool:
         r = requests.get(f"{self.url}/sparql", params={"query": query, **params},

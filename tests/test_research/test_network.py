@@ -46,6 +46,7 @@ def test_recomputed_after_a_write(served):
     new = LONGFORD.replace("practice/digital-consultations-longford", "practice/network-test-practice")
     r = served.write("PUT", "network-test-practice", new)
     assert r.status_code == 201, r.text
+    served.derived()  # in the background, after the write was answered
     after = served.select(GENERATION)
     assert after[0]["g"] != before[0]["g"]
     # the new practice has its place in the network, with the organisations it shares with the one it copies
@@ -53,6 +54,7 @@ def test_recomputed_after_a_write(served):
       ?pos n2m:positionOf <{BASE}practice/network-test-practice> ; n2m:degree ?d FILTER(?d > 0) }} }}""")
     r = served.write("DELETE", "network-test-practice")
     assert r.status_code == 204
+    served.derived()
     assert not served.ask(PREFIXES + f"ASK {{ ?pos n2m:positionOf <{BASE}practice/network-test-practice> }}")
     final = served.select(GENERATION)
     assert final == before  # the same data again: the same generation

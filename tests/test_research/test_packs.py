@@ -38,6 +38,7 @@ def test_packs_rerun_against_their_release(served, capsys):
     renamed = LONGFORD.replace("Digital consultations", "Renamed consultations")
     r = served.write("PUT", "digital-consultations-longford", renamed)
     assert r.status_code == 200, r.text
+    served.derived()  # the learning network follows the write in the background
     for pack, name in ((practices, "practices"), (hubs, "network-hubs")):
         manifest = json.loads(pack["manifest.json"])
         assert manifest["data"]["release"] == "p1"

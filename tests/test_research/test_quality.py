@@ -75,6 +75,7 @@ def test_badge_links_to_what_is_missing_and_follows_a_write(served):
     changed = "\n".join(line for line in LONGFORD.splitlines() if not line.startswith("start_year:"))
     r = served.write("PUT", "digital-consultations-longford", changed)
     assert r.status_code == 200, r.text
+    served.derived()  # in the background, after the write was answered
     after = requests.get(f"{served.url}/quality.json", timeout=30).json()
     now = next(p for p in after["practices"] if p["practice"] == longford["practice"])
     assert now["given"] == longford["given"] - 1
