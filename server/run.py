@@ -40,7 +40,11 @@ def serve(settings: Settings) -> None:
     settings = settings.with_(data_dir=str(folder))
     app = create_app(settings, start=False)
     kg: KnowledgeGraph = app.extensions["next2met"]
-    kg.take_changed_files()  # files changed while no server ran: a hand edit, a write a crash cut short
+    try:
+        kg.take_changed_files()  # files changed while no server ran: a hand edit, a write a crash cut short
+    except ConfigError:  # the store was built from another data folder
+        kg.close()
+        raise
     # waitress refuses grossly oversized bodies itself, before buffering them; anything up to that reaches the
     # app, which answers an oversized body with a problem document (413).
     # Answers up to 16 MB are sent from memory: past waitress's default of 1 MB it writes them to a temporary file

@@ -131,3 +131,55 @@ def test_a_busy_port_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and f"port {port}" in done.stderr and "--port" in done.stderr
     assert not (tmp_path / "store").exists()  # nothing was built
+
+
+def test_a_store_built_from_another_data_folder_is_refused_not_emptied(tmp_path):
+    """Serving a store with a data folder that lacks most of its files (the store was built from another folder)
+    is one line and exit 2, and the store keeps every quad: taken as hand edits, the missing files would have
+    removed their practices from the store."""
+    from next2met.graph.store import OxigraphStore
+    from tests.conftest import data_copy
+
+    built_from, other, store = data_copy(tmp_path / "a"), data_copy(tmp_path / "b"), tmp_path / "store"
+    shutil.rmtree(other / "practices")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
+    exe = str(Path(sys.executable).parent / "next2met")
+    subprocess.run([exe, "build", "--quiet", "--data", str(built_from), "--store", str(store)], env=env,
+                   check=True, capture_output=True, timeout=300)
+    before = OxigraphStore(store, read_only=True)
+    count = before.count()
+    before.close()
+    done = subprocess.run([exe, "serve", "--port", str(free_port()), "--store", str(store), "--data", str(other)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("next2met: error:") and "--data" in last and "next2met build" in last, done.stderr
+    assert "Traceback" not in done.stderr
+    after = OxigraphStore(store, read_only=True)
+    assert after.count() == count
+    after.close()
+
+    # with the folder it was built from (not called data), a hand edit made while no server ran is taken at start
+    practice = built_from / "practices" / "digital-consultations-longford.yaml"
+    title = "Digital consultations to inform Local Digital Strategies"
+    practice.write_text(practice.read_text(encoding="utf-8").replace(title, "Edited by hand"), encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--store", str(store), "--data", str(built_from)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = requests.post(f"http://127.0.0.1:{port}/sparql", timeout=30, data={
+                    "query": 'ASK { <https://w3id.org/next2met/practice/digital-consultations-longford> ?p '
+                             '"Edited by hand"@en }'}, headers={"Accept": "application/sparql-results+json"})
+                if r.status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "next2met serve did not come up"
+            time.sleep(0.2)
+        assert r.json()["boolean"] is True
+    finally:
+        proc.terminate()
+        proc.wait(30)
