@@ -141,7 +141,9 @@ def detail(number: int) -> Response | str:
         iri,
         entry_iris(common.form(), common.load_yaml(sub.text), common.context(), common.kg().settings.base_iri),
     )
-    stale = not sub.new and sub.base_etag != common.published_etag(sub.slug)
+    # published exactly as submitted by an approval that could not be recorded: approving records it
+    already = published_as(graph, after, list(common.kg().store.quads(graph))) if sub.status == "submitted" else None
+    stale = not sub.new and already is None and sub.base_etag != common.published_etag(sub.slug)
     if not wants_html():
         return jsonify(
             {
@@ -152,9 +154,7 @@ def detail(number: int) -> Response | str:
                 "warnings": report.warning_count,
                 "problems": [{"field": p.name, "severity": p.severity, "message": p.message} for p in found],
                 "published_changed_since": stale,
-                "published_as": published_as(graph, after, list(common.kg().store.quads(graph)))
-                if sub.status == "submitted"
-                else None,
+                "published_as": already,
             }
         )
     return render_template(
@@ -165,6 +165,7 @@ def detail(number: int) -> Response | str:
         report=report,
         problems=[(p, common.shown(p)) for p in found],
         stale=stale,
+        already=already,
         labels=_status_labels(),
         title=common.title_of(sub.text, common.ui_lang()),
         message=request.args.get("notice", ""),

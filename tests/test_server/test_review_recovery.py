@@ -4,7 +4,9 @@ Approving publishes the practice through the write path and then records "approv
 submissions' folder is a small file system of its own (a tmpfs mounted for the test; skipped where mounting is not
 allowed), filled to the last block after the contributor has submitted: the practice is published, the approval
 cannot be recorded (507 saying so). Once the folder takes files again, the same approval answers 200 and records
-the approval only: one published version, the submission approved and naming it."""
+the approval only: one published version, the submission approved and naming it. For an edit of a published
+practice too, where the practice's version no longer being the one the edit began from would otherwise refuse the
+approval (412), and through the reviewer's page."""
 
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import rdflib
 import requests
 
 from next2met.graph.changes.history import History
-from tests.test_server.contribute_helpers import HTML, NEW_PRACTICE, Partner, serve
+from tests.test_server.contribute_helpers import HTML, NEW_PRACTICE, Partner, csrf, serve
 from tests.test_server.test_disk_faults import fill
-from tests.test_server.test_review import ADMS_STATUS, BASE, SLUG, submit
+from tests.test_server.test_review import ADMS_STATUS, BASE, SLUG, _fields, submit
 
 PROV_GENERATED = rdflib.URIRef("http://www.w3.org/ns/prov#generated")
 
@@ -103,3 +105,37 @@ def test_an_approval_cut_short_by_a_full_disk_is_recorded_when_approved_again(si
     # a third approval is refused: the submission is approved already
     assert approve(site, number, "again").status_code == 409
     assert NEW_PRACTICE["title.en"] in requests.get(f"{site.url}/practice/{SLUG}", headers=HTML, timeout=30).text
+
+
+def test_an_edit_whose_approval_was_cut_short_is_approved_again_from_the_review_page(
+    site_with_small_submissions_folder,
+):
+    site, folder = site_with_small_submissions_folder
+    slug, title = "digital-consultations-longford", "Digital consultations (edited by anna)"
+    iri = f"{BASE}practice/{slug}"
+    anna, rita = Partner(site, "anna"), Partner(site, "rita")
+    form = anna.get(f"/practice/{slug}/edit")
+    r = anna.post(f"/practice/{slug}/edit", [("csrf_token", csrf(form)), ("action", "submit"),
+                                             *_fields(form.text, {"title.en": title})])
+    assert r.status_code == 303, r.text[:3000]
+    number = int(r.headers["Location"].split("submitted-")[1].split("&")[0])
+    before = [v.number for v in History(site.data).versions() if iri in v.subjects]
+    filler = fill(folder)
+    try:
+        assert approve(site, number, "thanks").status_code == 507
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(filler)
+    assert title in requests.get(f"{site.url}/practice/{slug}", headers=HTML, timeout=30).text
+    published = [v for v in History(site.data).versions() if iri in v.subjects and v.number not in before]
+    assert len(published) == 1
+    # the reviewer's page says what happened and offers the approval (not "changed after this edit was begun")
+    review = rita.get(f"/review/{number}")
+    assert 'id="already-published"' in review.text and f"(version {published[0].number})" in review.text
+    assert "changed after this edit was begun" not in review.text
+    assert 'id="approve" disabled' not in review.text
+    r = rita.post(f"/review/{number}/approve", {"csrf_token": csrf(review), "comment": ""})
+    assert r.status_code == 303 and "approved-" in r.headers["Location"], r.text[:1000]
+    assert submission_status(site, number) == ("approved", f"{iri}?version={published[0].number}")
+    assert [v.number for v in History(site.data).versions() if iri in v.subjects and v.number not in before] == [
+        published[0].number]
