@@ -8,7 +8,7 @@
 - **disk**: the size of the store folder, split into the store's own data and what the server adds (dumps, change
   log, query snapshots).
 
-    python benchmarks/ops.py --store /tmp/n2m-1m-store        # a store built with next2met build
+    python benchmarks/ops.py --store /tmp/n2m-1m-store --data /tmp/n2m-1m   # a store built with next2met build
 
 ``run.py`` calls :func:`measure_start` for every size.
 """
@@ -87,8 +87,10 @@ def disk_mb(store: Path) -> dict[str, float]:
     return out
 
 
-def measure_start(store: Path, *, workers: int = 2, limit: float = 600.0, env_extra: dict | None = None) -> dict:
-    """Launch ``next2met serve`` on ``store``; the start-up times, the RSS of its tree once prepared, and disk."""
+def measure_start(store: Path, *, data: Path, workers: int = 2, limit: float = 600.0,
+                  env_extra: dict | None = None) -> dict:
+    """Launch ``next2met serve`` on ``store`` with the data folder it was built from (``data``); the start-up
+    times, the RSS of its tree once prepared, and disk."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
     env["NEXT2MET_QUERY_WORKERS"] = str(workers)
@@ -96,7 +98,7 @@ def measure_start(store: Path, *, workers: int = 2, limit: float = 600.0, env_ex
     url = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", "--store", str(store),
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                             "--data", str(data), "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=(store.parent / f"{store.name}-serve.log").open("a"),
                             start_new_session=True)
     out: dict = {}
@@ -168,6 +170,7 @@ def operations(out: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True, help="a store folder built with next2met build")
+    parser.add_argument("--data", type=Path, required=True, help="the data folder the store was built from")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--restarts", type=int, default=1, help="starts after the first (default 1)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     starts = {}
     for n in range(1 + args.restarts):
         when = "first start" if n == 0 else f"restart {n}"
-        starts[when] = measure_start(args.store, workers=args.workers, env_extra=env)
+        starts[when] = measure_start(args.store, data=args.data, workers=args.workers, env_extra=env)
         print(json.dumps({when: starts[when]}, default=lambda v: round(v, 2)), file=sys.stderr, flush=True)
     print("\n".join(operations({"ops": starts})))
     return 0

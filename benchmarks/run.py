@@ -219,7 +219,7 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
                             "--store", str(store_dir)])
     out["build_s"], out["build_peak_mb"] = seconds, peak
     if not args.no_http:  # start-up right after the build and again (restart), memory of the tree, disk
-        out["ops"] = {"first start": measure_start(store_dir), "restart": measure_start(store_dir)}
+        out["ops"] = {when: measure_start(store_dir, data=data) for when in ("first start", "restart")}
         print(f"  {label} operations: {out['ops']}", file=sys.stderr)
     store = OxigraphStore(store_dir, read_only=True)
     out["quads"] = store.count()
@@ -236,14 +236,14 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     server = virtuoso = remote_server = None
     try:
         if not args.no_http:
-            server, url = _serve(store_dir)
+            server, url = _serve(store_dir, data=data)
             channels["http"] = over_http(url + "/sparql")
         if not args.no_virtuoso and VIRTUOSO:
             virtuoso, load_s = _virtuoso(store_dir, triples, work / f"dump-{label}.nq")
             out["virtuoso_load_s"] = load_s
             channels["virtuoso"] = over_http(virtuoso.sparql)
             if not args.no_http:  # our endpoint with Virtuoso behind it (`next2met serve --store-url`)
-                remote_server, remote_url = _serve(None, store_url=virtuoso.sparql)
+                remote_server, remote_url = _serve(None, store_url=virtuoso.sparql, data=data)
                 channels["http→virtuoso"] = over_http(remote_url + "/sparql")
         if server is not None:
             out["overhead"] = overhead(channels["in-process"], url, queries["iri-lookup"])
@@ -269,7 +269,7 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
             light = {name: queries[name] for name, r in results.items()
                      if r.get("in-process", {}).get("cold", 1e9) < LIGHT_MS}
             out["concurrency"] = {
-                workers: concurrency(store_dir, light, workers, CLIENTS, args.concurrency_seconds)
+                workers: concurrency(store_dir, light, workers, CLIENTS, args.concurrency_seconds, data=data)
                 for workers in (1, 2)
             }
             print(f"  {label} concurrency: {out['concurrency']}", file=sys.stderr)
@@ -289,10 +289,10 @@ CLIENTS = 4
 
 
 def concurrency(store_dir: Path, queries: dict[str, Callable[[random.Random], str]], workers: int, clients: int,
-                seconds: float) -> dict:
+                seconds: float, *, data: Path) -> dict:
     """``clients`` threads send cold queries of the mix for ``seconds`` to a server with ``workers`` query workers:
     answers per second, errors, and the median and 95th percentile latency."""
-    server, url = _serve(store_dir, workers=workers)
+    server, url = _serve(store_dir, workers=workers, data=data)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -347,13 +347,15 @@ def _pools(store: OxigraphStore) -> Pools:
     )
 
 
-def _serve(store_dir: Path | None, workers: int = 2, store_url: str = "") -> tuple[subprocess.Popen, str]:
-    """``next2met serve`` on the embedded store in ``store_dir``, or on the remote store at ``store_url``."""
+def _serve(store_dir: Path | None, workers: int = 2, store_url: str = "", *,
+           data: Path) -> tuple[subprocess.Popen, str]:
+    """``next2met serve`` on the embedded store in ``store_dir``, or on the remote store at ``store_url``, with the
+    data folder the store was built from (``data``: with another one the server refuses to start)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
     env["NEXT2MET_QUERY_WORKERS"] = str(workers)
     store = ["--store-url", store_url] if store_url else ["--store", str(store_dir)]
-    proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", *store,
+    proc = subprocess.Popen([sys.executable, "-m", "next2met.graph.cli", "serve", *store, "--data", str(data),
                              "--port", str(port), "--query-timeout", "60", "--max-rows", "1000000"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
