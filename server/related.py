@@ -134,6 +134,7 @@ def related(slug: str) -> Response:
             "related": [as_json(pg, r, label) for r in pg.related(iri, LIMIT)],
         }
     )
-    response.headers["Vary"] = "Accept, Accept-Language"
+    response.headers["Content-Language"] = current_language()  # and so the ETag differs by language
+    response.headers["Vary"] = "Accept-Language"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return conditional(response, kg)

@@ -126,6 +126,19 @@ def test_the_labels_follow_the_readers_language(live_server, chosen):
     assert differ, "no label of a reason is in Finnish"
 
 
+def test_each_language_is_its_own_variant(live_server, chosen):
+    slug = chosen[0][0]
+    en = requests.get(f"{live_server.url}/practice/{slug}/related", params={"lang": "en"}, timeout=30)
+    pl = requests.get(f"{live_server.url}/practice/{slug}/related", headers={"Accept-Language": "pl"}, timeout=30)
+    assert en.headers["Content-Language"] == "en" and pl.headers["Content-Language"] == "pl"
+    assert "Accept-Language" in pl.headers["Vary"] and en.headers["ETag"] != pl.headers["ETag"]
+    again = requests.get(f"{live_server.url}/practice/{slug}/related", timeout=30,
+                         headers={"Accept-Language": "pl", "If-None-Match": pl.headers["ETag"]})
+    assert again.status_code == 304
+    assert requests.get(f"{live_server.url}/practice/{slug}/related", timeout=30, headers={
+        "Accept-Language": "fi", "If-None-Match": pl.headers["ETag"]}).status_code == 200
+
+
 def test_related_of_no_practice_is_404(live_server):
     r = requests.get(f"{live_server.url}/practice/no-such-practice/related", timeout=30)
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("application/problem+json")
