@@ -12,6 +12,7 @@ workers: answers per second, errors and latency.
     python benchmarks/run.py                       # 10k, 100k and 1M triples
     python benchmarks/run.py --sizes 10k --runs 3  # quick
     python benchmarks/run.py --sizes 100k --no-virtuoso --json results.json
+    python benchmarks/run.py --sizes 100k --channels virtuoso,remote  # our endpoint in front of Virtuoso alone
 
 Not part of the test run. See benchmarks/README.md for the latest figures.
 """
@@ -62,6 +63,7 @@ PREFIX schema: <https://schema.org/>
 JSON = "application/sparql-results+json"
 NT = "application/n-triples"
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+CHANNELS = ("http", "in-process", "virtuoso", "http→virtuoso")
 
 
 @dataclass
@@ -181,30 +183,54 @@ def overhead(local: Callable[[str], int], url: str, write: Callable[[random.Rand
     return {k: round(statistics.median(v), 2) for k, v in rows.items()}
 
 
-def measure(run: Callable[[str], int], write: Callable[[random.Random], str], runs: int, seed: int) -> dict:
-    """Median ms of ``runs`` cold calls (new parameters, new text each time) and of ``runs`` warm repeats."""
+def measure(channels: dict[str, Callable[[str], int]], write: Callable[[random.Random], str], runs: int,
+            seed: int) -> dict[str, dict]:
+    """Per channel, the median ms of ``runs`` cold calls (new parameters, new text each time) and of ``runs`` warm
+    repeats. The channels take turns within each run, so that a machine that gets busier or quieter meanwhile
+    weighs on all of them alike."""
     rng = random.Random(seed)
-    cold, warm, warm_server = [], [], []
-    try:
-        for i in range(runs):
-            text = write(rng) + f"\n# cold run {seed}-{i}"  # a new text: no cache keyed on the query can answer
+    texts = [write(rng) + f"\n# cold run {seed}-{i}" for i in range(runs)]  # new texts: no cache keyed on them
+    warm_text = write(rng)
+    times: dict[str, dict[str, list[float]]] = {ch: {"cold": [], "warm": [], "warm_server": []} for ch in channels}
+    failed: dict[str, str] = {}
+
+    def call(ch: str, text: str, into: str) -> None:
+        if ch in failed:
+            return
+        try:
             t0 = time.perf_counter()
-            run(text)
-            cold.append((time.perf_counter() - t0) * 1000)
-        text = write(rng)
-        run(text)  # warm-up
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            run(text)
-            warm.append((time.perf_counter() - t0) * 1000)
-            if getattr(run, "server_ms", None) is not None:
-                warm_server.append(run.server_ms)  # type: ignore[attr-defined]
-    except Exception as e:  # noqa: BLE001 (a failed query is a figure too)
-        return {"error": str(e)[:120]}
-    out = {"cold": statistics.median(cold), "warm": statistics.median(warm)}
-    if warm_server:
-        out["warm_server"] = statistics.median(warm_server)
+            channels[ch](text)
+            times[ch][into].append((time.perf_counter() - t0) * 1000)
+        except Exception as e:  # noqa: BLE001 (a failed query is a figure too)
+            failed[ch] = str(e)[:120]
+            return
+        if into == "warm" and getattr(channels[ch], "server_ms", None) is not None:
+            times[ch]["warm_server"].append(channels[ch].server_ms)  # type: ignore[attr-defined]
+
+    for i, text in enumerate(texts):
+        for ch in _turns(channels, i):
+            call(ch, text, "cold")
+    for ch in channels:
+        call(ch, warm_text, "")  # warm-up
+    for i in range(runs):
+        for ch in _turns(channels, i):
+            call(ch, warm_text, "warm")
+    out: dict[str, dict] = {}
+    for ch, t in times.items():
+        if ch in failed:
+            out[ch] = {"error": failed[ch]}
+            continue
+        out[ch] = {"cold": statistics.median(t["cold"]), "warm": statistics.median(t["warm"])}
+        if t["warm_server"]:
+            out[ch]["warm_server"] = statistics.median(t["warm_server"])
     return out
+
+
+def _turns(channels: dict, i: int) -> list[str]:
+    """The channels in the order of run ``i``: rotated each run, so that none always goes first."""
+    names = list(channels)
+    k = i % len(names)
+    return names[k:] + names[:k]
 
 
 # -- one size ---------------------------------------------------------------------------------------------------
@@ -218,7 +244,7 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
     seconds, peak = _timed([sys.executable, "-m", "next2met.graph.cli", "build", "--quiet", "--data", str(data),
                             "--store", str(store_dir)])
     out["build_s"], out["build_peak_mb"] = seconds, peak
-    if not args.no_http:  # start-up right after the build and again (restart), memory of the tree, disk
+    if "http" in args.channels:  # start-up right after the build and again (restart), memory of the tree, disk
         out["ops"] = {when: measure_start(store_dir, data=data) for when in ("first start", "restart")}
         print(f"  {label} operations: {out['ops']}", file=sys.stderr)
     store = OxigraphStore(store_dir, read_only=True)
@@ -232,29 +258,33 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
         reader = store.memory_copy(Path(tempfile.mkdtemp(prefix="n2m-bench-")))
         out["memory_copy_s"] = time.perf_counter() - t0
     out["in_process_store"] = "memory" if reader is not store else "disk"
-    channels: dict[str, Callable[[str], int]] = {"in-process": in_process(reader)}
+    wanted = args.channels
+    channels: dict[str, Callable[[str], int]] = {"in-process": in_process(reader)} if "in-process" in wanted else {}
     server = virtuoso = remote_server = None
     try:
-        if not args.no_http:
+        if "http" in wanted:
             server, url = _serve(store_dir, data=data)
             channels["http"] = over_http(url + "/sparql")
-        if not args.no_virtuoso and VIRTUOSO:
+        if VIRTUOSO and wanted & {"virtuoso", "http→virtuoso"}:
             virtuoso, load_s = _virtuoso(store_dir, triples, work / f"dump-{label}.nq")
             out["virtuoso_load_s"] = load_s
-            channels["virtuoso"] = over_http(virtuoso.sparql)
-            if not args.no_http:  # our endpoint with Virtuoso behind it (`next2met serve --store-url`)
+            if "virtuoso" in wanted:
+                channels["virtuoso"] = over_http(virtuoso.sparql)
+            if "http→virtuoso" in wanted:  # our endpoint with Virtuoso behind it (`next2met serve --store-url`)
                 remote_server, remote_url = _serve(None, store_url=virtuoso.sparql, data=data)
                 channels["http→virtuoso"] = over_http(remote_url + "/sparql")
-        if server is not None:
+        out["load_before"] = os.getloadavg()
+        if server is not None and "in-process" in channels:
             out["overhead"] = overhead(channels["in-process"], url, queries["iri-lookup"])
             print(f"  {label} overhead: {out['overhead']}", file=sys.stderr)
         results: dict[str, dict] = {}
         for name, write in queries.items():
             # the same parameters for every channel and in every run (str hashes change from run to run)
             seed = zlib.crc32(name.encode())
-            results[name] = {ch: measure(run, write, args.runs, seed=seed) for ch, run in channels.items()}
+            results[name] = measure(channels, write, args.runs, seed=seed)
             print(f"  {label} {name}: " + ", ".join(_fmt(v) for v in results[name].values()), file=sys.stderr)
         out["results"] = results
+        out["load_after"] = os.getloadavg()
         out["bench_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if server is not None:
             out["server_peak_mb"] = _peak_mb(server.pid)
@@ -262,7 +292,7 @@ def run_size(label: str, triples: int, work: Path, args) -> dict:
             out["worker_peak_mb"] = max((w for w in workers if w is not None), default=None)
         if virtuoso is not None:
             out["virtuoso_peak_mb"] = _peak_mb(virtuoso.proc.pid)
-        if server is not None and args.concurrency_seconds > 0:
+        if server is not None and args.concurrency_seconds > 0 and "in-process" in channels:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
             server = None
@@ -484,11 +514,14 @@ def table(out: dict) -> str:
         if colds:
             lines.append(f"| **median of the mix, {c}** | {statistics.median(colds):.1f} ms cold |"
                          + " |" * (len(channels) - 1))
-    lines += ["", *targets(out), *operations(out)]
+    lines += ["", *targets(out), *proxy(out), *operations(out)]
     loads = ", ".join(f"{k} {out[k]:.1f}" for k in ("generate_s", "build_s", "memory_copy_s", "virtuoso_load_s")
                       if k in out)
     peaks = ", ".join(f"{k} {out[k]:.0f}" for k in ("build_peak_mb", "server_peak_mb", "worker_peak_mb",
                                                      "bench_peak_mb", "virtuoso_peak_mb") if out.get(k) is not None)
+    if out.get("load_before"):
+        lines.append("Load average (1, 5, 15 min) before the mix " + " ".join(f"{x:.2f}" for x in out["load_before"])
+                     + ", after " + " ".join(f"{x:.2f}" for x in out.get("load_after", ())))
     lines += ["", f"Load: {loads} s; peak memory: {peaks} MB; in-process and the server's workers read the "
               f"store {'in memory' if out.get('in_process_store') == 'memory' else 'on disk'}", ""]
     if out.get("overhead"):
@@ -529,6 +562,20 @@ def targets(out: dict) -> list[str]:
     return [*lines, ""]
 
 
+def proxy(out: dict) -> list[str]:
+    """What our endpoint in front of Virtuoso adds to Virtuoso's own answers: the medians of the mix, and the
+    median of the differences query by query."""
+    pairs = [(r["http→virtuoso"]["cold"], r["virtuoso"]["cold"]) for r in out["results"].values()
+             if "cold" in r.get("http→virtuoso", {}) and "cold" in r.get("virtuoso", {})]
+    if not pairs:
+        return []
+    ours, theirs = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    diffs = sorted(a - b for a, b in pairs)
+    return [f"- in front of Virtuoso: median of the mix {ours:.1f} ms against Virtuoso's {theirs:.1f} ms "
+            f"(+{ours - theirs:.1f} ms); query by query, median +{statistics.median(diffs):.1f} ms "
+            f"(from {diffs[0]:+.1f} to {diffs[-1]:+.1f}, {len(pairs)} queries)", ""]
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -546,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for data and stores (default: a temp dir)")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP endpoint")
     parser.add_argument("--no-virtuoso", action="store_true", help="skip Virtuoso")
+    parser.add_argument("--channels", default=",".join(CHANNELS),
+                        help="comma-separated channels to measure, of " + ", ".join(CHANNELS) + " (remote is "
+                             "http→virtuoso; default all); e.g. virtuoso,remote for the proxy alone")
     parser.add_argument("--concurrency-seconds", type=float, default=10.0,
                         help=f"seconds of {CLIENTS} concurrent clients against 1 and then 2 query workers (0: skip)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
@@ -558,6 +608,13 @@ def main(argv: list[str] | None = None) -> int:
         for out in saved["sizes"]:
             print(table(out))
         return 0
+    args.channels = {"http→virtuoso" if c.strip() == "remote" else c.strip() for c in args.channels.split(",")}
+    if args.channels - set(CHANNELS):
+        parser.error(f"unknown channel {', '.join(sorted(args.channels - set(CHANNELS)))}; use {', '.join(CHANNELS)}")
+    if args.no_http:
+        args.channels -= {"http", "http→virtuoso"}
+    if args.no_virtuoso:
+        args.channels -= {"virtuoso", "http→virtuoso"}
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:

@@ -15,8 +15,8 @@ What a remote store does differently, and how this module copes (tried on Virtuo
   instead of 9 ms), while the exclusions cost next to nothing. The list of graphs is refreshed with the store's
   state (below), so a graph that someone else adds to the same Virtuoso can be seen for at most that long; a query
   on which Virtuoso's cost model fails with exclusions (SQ200) is asked again with FROM.
-- Queries go by GET, or by URL-encoded POST when long; never POST ``application/sparql-query`` (Virtuoso never
-  answers it and a server thread spins).
+- Queries go by GET, or by URL-encoded POST when long, over kept-alive connections (``remote_http.py``); never
+  POST ``application/sparql-query`` (Virtuoso never answers it and a server thread spins).
 - Virtuoso's "anytime" timeout answers HTTP 200 with partial results and ``X-SQL-State: S1TAT``: that is a
   timeout (QueryTimeout), never a complete answer. Its ResultSetMaxRows cut is marked only by
   ``X-SPARQL-MaxRows``: the result is flagged ``truncated``.
@@ -47,10 +47,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pyoxigraph as ox
-from SPARQLWrapper import BASIC, DIGEST, GET, POST, SPARQLWrapper
+from SPARQLWrapper import BASIC, DIGEST, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPARQLWrapperException, Unauthorized
 
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
+from .remote_http import Endpoint, problem
 from .remote_query import query_form, with_dataset, without_graphs
 from .settings import DEFAULT_BASE_IRI
 from .sparqltext import strip_comments
@@ -61,10 +62,11 @@ SD_GRAPH = "http://www.w3.org/ns/sparql-service-description#Graph"
 XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
 DCT_MODIFIED = "http://purl.org/dc/terms/modified"
 _GRAPH_IRI = re.compile(r"(?i)\b(?:GRAPH|INTO|TO|WITH|CLEAR|DROP|CREATE)\s+(?:SILENT\s+)?(?:GRAPH\s+)?<([^>\s]+)>")
-GET_LIMIT = 1800  # longer request URLs go as a URL-encoded POST
 CHUNK_TRIPLES = 2000  # triples per INSERT DATA request
 GENERATION_TTL = 2.0  # seconds a generation token is trusted before the store is asked again
 MAX_EXCLUDED = 500  # more foreign graphs than this in a Virtuoso: name ours with FROM instead
+RESULTS_JSON, NTRIPLES = "application/sparql-results+json", "application/n-triples"
+ACCEPT = {"SELECT": RESULTS_JSON, "ASK": RESULTS_JSON, "CONSTRUCT": NTRIPLES, "DESCRIBE": NTRIPLES}  # what we read
 
 
 class SparqlStore(Store):
@@ -99,6 +101,7 @@ class SparqlStore(Store):
         self._virtuoso = False  # set from the Server header of its answers
         self._refreshing = False  # a background refresh of the state is running
         self._writes = 0
+        self._endpoint = Endpoint(query_url)  # kept-alive connections for queries
 
     @classmethod
     def from_settings(cls, settings: Any) -> SparqlStore:
@@ -121,33 +124,47 @@ class SparqlStore(Store):
         params: Sequence[tuple[str, str]] = (),
         update: bool = False,
         timeout: float | None = None,
-    ):
-        """Send one query or update; return (body bytes, response headers). Errors become our exceptions."""
+        deadline: float | None = None,
+    ) -> tuple[bytes, Any]:
+        """Send one query or update; return (body bytes, response headers). Errors become our exceptions.
+
+        Queries go over the kept-alive connections of ``remote_http.py``, read by ``deadline`` (by default the time
+        limit plus 5 s: the store's own limit comes first; this guards a dead socket or a trickling answer)."""
+        limit = timeout or self.timeout
+        if update:
+            return self._send_update(sparql, accept=accept, limit=limit)
+        # Virtuoso's "anytime query": stop after this many ms and say so (X-SQL-State: S1TAT).
+        params = [*params, ("timeout", str(int(limit * 1000)))]
+        deadline = deadline if deadline is not None else time.monotonic() + limit + 5
+        reply = self._endpoint.query(sparql, params, accept, deadline, limit)
+        if reply.status != 200:
+            raise problem(reply.status, _text(reply.body), self.query_url)
+        return reply.body, self._checked(reply.headers, limit)
+
+    def _checked(self, headers, limit: float):
+        if "virtuoso" in headers.get("Server", "").lower():
+            self._virtuoso = True
+        if headers.get("X-SQL-State", "").strip() == "S1TAT":  # partial results: never pass them off as complete
+            raise QueryTimeout(f"the query ran past the time limit of {limit:g} s and was stopped")
+        return headers
+
+    def _send_update(self, sparql: str, *, accept: str, limit: float) -> tuple[bytes, Any]:
+        """Send one update with SPARQLWrapper (URL-encoded POST ``update=``, with the credentials)."""
         sw = SPARQLWrapper(self.query_url, updateEndpoint=self.update_url)
         sw.setOnlyConneg(True)  # no format=/output= parameters: the Accept header decides
         sw.addCustomHttpHeader("Accept", accept)
-        limit = timeout or self.timeout
         sw.setTimeout(max(1, int(limit + 5)))  # the server's own limit comes first; this guards a dead socket
-        if update:
-            sw.setMethod(POST)  # URL-encoded `update=` (SPARQLWrapper's default for updates)
-            if self.user:
-                sw.setHTTPAuth(DIGEST if self.auth == "digest" else BASIC)
-                sw.setCredentials(self.user, self.password)
-        else:
-            # Virtuoso's "anytime query": stop after this many ms and say so (X-SQL-State: S1TAT).
-            params = [*params, ("timeout", str(int(limit * 1000)))]
-        for name, value in params:
-            sw.addParameter(name, value)
+        sw.setMethod(POST)  # URL-encoded `update=` (SPARQLWrapper's default for updates)
+        if self.user:
+            sw.setHTTPAuth(DIGEST if self.auth == "digest" else BASIC)
+            sw.setCredentials(self.user, self.password)
         # Comments out: SPARQLWrapper guesses the form from keywords and misreads words in comments (a
-        # "Download" in a header made a CONSTRUCT an update, LOAD); the form we found ourselves is the one used.
+        # "Download" in a header made a CONSTRUCT an update, LOAD).
         text = strip_comments(sparql)
-        if update and not re.search(r"(?i)\b(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD)\b", text):
+        if not re.search(r"(?i)\b(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD)\b", text):
             raise QuerySyntaxError("not a SPARQL Update: expected INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, ...")
         sw.setQuery(text)
-        sw.queryType = "INSERT" if update else query_form(text)
-        if not update:
-            url_length = len(self.query_url) + 3 * len(text) + sum(len(n) + 3 * len(v) for n, v in params)
-            sw.setMethod(GET if url_length < GET_LIMIT else POST)  # POST here is form-encoded, never sparql-query
+        sw.queryType = "INSERT"
         deadline = time.monotonic() + limit + 5  # the whole answer, not only each read (a trickle is stopped)
         try:
             response = sw.query().response
@@ -165,30 +182,32 @@ class SparqlStore(Store):
             raise StoreError(f"cannot reach the store at {self.query_url}: {e.reason}") from None
         except (http.client.HTTPException, OSError) as e:  # a dropped connection, a malformed response
             raise StoreError(f"the store at {self.query_url} broke off the answer: {e}") from None
-        if "virtuoso" in headers.get("Server", "").lower():
-            self._virtuoso = True
-        if headers.get("X-SQL-State", "").strip() == "S1TAT":  # partial results: never pass them off as complete
-            raise QueryTimeout(f"the query ran past the time limit of {limit:g} s and was stopped")
-        return body, headers
+        return body, self._checked(headers, limit)
 
     def _error(self, e: SPARQLWrapperException) -> Exception:
-        # Virtuoso repeats the whole query (with our FROM clauses) after its message: leave that out
-        detail = _response_text(e).split("\n\nSPARQL query:", 1)[0].strip()
-        if "S1T00" in detail or "SR171" in detail or "timed out" in detail.lower():
-            return QueryTimeout(f"the query ran past the store's time limit: {detail[:300]}")
-        if "estimated execution time" in detail:  # Virtuoso refuses what its planner expects to run too long
-            return QueryTimeout(f"the store expects this query to run too long and refused it: {detail[:300]}")
-        if isinstance(e, QueryBadFormed):
-            return QuerySyntaxError(detail[:1000])
-        if isinstance(e, Unauthorized):
-            return StoreError(f"the store refused the credentials for {self.update_url}")
-        if isinstance(e, EndPointNotFound):
-            return StoreError(f"no SPARQL endpoint at {self.query_url} (HTTP 404)")
-        return StoreError(f"the store failed: {detail[:1000]}")
+        status = {QueryBadFormed: 400, Unauthorized: 401, EndPointNotFound: 404}.get(type(e), 500)
+        return problem(status, _response_text(e), self.update_url if status == 401 else self.query_url)
 
     # -- reading -----------------------------------------------------------------------------------
     def query(self, sparql, *, default_graph=None, named_graphs=None, base_iri=None) -> Result:
         form = query_form(sparql)
+        body, headers = self.fetch(
+            sparql, ACCEPT[form], default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri
+        )
+        return self._result(body, headers, form)
+
+    def fetch(
+        self,
+        sparql: str,
+        accept: str,
+        *,
+        default_graph=None,
+        named_graphs=None,
+        base_iri=None,
+        deadline: float | None = None,
+    ) -> tuple[bytes, Any]:
+        """The store's own answer to a query, (body bytes, headers), in the format ``accept`` asks for; the
+        dataset as in ``query``. Read by ``deadline`` (time.monotonic()) when given."""
         if base_iri:
             sparql = f"BASE <{base_iri}>\n{sparql}"
         if default_graph is None and named_graphs is None:
@@ -197,7 +216,7 @@ class SparqlStore(Store):
             foreign = self._foreign
             if foreign is not None and len(foreign) <= MAX_EXCLUDED:
                 try:
-                    return self._run(without_graphs(sparql, foreign), form, [])
+                    return self._request(without_graphs(sparql, foreign), accept=accept, deadline=deadline)
                 except StoreError as e:
                     if "SQ200" not in str(e):  # Virtuoso's cost model overflows on some queries with exclusions
                         raise
@@ -205,11 +224,14 @@ class SparqlStore(Store):
             sparql = with_dataset(sparql, ours)
         params = [("default-graph-uri", g) for g in default_graph or []]
         params += [("named-graph-uri", g) for g in named_graphs or []]
-        return self._run(sparql, form, params)
+        return self._request(sparql, accept=accept, params=params, deadline=deadline)
 
     def _run(self, sparql: str, form: str, params: list[tuple[str, str]]) -> Result:
+        return self._result(*self._request(sparql, accept=ACCEPT[form], params=params), form)
+
+    def _result(self, body: bytes, headers, form: str) -> Result:
+        """A store's answer read into pyoxigraph objects."""
         if form in ("SELECT", "ASK"):
-            body, headers = self._request(sparql, accept="application/sparql-results+json", params=params)
             if b'"bnode"' in body:
                 body = _fix_blank_labels(body)
             try:
@@ -218,7 +240,6 @@ class SparqlStore(Store):
                 raise StoreError(f"the store sent SPARQL JSON that does not parse: {e}") from None
             kind = "ask" if isinstance(value, ox.QueryBoolean) else "select"
             return Result(kind, value, truncated=bool(headers.get("X-SPARQL-MaxRows")))
-        body, headers = self._request(sparql, accept="application/n-triples", params=params)
         try:
             triples = [
                 ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
@@ -330,6 +351,13 @@ class SparqlStore(Store):
         with self._lock:
             self._state = None
             self._writes += 1
+
+    def close(self) -> None:
+        self._endpoint.close()
+
+    def is_virtuoso(self) -> bool:
+        """Whether the store has said it is Virtuoso (in the Server header of an answer)."""
+        return self._virtuoso
 
     @property
     def generation(self) -> str:

@@ -27,7 +27,7 @@ def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
     if any(kind == "word" and depth == 0 and value.upper() == "DEFINE" for kind, value, _, depth in tokens(sparql)):
         # Virtuoso's pragmas (DEFINE get:soft ...) can make a remote store fetch from the web; not SPARQL anyway
         raise QueryRefused("DEFINE pragmas are not SPARQL and are not allowed here")
-    if not _mentions_service(sparql):
+    if not mentions_service(sparql):
         return
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
@@ -41,7 +41,7 @@ def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
     _check_services(list(_find(algebra, "ServiceGraphPattern")), allowlist)
 
 
-def _mentions_service(sparql: str) -> bool:
+def mentions_service(sparql: str) -> bool:
     return any(
         kind == "word" and _SERVICE.search(value)
         for text in (sparql, unescape(sparql))

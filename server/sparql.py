@@ -38,6 +38,7 @@ from next2met.graph.errors import (
     KGError,
     NotAcceptable,
     PayloadTooLarge,
+    QueryTimeout,
     UnsupportedMediaType,
 )
 from next2met.graph.formats import HTML, NQUADS
@@ -50,6 +51,7 @@ from next2met.graph.store import OxigraphStore
 from . import negotiation
 from .i18n import gettext as _
 from .jobs import Answer, QueryJob, UpdateAnswer, UpdateJob
+from .remote_jobs import passes, run_remote
 from .service_description import describe_service
 from .state import KnowledgeGraph, get_kg
 from .workers import QueryPool, Snapshots
@@ -174,11 +176,15 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
     answer = kg.answers.get(generation, key) if cacheable and not request.cache_control.no_cache else None
     hit = answer is not None
     if answer is None:
-        # A remote store stops the query itself at the timeout (and says so); killing the worker is the backstop.
+        # A remote store stops the query itself at the timeout (and says so); killing the worker, or closing the
+        # connection at the deadline, is the backstop.
         grace = REMOTE_GRACE if settings.store_url else 0.0
         sent = time.perf_counter()
-        answer = _pool().run(job, settings.query_timeout + grace, client_key())
-        worker_ms = (time.perf_counter() - sent) * 1000
+        answer = _remote(kg, job, settings.query_timeout, grace) if passes(kg.store, job) else None
+        worker_ms = None
+        if answer is None:
+            answer = _pool().run(job, settings.query_timeout + grace, client_key())
+            worker_ms = (time.perf_counter() - sent) * 1000
         assert isinstance(answer, Answer)
         if cacheable:
             kg.answers.put(generation, key, answer, len(answer.body))
@@ -198,13 +204,33 @@ def _run(query: str, params: MultiDict, formats: dict[str, str]) -> Response:
         []
         if hit
         else [f"{name};dur={ms:.2f}" for name, ms in answer.timings]
-        + [f"worker;dur={worker_ms:.2f}", *([f'store;desc="{answer.store}"'] if answer.store else [])]
+        + ([f"worker;dur={worker_ms:.2f}"] if worker_ms is not None else [])
+        + ([f'store;desc="{answer.store}"'] if answer.store else [])
     )
     total = (time.perf_counter() - started) * 1000
     response.headers["Server-Timing"] = ", ".join(
         [*steps, *(['cache;desc="hit"'] if hit else []), f"total;dur={total:.2f}"]
     )
     return response
+
+
+def _remote(kg: KnowledgeGraph, job: QueryJob, timeout: float, grace: float) -> Answer | None:
+    """The remote store's own answer, passed on from this thread (``remote_jobs.py``), or None: a worker answers."""
+    deadline = time.monotonic() + timeout + grace
+
+    def work() -> Answer | None:
+        try:
+            return run_remote(kg.store, job, deadline, timeout)
+        except QueryTimeout:
+            if time.monotonic() < deadline:
+                raise  # the store's own limit, said by the store
+            raise QueryTimeout(
+                f"the query ran for more than {timeout:g} s and was stopped; narrow it down (LIMIT, more specific "
+                "patterns) or ask for a longer timeout on your own server",
+                seconds=timeout,
+            ) from None
+
+    return _pool().run_here(job, work, client_key())
 
 
 def _release(params: MultiDict):

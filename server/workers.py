@@ -48,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -76,6 +77,7 @@ from .worker_process import MEMORY_EXIT
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import its modules on a busy machine
+T = TypeVar("T")
 
 
 # -- in the server ---------------------------------------------------------------------------------------
@@ -389,22 +391,7 @@ class QueryPool:
         ``client`` (a bearer token's digest or an address) holds at most ``max_queries_per_client`` workers; a
         worker killed on its account counts until its replacement has started, so a client that sends runaways
         one after the other cannot take the worker that is starting either."""
-        if isinstance(job, QueryJob | UpdateJob):  # counted while lexing, before any parser or worker sees it
-            depth = nesting_depth(job.sparql, stop_above=self.settings.max_query_depth)
-            if depth > self.settings.max_query_depth:
-                raise QueryTooDeep(
-                    f"the {'query' if isinstance(job, QueryJob) else 'update'} nests braces, parentheses or "
-                    f"brackets more than {self.settings.max_query_depth} deep; write it flatter",
-                    limit=self.settings.max_query_depth,
-                )
-        self._admit(client)
-        if not self._slots.acquire(blocking=False):
-            self._leave(client)
-            raise Overloaded(
-                f"{self.settings.max_concurrent_queries} {self.name} jobs are already running or waiting; try again "
-                "shortly",
-                retry_after=1,
-            )
+        self._enter(job, client)
         snapshot = None
         handed_over = [False]  # the client's share is given back when a replacement worker has started
         try:
@@ -422,6 +409,36 @@ class QueryPool:
             self._slots.release()
             if not handed_over[0]:
                 self._leave(client)
+
+    def _enter(self, job: QueryJob | UpdateJob | ValidateJob, client: str) -> None:
+        """Admit a job (its nesting, its client's share, a slot among the jobs at once) or refuse it."""
+        if isinstance(job, QueryJob | UpdateJob):  # counted while lexing, before any parser or worker sees it
+            depth = nesting_depth(job.sparql, stop_above=self.settings.max_query_depth)
+            if depth > self.settings.max_query_depth:
+                raise QueryTooDeep(
+                    f"the {'query' if isinstance(job, QueryJob) else 'update'} nests braces, parentheses or "
+                    f"brackets more than {self.settings.max_query_depth} deep; write it flatter",
+                    limit=self.settings.max_query_depth,
+                )
+        self._admit(client)
+        if not self._slots.acquire(blocking=False):
+            self._leave(client)
+            raise Overloaded(
+                f"{self.settings.max_concurrent_queries} {self.name} jobs are already running or waiting; try again "
+                "shortly",
+                retry_after=1,
+            )
+
+    def run_here(self, job: QueryJob, work: Callable[[], T], client: str = "") -> T:
+        """Run ``work`` for ``job`` in the calling thread, admitted as ``run`` admits a job (nesting, the client's
+        share, the cap on jobs at once): for a query a remote store answers, which needs no worker process and is
+        bounded by the deadline of its HTTP exchange (``remote_jobs.py``)."""
+        self._enter(job, client)
+        try:
+            return work()
+        finally:
+            self._slots.release()
+            self._leave(client)
 
     def _take(self, waited_until: float, timeout: float) -> _Worker:
         """An idle worker, one with a copy of the data in memory if one is idle; a worker replaced while idle may
