@@ -138,6 +138,20 @@ class Store(abc.ABC):
     def replace_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
         """Replace (or, with an empty list, drop) the given named graphs in one step."""
 
+    def change_graphs(
+        self, graphs: dict[str, list[ox.Quad]], remove: Iterable[ox.Quad] = (), add: Iterable[ox.Quad] = ()
+    ) -> None:
+        """:meth:`replace_graphs`, and in the same step take the quads ``remove`` out of their graphs and put
+        ``add`` into theirs (a few descriptions in a large graph, such as the provenance graph: the graph is not
+        written whole). This default rewrites the graphs those quads are in."""
+        gone, added = set(remove), list(add)
+        touched = {q.graph_name.value for q in (*gone, *added) if isinstance(q.graph_name, ox.NamedNode)}
+        whole = dict(graphs)
+        for name in touched - set(graphs):
+            kept = [q for q in self.quads(name) if q not in gone]
+            whole[name] = kept + [q for q in added if q.graph_name == ox.NamedNode(name)]
+        self.replace_graphs(whole)
+
     @abc.abstractmethod
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """Stream every quad, or those of one named graph."""
@@ -341,6 +355,26 @@ class OxigraphStore(Store):
             if quads:
                 body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
                 parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
+        if parts:
+            self.store.update(" ;\n".join(parts))
+        self._sync()
+        self._touch()
+
+    @guarded_write
+    def change_graphs(self, graphs, remove=(), add=()):
+        remove, add = list(remove), list(add)
+        if any(isinstance(t, ox.BlankNode) for q in (*remove, *add) for t in (q.subject, q.object)):
+            return super().change_graphs(graphs, remove, add)  # DELETE DATA takes no blank nodes
+        parts = []
+        for name, quads in graphs.items():
+            parts.append(f"DROP SILENT GRAPH <{name}>")
+            if quads:
+                body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
+                parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
+        for verb, quads in (("DELETE", remove), ("INSERT", add)):
+            if quads:
+                body = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}" for q in quads)
+                parts.append(f"{verb} DATA {{ {body} }}")
         if parts:
             self.store.update(" ;\n".join(parts))
         self._sync()

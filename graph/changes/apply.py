@@ -166,15 +166,12 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
         elif place.path is not None:
             texts[place.path] = _file_text(place, quads, context, graph, hints.get(graph)) if quads else None
     t1 = time.perf_counter()
-    # provenance, then SHACL on what the change can affect
-    prov_old = list(store.quads(prov_name))
-    prov_new = prov_mod.without(prov_old, set(new), base)
+    # provenance (only the descriptions of the changed graphs are read and rewritten), then SHACL on what the
+    # change can affect
+    prov_old = prov_mod.descriptions(store, new, base)
+    prov_new: list[ox.Quad] = []
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    activities = {
-        q.subject.value
-        for q in prov_new
-        if q.predicate.value == prov_mod.RDF_TYPE and q.object.value == prov_mod.PROV + "Activity"
-    }
+    activities: set[str] = set()
     for graph, quads in new.items():
         if not quads:
             continue
@@ -197,18 +194,24 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
                 when=when,
                 label=said if change.origin and activity == "harvest" else None,
             )
-            if prov_mod.activity_iri(base, activity) not in activities:
+            if activity not in activities and not prov_mod.has_activity(store, base, activity):
                 prov_new += prov_mod.describe_activity(base, activity)
-                activities.add(prov_mod.activity_iri(base, activity))
-    replaced = {**new, prov_name: prov_new}
-    report = validate_change(store, replaced, settings, engine=engine)
+            activities.add(activity)
+    gone, kept = set(prov_old) - set(prov_new), set(prov_old)
+    prov_remove = [q for q in prov_old if q in gone]
+    prov_add = [q for q in prov_new if q not in kept]
+
+    def provenance_after() -> list[ox.Quad]:  # the whole provenance graph, for a full validation only
+        return [q for q in store.quads(prov_name) if q not in gone] + prov_add
+
+    report = validate_change(store, new, settings, engine=engine, provenance=provenance_after)
     t2 = time.perf_counter()
     # files, then the store
     history = History(data_dir)
     to_write = {} if change.channel == SOURCES else texts
     previous = files_mod.write_files(to_write, data_dir) if to_write else {}
     try:
-        store.replace_graphs(replaced)
+        store.change_graphs(new, remove=prov_remove, add=prov_add)
     except StoreUnwritable as e:  # a full or read-only disk: 507 naming the folder (graph/diskfaults.py)
         files_mod.restore_files(previous, data_dir)
         raise StoreUnwritable(f"{e.detail} The source files were put back.", **e.extra) from e
@@ -225,7 +228,7 @@ def _apply_edits(store: Store, settings: Settings, change: Change, engine: str) 
     t4 = time.perf_counter()
     return Applied(
         report,
-        tuple(replaced),
+        (*new, prov_name),
         tuple(p.relative for p in places.values() if p.relative),
         version.number,
         {g: graph_etag(q) for g, q in new.items()},

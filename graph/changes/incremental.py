@@ -23,7 +23,7 @@ validated in full.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import pyoxigraph as ox
@@ -43,13 +43,24 @@ def resource_of(iri: str) -> str:
 
 
 def validate_change(
-    store: Store, replaced: dict[str, list[ox.Quad]], settings: Settings, *, engine: str = "auto", full: bool = False
+    store: Store,
+    replaced: dict[str, list[ox.Quad]],
+    settings: Settings,
+    *,
+    engine: str = "auto",
+    full: bool = False,
+    provenance: Callable[[], list[ox.Quad]] | None = None,
 ) -> ValidationReport:
-    """Validate the dataset as it would be after replacing these graphs; ShapesInvalid when it would not conform."""
+    """Validate the dataset as it would be after replacing these graphs; ShapesInvalid when it would not conform.
+
+    ``provenance`` gives the provenance graph as the change leaves it, when a full validation needs it (the
+    bounded one leaves that graph out)."""
     from ..errors import ShapesInvalid
 
     report = None if full else bounded_report(store, replaced, settings.base_iri, engine)
     if report is None:
+        if provenance is not None:
+            replaced = {**replaced, provenance_graph_iri(settings.base_iri): provenance()}
         report = full_report(store, replaced, settings.base_iri, engine)
     if not report.conforms:
         raise ShapesInvalid(

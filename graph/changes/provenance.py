@@ -122,6 +122,33 @@ def describe_activity(base: str, activity: str = BUILD) -> list[ox.Quad]:
     ]
 
 
+def descriptions(store, names: Iterable[str], base: str) -> list[ox.Quad]:
+    """The quads of the provenance graph that describe ``names`` (and their files and checksums), read from the
+    store by subject: what a change of those graphs replaces, without reading the whole provenance graph."""
+    prov = provenance_graph_iri(base)
+    graphs = sorted(names)
+    if not graphs:
+        return []
+    values = " ".join(f"<{g}>" for g in graphs)
+    files = [
+        row["f"].value
+        for row in store.query(f"""SELECT ?f WHERE {{ GRAPH <{prov}> {{ VALUES ?g {{ {values} }}
+            ?g <{PROV}wasDerivedFrom> ?f FILTER(STRSTARTS(STR(?f), "{prov}#file-")) }} }}""").rows()
+    ]
+    subjects = [*graphs, *files, *(f.replace("#file-", "#sha256-", 1) for f in files)]
+    values = " ".join(f"<{s}>" for s in subjects)
+    graph = ox.NamedNode(prov)
+    rows = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{prov}> {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}").rows()
+    return [ox.Quad(row["s"], row["p"], row["o"], graph) for row in rows]
+
+
+def has_activity(store, base: str, activity: str) -> bool:
+    """Whether the provenance graph describes the activity already."""
+    return store.ask(
+        f"ASK {{ GRAPH <{provenance_graph_iri(base)}> {{ <{activity_iri(base, activity)}> a <{PROV}Activity> }} }}"
+    )
+
+
 def without(prov_quads: Iterable[ox.Quad], names: set[str], base: str) -> list[ox.Quad]:
     """The provenance quads less the descriptions of ``names`` (and of their files and checksums)."""
     prov = provenance_graph_iri(base)

@@ -64,6 +64,26 @@ def test_replace_graphs_is_one_step(tmp_path):
     store.close()
 
 
+def test_change_graphs_replaces_graphs_and_edits_quads_elsewhere_in_one_step(tmp_path):
+    """The write path's store step: the changed graphs whole, and a few quads of the provenance graph in or out
+    (the embedded store in one SPARQL update; the generic way, for other stores, by rewriting that graph)."""
+    from next2met.graph.store import Store
+
+    results = []
+    for i, generic in enumerate((False, True)):
+        store = OxigraphStore(tmp_path / f"s{i}")
+        store.replace_dataset([quad(1, "http://example.org/a"), *(quad(n, "http://example.org/prov") for n in (2, 3))])
+        gen = store.generation
+        change = Store.change_graphs if generic else OxigraphStore.change_graphs
+        change(store, {"http://example.org/a": [quad(4, "http://example.org/a")]},
+               remove=[quad(2, "http://example.org/prov")], add=[quad(5, "http://example.org/prov")])
+        assert store.generation != gen
+        results.append(sorted((q.graph_name.value, q.object.value) for q in store.quads()))
+        store.close()
+    assert results[0] == results[1] == [
+        ("http://example.org/a", "4"), ("http://example.org/prov", "3"), ("http://example.org/prov", "5")]
+
+
 def test_default_graph_is_the_union_but_from_is_honoured(tmp_path):
     store = OxigraphStore(tmp_path / "s")
     store.replace_dataset([quad(1, "http://example.org/a"), quad(2, "http://example.org/b")])
