@@ -5,6 +5,7 @@ language. Labels of the whole dataset are kept in memory per data generation, so
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from next2met.graph.prefixes import curie, prologue
 from .links import NUTS, ONTOLOGY, href
 from .state import Change, KnowledgeGraph
 
+log = logging.getLogger(__name__)
 PREFIXES = prologue("n2m", "skos", "dcterms", "dcat", "foaf", "org", "prov", "rdfs", "schema")
 
 # The order is the preference when a resource has several kinds of name.
@@ -62,33 +64,77 @@ T = TypeVar("T")
 
 
 class PerGeneration(Generic[T]):
-    """A value computed from the whole dataset, rebuilt after a data change (lazily, on the next use)."""
+    """A value computed from the whole dataset, rebuilt after a data change: lazily, on the next use; or, with
+    ``background`` (seconds at 1M quads), in a thread of its own as soon as the data changes, the previous value
+    served meanwhile, so that no page waits for it (``/health`` lists ``name`` under ``preparing`` until it is
+    rebuilt; changes during a rebuild ask for one more, not one each)."""
 
-    def __init__(self, kg: KnowledgeGraph, build: Callable[[KnowledgeGraph], T]) -> None:
+    def __init__(
+        self, kg: KnowledgeGraph, build: Callable[[KnowledgeGraph], T], name: str = "", background: bool = False
+    ) -> None:
         self.kg = kg
         self.build = build
+        self.name = name
+        self.background = background
         self.lock = threading.Lock()
         self.value: T | None = None
         self.generation: str | None = None
+        self._state = threading.Lock()
+        self._wanted = False
+        self._thread: threading.Thread | None = None
         kg.on_change(self.forget)
 
     def forget(self, kg: KnowledgeGraph, change: Change) -> None:
         self.generation = None
+        if self.background and self.value is not None:
+            self._rebuild_later()
 
     def get(self) -> T:
         with self.lock:
             generation = self.kg.store.generation
+            if self.background and self.value is not None and generation != self.generation:
+                self._rebuild_later()
+                return self.value
             if self.value is None or generation != self.generation:
                 self.value = self.build(self.kg)
                 self.generation = generation
             return self.value
 
+    def _rebuild_later(self) -> None:
+        with self._state:
+            self._wanted = True
+            if self._thread is not None:
+                return
+            self.kg.preparing.begin(self.name)
+            self._thread = threading.Thread(target=self._rebuild, name=f"next2met-{self.name}", daemon=True)
+            self._thread.start()
 
-def per_generation(kg: KnowledgeGraph, name: str, build: Callable[[KnowledgeGraph], Any]) -> Any:
-    """The current value of a named per-generation computation (created on first use)."""
+    def _rebuild(self) -> None:
+        while True:
+            with self._state:
+                if not self._wanted or self.kg.closed:
+                    self._thread = None
+                    self.kg.preparing.end(self.name)
+                    return
+                self._wanted = False
+            generation = self.kg.store.generation
+            try:
+                value = self.build(self.kg)
+            except Exception:  # keep serving the previous value; the next change tries again
+                log.exception("could not rebuild %s", self.name)
+                continue
+            with self.lock:
+                self.value, self.generation = value, generation
+
+
+def per_generation(
+    kg: KnowledgeGraph, name: str, build: Callable[[KnowledgeGraph], Any], *, background: bool = False
+) -> Any:
+    """The current value of a named per-generation computation (created on first use); ``background``: rebuilt
+    in the background after a change, the previous value served meanwhile."""
     holder = kg.extensions.get(name)
     if holder is None:
-        holder = kg.extensions.setdefault(name, PerGeneration(kg, build))
+        holder = kg.extensions.setdefault(name, PerGeneration(kg, build, name, background))
     return holder.get()
 
 
@@ -233,10 +279,12 @@ class Page(Node):
 
 
 def practice_graph(kg: KnowledgeGraph):
-    """The networkx graph of practices (graph.analyse), rebuilt after a data change."""
+    """The networkx graph of practices (graph.analyse), rebuilt after a data change (the previous one served
+    while it is rebuilt)."""
     from next2met.graph.analyse import PracticeGraph
 
-    return per_generation(kg, "practice-graph", lambda kg: PracticeGraph.build(kg.store))
+    # related practices on every practice page: seconds at 1M quads, rebuilt in the background after a change
+    return per_generation(kg, "related practices", lambda kg: PracticeGraph.build(kg.store), background=True)
 
 
 def search_index(kg: KnowledgeGraph):

@@ -8,8 +8,9 @@ restart with nothing changed reads nothing) and writes the dumps (only when they
 Meanwhile ``/health`` lists what is being prepared, the previous dumps and the stream as recorded so far are
 served, and routes that have nothing yet to serve answer 503 with ``Retry-After``.
 
-A write that names the graphs it replaced is recorded at once, in this process, by reading only those graphs
-(when the log has seen the generation before it); the dumps follow in the background. Stores without snapshots
+A write that names the graphs it replaced is recorded in the background thread, in this process, by reading only
+those graphs (when the log has seen the generation before it), together with the graphs of the writes that came
+meanwhile; the dumps follow. The write's request waits for neither. Stores without snapshots
 (in memory, or a remote SPARQL store) are prepared in the background thread itself.
 """
 
@@ -45,6 +46,7 @@ class Publishing:
         self._dumps: DumpSet | None = read_manifest(self.folder)
         self._manifest_seen = self._manifest_stamp()
         self._seen = kg.store.generation  # the generation the last change (or the start) left
+        self._pending: set[str] = set()  # graphs changed since the change log last recorded (write lock held)
         self._wanted = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -53,6 +55,12 @@ class Publishing:
         root = getattr(kg.store, "root", None)
         for left in root.glob("prepare-*") if root is not None else ():  # from a server stopped mid-way
             shutil.rmtree(left, ignore_errors=True)
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The graphs changed since the change log last recorded, to be read alone by the next round (none when
+        the log is current, or when the next round reads everything)."""
+        return tuple(sorted(self._pending))
 
     # -- changes ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -68,16 +76,31 @@ class Publishing:
             if self._dumps is None or self._dumps.generation != self._seen:
                 kg.preparing.begin(DUMPS)
             return
-        if change.graphs and LOG not in kg.preparing and self.log.generation == previous:
-            # A failure here must not turn a write that succeeded into an error: log it, catch up in the background.
+        if change.graphs and (self._pending or (LOG not in kg.preparing and self.log.generation == previous)):
+            # the log has seen every change before this one: these graphs are read and recorded in the background
+            # (``_record_pending``), together with those of the changes that follow meanwhile
+            self._pending.update(change.graphs)
+        else:  # read whole in the background (``_prepare_data``), which sees these changes too
+            self._pending.clear()
+        self._want()
+
+    def _record_pending(self) -> None:
+        """Record in the change log the graphs the changes since the last round replaced, reading only those
+        graphs (under the write lock: the log then sees the store's generation whole). A failure must not stop
+        the stream: the next round reads everything."""
+        with self.kg.write_lock:
+            graphs, self._pending = tuple(sorted(self._pending)), set()
+            if not graphs:
+                return
             try:
-                added = self.log.record(kg.store, change.at, change.graphs, incremental_only=True)
+                added = self.log.record(self.kg.store, self._at, graphs, incremental_only=True)
                 if added is not None:
-                    log.info("change log: %d new member(s) after %s", len(added), change.reason)
+                    log.info("change log: %d new member(s) from %d graph(s)", len(added), len(graphs))
+                if self.log.generation == self.kg.store.generation:
+                    self.kg.preparing.end(LOG)
             except Exception:
                 log.exception("could not record the changes in %s", self.log.folder)
                 self.log.forget_index()
-        self._want()
 
     def _want(self) -> None:
         gen = self.kg.store.generation
@@ -142,12 +165,15 @@ class Publishing:
 
     def _prepare(self) -> None:
         self.log.refresh()  # read the stream's index now, not on its first request
+        self._record_pending()
         store, preparing = self.kg.store, self.kg.preparing
         generation = store.generation
-        need_log = self.log.generation != generation
+        with self.kg.write_lock:  # changes recorded by the next round's _record_pending need no full scan
+            need_log = self.log.generation != generation and not self._pending
         need_dumps = self._dumps is None or self._dumps.generation != generation
         if not need_log and not need_dumps:
-            preparing.end(LOG)
+            if self.log.generation == generation:  # else the next round records the changes still pending
+                preparing.end(LOG)
             preparing.end(DUMPS)
             return
         started = time.monotonic()
