@@ -156,9 +156,12 @@ def operations(out: dict) -> list[str]:
         rss = o["rss_prepared_mb"]
         workers = sorted(v for k, v in rss.items() if k.startswith("worker"))
         disk = o["disk_mb"]
+        done = ", ".join(f"{task} {s:.0f} s" for task, s in o.get("ready_s", {}).items())
+        prepared = (f"after {o['prepared_s']:.1f} s" if o["prepared_s"] is not None
+                    else f"not within the limit (done: {done or 'nothing'})")
         lines.append(f"- {when}: /health after {o['health_s']:.2f} s, first query answered after "
                      f"{o['first_query_s']:.2f} s, everything prepared "
-                     f"({', '.join(o['preparing_seen']) or 'nothing'}) after {o['prepared_s'] or float('nan'):.1f} s; "
+                     f"({', '.join(o['preparing_seen']) or 'nothing'}) {prepared}; "
                      f"RSS then: server {rss['server']:.0f} MB + workers "
                      f"{' + '.join(f'{w:.0f}' for w in workers)} MB = {rss['total']:.0f} MB (workers read "
                      f"{o.get('workers_read', {})}); disk: store {disk.get('store', 0):.0f} MB, dumps "
