@@ -11,12 +11,15 @@ refused, not taken as the removal of most of the data.
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 from ..errors import ConfigError, KGError
 from ..settings import Settings
 from ..store import Store
 from .apply import SOURCES, Applied, Change, Edit, apply_change
+from .files import STATE
 from .provenance import SPDX, checksum, provenance_graph_iri
 
 log = logging.getLogger(__name__)
@@ -49,11 +52,13 @@ def reconcile(store: Store, settings: Settings, notify=None) -> Applied | None:
     recorded = {_in_folder(f): value for f, value in found.items() if f not in ontology}
     context = load_context(base, settings.data_path)
     edits, seen = [], set()
+    sums = _Checksums(settings.data_path)
     for src in sources:
         name = src.path.relative_to(src.root).as_posix()
         seen.add(name)
-        if recorded.get(name) != checksum(src.path.read_bytes()):
+        if recorded.get(name) != sums.of(src.path, name):
             edits.append(Edit(src.graph_iri(base), read_source(src, settings, context)))
+    sums.save()
     gone = sorted(set(recorded) - seen)
     kept = len(recorded) - len(gone)
     if len(gone) > kept:  # more files missing than present: another folder than the store's, not a hand edit
@@ -79,6 +84,39 @@ def reconcile(store: Store, settings: Settings, notify=None) -> Applied | None:
         return None
     log.info("took %d file(s) changed in the data folder: %s", len(edits), names)
     return applied
+
+
+class _Checksums:
+    """SHA-256 of the data files, read again only for a file whose size or modification time changed since the
+    last start (as git does; at a million quads hashing every file took about a second of each start). Kept in
+    ``.next2met/checksums.json`` of the data folder, a cache that may be deleted at any time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / STATE / "checksums.json"
+        try:
+            self.known: dict[str, list] = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+        self.now: dict[str, list] = {}
+
+    def of(self, path: Path, name: str) -> str:
+        st = path.stat()
+        size, mtime, value = self.known.get(name) or (None, None, None)
+        if (size, mtime) != (st.st_size, st.st_mtime_ns) or not isinstance(value, str):
+            value = checksum(path.read_bytes())
+        self.now[name] = [st.st_size, st.st_mtime_ns, value]
+        return value
+
+    def save(self) -> None:
+        if self.now == self.known:
+            return
+        try:  # a cache: written whole or not at all, never needed for correctness
+            self.path.parent.mkdir(exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(self.now, sort_keys=True), encoding="utf-8")
+            temporary.replace(self.path)
+        except OSError as e:
+            log.info("the checksums of the data files were not kept: %s", e)
 
 
 def _in_folder(name: str) -> str:
