@@ -11,6 +11,7 @@ SQLite gives atomic, durable writes from the server and the CLI at the same time
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -96,8 +97,11 @@ def check_secret(secret: str, stored: str) -> bool:
     return kind == "scrypt" and hmac.compare_digest(got, expected)
 
 
-# A hash to check against when the account does not exist, so that a wrong name costs as long as a wrong secret.
-_DUMMY = hash_secret(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy() -> str:
+    """A hash to check against when the account does not exist, so that a wrong name costs as long as a wrong
+    secret (made on first use: a scrypt hash takes ~80 ms, which every start-up paid)."""
+    return hash_secret(secrets.token_urlsafe(16))
 
 
 class Accounts:
@@ -172,7 +176,7 @@ class Accounts:
         owner = match.group(1) if match else ""
         with self._db() as db:
             row = db.execute("SELECT * FROM accounts WHERE name = ?", (owner,)).fetchone() if owner else None
-        ok = check_secret(token.strip(), row["secret"] if row else _DUMMY)
+        ok = check_secret(token.strip(), row["secret"] if row else _dummy())
         if not (ok and row and not row["revoked"]) or (name is not None and name != owner):
             return None
         return _account(row)

@@ -21,7 +21,6 @@ from typing import Any
 
 import pyoxigraph as ox
 import yaml
-from pyld import jsonld
 from rdflib.compare import isomorphic
 
 from .errors import DataFileError, WriteBackRefused
@@ -132,6 +131,8 @@ def to_documents(
     """The resources of one file's graph as YAML-ready mappings (in the hint's order, then by id)."""
     quads = list(quads)
     text = serialize_quads(quads, NTRIPLES) or b""
+    from pyld import jsonld  # on first use: importing it took ~0.13 s of every start-up
+
     expanded = jsonld.from_rdf(text.decode("utf-8"), {"format": "application/n-quads", **OPTIONS})
     subjects = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     tops = sorted(s for s in subjects if s.split("#", 1)[0] not in subjects or "#" not in s)
