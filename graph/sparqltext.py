@@ -73,6 +73,8 @@ def strip_comments(text: str) -> str:
 
 def has_dataset_clause(sparql: str) -> bool:
     """True when the query names its own dataset (FROM / FROM NAMED, only possible outside any braces)."""
+    if "from" not in sparql.lower():  # a keyword is a word of the text: without the letters, no need to lex
+        return False
     return any(kind == "word" and depth == 0 and value.upper() == "FROM" for kind, value, _, depth in tokens(sparql))
 
 

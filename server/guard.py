@@ -24,9 +24,7 @@ _SERVICE = re.compile(r"(?i)(?<![\w:])service(?![\w:])")  # in a word: `.SERVICE
 
 def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
     """Refuse a query whose SERVICE calls are not all to allow-listed endpoints, and store-specific pragmas."""
-    if any(kind == "word" and depth == 0 and value.upper() == "DEFINE" for kind, value, _, depth in tokens(sparql)):
-        # Virtuoso's pragmas (DEFINE get:soft ...) can make a remote store fetch from the web; not SPARQL anyway
-        raise QueryRefused("DEFINE pragmas are not SPARQL and are not allowed here")
+    check_pragmas(sparql)
     if not mentions_service(sparql):
         return
     from rdflib.plugins.sparql.algebra import translateQuery
@@ -41,7 +39,20 @@ def check_query(sparql: str, allowlist: tuple[str, ...]) -> None:
     _check_services(list(_find(algebra, "ServiceGraphPattern")), allowlist)
 
 
+def check_pragmas(sparql: str) -> None:
+    """Refuse store-specific pragmas: Virtuoso's (DEFINE get:soft ...) can make a remote store fetch from the web;
+    not SPARQL anyway."""
+    if "define" not in sparql.lower():  # a keyword is a word of the text: without the letters, no need to lex
+        return
+    if any(kind == "word" and depth == 0 and value.upper() == "DEFINE" for kind, value, _, depth in tokens(sparql)):
+        raise QueryRefused("DEFINE pragmas are not SPARQL and are not allowed here")
+
+
 def mentions_service(sparql: str) -> bool:
+    """Whether the keyword SERVICE is a word of the text, as it is or with its escapes applied."""
+    lowered = sparql.lower()
+    if "service" not in lowered and "\\u" not in lowered:  # not in the text, and no escape can make it
+        return False
     return any(
         kind == "word" and _SERVICE.search(value)
         for text in (sparql, unescape(sparql))
