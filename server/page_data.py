@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import pyoxigraph as ox
 
+from next2met.graph.changes.provenance import provenance_graph_iri
 from next2met.graph.prefixes import curie, prologue
 
 from .links import NUTS, ONTOLOGY, href
@@ -56,21 +57,35 @@ IN_GRAPH = """
 ALL_LABELS = (
     PREFIXES
     + """
-SELECT ?s ?p ?label WHERE {{ VALUES ?p {{ {labels} }} ?s ?p ?label FILTER(isIRI(?s)) }}
+SELECT ?s ?p ?label ?g WHERE {{ VALUES ?p {{ {labels} }} GRAPH ?g {{ ?s ?p ?label }} FILTER(isIRI(?s)) }}
 """.format(labels=" ".join(LABELS))
+)
+_NAMED = "VALUES ?p { " + " ".join(LABELS) + " }"
+# the resources named in some graphs (GRAPHS: their IRIs), and every name of some resources (SUBJECTS)
+LABELLED_IN = f"{PREFIXES}SELECT DISTINCT ?s WHERE {{ VALUES ?g {{ GRAPHS }} {_NAMED} GRAPH ?g {{ ?s ?p ?label }} }}"
+# what the provenance graph links the descriptions of some graphs to (their source files, the activities)
+DESCRIBED = "SELECT DISTINCT ?s WHERE { GRAPH <PROV> { VALUES ?g { GRAPHS } ?g ?x ?s FILTER(isIRI(?s)) } }"
+LABELS_OF = (
+    f"{PREFIXES}SELECT ?s ?p ?label ?g WHERE {{ VALUES ?s {{ SUBJECTS }} {_NAMED} GRAPH ?g {{ ?s ?p ?label }} }}"
 )
 
 T = TypeVar("T")
 
 
 class PerGeneration(Generic[T]):
-    """A value computed from the whole dataset, rebuilt after a data change: lazily, on the next use; or, with
+    """A value computed from the whole dataset, rebuilt after a data change: lazily, on the next use (or, with
+    ``update``, brought up to date from the graphs the changes named); or, with
     ``background`` (seconds at 1M quads), in a thread of its own as soon as the data changes, the previous value
     served meanwhile, so that no page waits for it (``/health`` lists ``name`` under ``preparing`` until it is
     rebuilt; changes during a rebuild ask for one more, not one each)."""
 
     def __init__(
-        self, kg: KnowledgeGraph, build: Callable[[KnowledgeGraph], T], name: str = "", background: bool = False
+        self,
+        kg: KnowledgeGraph,
+        build: Callable[[KnowledgeGraph], T],
+        name: str = "",
+        background: bool = False,
+        update: Callable[[T, KnowledgeGraph, set[str]], T] | None = None,
     ) -> None:
         self.kg = kg
         self.build = build
@@ -79,12 +94,19 @@ class PerGeneration(Generic[T]):
         self.lock = threading.Lock()
         self.value: T | None = None
         self.generation: str | None = None
+        self.update = update
+        self._changed: set[str] | None = set()  # graphs changed since the value was made (None: anything)
         self._state = threading.Lock()
         self._wanted = False
         self._thread: threading.Thread | None = None
         kg.on_change(self.forget)
 
     def forget(self, kg: KnowledgeGraph, change: Change) -> None:
+        with self._state:
+            if change.graphs and self._changed is not None:
+                self._changed.update(change.graphs)
+            else:
+                self._changed = None
         self.generation = None
         if self.background and self.value is not None:
             self._rebuild_later()
@@ -96,7 +118,12 @@ class PerGeneration(Generic[T]):
                 self._rebuild_later()
                 return self.value
             if self.value is None or generation != self.generation:
-                self.value = self.build(self.kg)
+                with self._state:
+                    changed, self._changed = self._changed, set()
+                if self.update is not None and self.value is not None and changed is not None:
+                    self.value = self.update(self.value, self.kg, changed)
+                else:
+                    self.value = self.build(self.kg)
                 self.generation = generation
             return self.value
 
@@ -128,29 +155,72 @@ class PerGeneration(Generic[T]):
 
 
 def per_generation(
-    kg: KnowledgeGraph, name: str, build: Callable[[KnowledgeGraph], Any], *, background: bool = False
+    kg: KnowledgeGraph,
+    name: str,
+    build: Callable[[KnowledgeGraph], Any],
+    *,
+    background: bool = False,
+    update: Callable[[Any, KnowledgeGraph, set[str]], Any] | None = None,
 ) -> Any:
     """The current value of a named per-generation computation (created on first use); ``background``: rebuilt
-    in the background after a change, the previous value served meanwhile."""
+    in the background after a change, the previous value served meanwhile; ``update``: brings the value up to
+    date after changes of the named graphs it is given (a change of everything builds it again)."""
     holder = kg.extensions.get(name)
     if holder is None:
-        holder = kg.extensions.setdefault(name, PerGeneration(kg, build, name, background))
+        holder = kg.extensions.setdefault(name, PerGeneration(kg, build, name, background, update))
     return holder.get()
 
 
 class Labels:
-    """The names of every IRI of the dataset, by language."""
+    """The names of every IRI of the dataset, by language. Read whole once; after a change of named graphs only the
+    names of the resources labelled in those graphs (before or after) are read again (``update``)."""
 
     def __init__(self, kg: KnowledgeGraph) -> None:
+        self.names: dict[str, dict[str, str]] = {}
+        self.graphs: dict[str, set[str]] = defaultdict(set)  # graph -> the resources it gives a name
+        self.base = kg.settings.base_iri
+        self._take(kg.query(ALL_LABELS).rows())
+
+    def _take(self, rows, replacing: Iterable[str] = ()) -> None:
+        """Take the names in ``rows``; the resources ``replacing`` have only those (none if not in ``rows``)."""
         best: dict[str, dict[str, tuple[int, str]]] = defaultdict(dict)
-        for row in kg.query(ALL_LABELS).rows():
+        for row in rows:
             s, p, lit = row["s"].value, row["p"].value, row["label"]
+            self.graphs[row["g"].value].add(s)
             lang = getattr(lit, "language", None) or ""
             rank = RANK.get(p, 9)
             if lang not in best[s] or rank < best[s][lang][0]:
                 best[s][lang] = (rank, lit.value)
-        self.names = {s: {lang: v for lang, (_, v) in langs.items()} for s, langs in best.items()}
-        self.base = kg.settings.base_iri
+        self.names.update({s: {lang: v for lang, (_, v) in langs.items()} for s, langs in best.items()})
+        for s in replacing:
+            if s not in best:
+                self.names.pop(s, None)
+
+    def update(self, kg: KnowledgeGraph, graphs: set[str]) -> Labels:
+        """The names after a change of ``graphs``: those of the resources they name now or named before, read
+        again from the whole data (a resource may be named in other graphs too)."""
+        prov = provenance_graph_iri(self.base)
+        if prov in graphs:  # it names every source file: read only the descriptions of the other graphs changed
+            graphs = graphs - {prov}
+            described = " ".join(f"<{g}>" for g in sorted(graphs) if g)
+            subjects = set(graphs)
+            if described:
+                rows = kg.query(DESCRIBED.replace("GRAPHS", described).replace("PROV", prov)).rows()
+                subjects |= {r["s"].value for r in rows if isinstance(r["s"], ox.NamedNode)}
+        else:
+            subjects = set()
+        values = " ".join(f"<{g}>" for g in sorted(graphs) if g)
+        subjects |= {s for g in graphs for s in self.graphs.pop(g, ())}
+        if values:
+            named = kg.query(LABELLED_IN.replace("GRAPHS", values)).rows()
+            subjects |= {r["s"].value for r in named if isinstance(r["s"], ox.NamedNode)}
+        ordered = sorted(subjects)
+        rows = []
+        for i in range(0, len(ordered), 300):
+            chunk = " ".join(f"<{s}>" for s in ordered[i : i + 300])
+            rows += kg.query(LABELS_OF.replace("SUBJECTS", chunk)).rows()
+        self._take(rows, replacing=ordered)
+        return self
 
     def get(self, iri: str, lang: str = "en") -> str:
         names = self.names.get(iri)
@@ -168,7 +238,8 @@ class Labels:
 
 
 def labels(kg: KnowledgeGraph) -> Labels:
-    return per_generation(kg, "labels", Labels)
+    # read whole once (seconds at 1M quads); a change of named graphs reads the names of what they name again
+    return per_generation(kg, "labels", Labels, update=lambda names, kg, graphs: names.update(kg, graphs))
 
 
 def fallback_label(iri: str) -> str:

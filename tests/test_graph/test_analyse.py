@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pyoxigraph as ox
 import pytest
 
 from next2met.graph import analyse, layout
@@ -157,5 +158,49 @@ def test_graph_is_rebuilt_after_a_data_change(store_copy):
         after = practice_graph(kg)
         assert after is not before and iri in after.practices and iri not in before.practices
         assert iri in {r.iri for r in after.related(first, limit=len(after.practices))}
+    finally:
+        kg.close()
+
+
+def test_names_follow_a_change_of_named_graphs(store_copy, tmp_path):
+    """The page names (server/page_data.py) are read whole once; after a change of named graphs only the names of
+    what those graphs name are read again, and they equal a fresh reading of the whole data."""
+    from next2met.graph.settings import Settings
+    from next2met.server.page_data import Labels, labels
+    from next2met.server.state import Change, KnowledgeGraph
+    from tests.conftest import data_copy
+
+    kg = KnowledgeGraph(Settings(store=str(store_copy), data_dir=str(data_copy(tmp_path / "data"))))
+    try:
+        before = labels(kg)
+        first = "SELECT ?p ?g WHERE { GRAPH ?g { ?p a <https://w3id.org/next2met/ontology#GoodPractice> } } LIMIT 1"
+        row = kg.store.query(first).rows()[0]
+        practice, graph = row["p"].value, row["g"].value
+        title = "http://purl.org/dc/terms/title"
+        new = BASE + "practice/named-anew"
+        with kg.write_lock:  # the practice renamed in English, and a new practice named in its own graph
+            kg.store.update(f"""DELETE {{ GRAPH <{graph}> {{ <{practice}> <{title}> ?t }} }}
+                WHERE {{ GRAPH <{graph}> {{ <{practice}> <{title}> ?t FILTER(LANG(?t) = "en") }} }} ;
+                INSERT DATA {{ GRAPH <{graph}> {{ <{practice}> <{title}> "Named anew"@en }}
+                               GRAPH <{BASE}graph/practices/named-anew> {{ <{new}> <{title}> "A new one"@en }} }}""")
+            kg.changed(Change((graph, BASE + "graph/practices/named-anew"), "update"))
+        after = labels(kg)
+        assert after is before  # brought up to date, not read whole again
+        assert after.get(practice) == "Named anew" and after.get(new) == "A new one"
+        assert after.names == Labels(kg).names
+        with kg.write_lock:  # the new practice dropped: its name goes
+            kg.store.update(f"DROP GRAPH <{BASE}graph/practices/named-anew>")
+            kg.changed(Change((BASE + "graph/practices/named-anew",), "update"))
+        assert not labels(kg).has(new) and labels(kg).names == Labels(kg).names
+        # through the write path: the practice's graph and its description in the provenance graph
+        from next2met.graph.changes import Change as Write
+        from next2met.graph.changes import Edit
+
+        quads = [q for q in kg.store.quads(graph) if not (q.predicate.value == title and q.object.language == "en")]
+        quads.append(ox.Quad(ox.NamedNode(practice), ox.NamedNode(title), ox.Literal("Written anew", language="en"),
+                             ox.NamedNode(graph)))
+        kg.apply(Write(edits=[Edit(graph, quads)], channel="api"))
+        assert labels(kg) is before and labels(kg).get(practice) == "Written anew"
+        assert labels(kg).names == Labels(kg).names
     finally:
         kg.close()

@@ -23,6 +23,7 @@ LONGFORD = (paths.DATA_DIR / "practices" / "digital-consultations-longford.yaml"
 class Served:
     url: str
     kg: object
+    app: object = None
 
     def select(self, query: str, **params) -> list[dict[str, str]]:
         """Run a SELECT over HTTP and return rows of plain values."""
@@ -60,7 +61,7 @@ def served(store_copy) -> Iterator[Served]:
     app = prepared(create_app(make_settings(store_copy, update_token=TOKEN)))  # dumps made in the background
     server = LiveServer(app)
     try:
-        yield Served(server.url, app.extensions["next2met"])
+        yield Served(server.url, app.extensions["next2met"], app)
     finally:
         server.stop()
         app.extensions["next2met"].close()

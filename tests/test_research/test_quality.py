@@ -90,3 +90,16 @@ def test_catalogue_links_the_dataset_quality(served):
               if t.predicate.value == "http://www.w3.org/ns/dqv#hasQualityMeasurement"
               and t.subject.value == f"{BASE}dataset/next2met"}
     assert len(linked) == 3
+
+
+def test_the_badge_is_the_practice_s_entry_of_the_report(served):
+    """The badge reads one practice's measurements; it says what the whole report says of that practice."""
+    from next2met.server.quality import practice_entry
+
+    kg = served.kg
+    practices = requests.get(f"{served.url}/quality.json", timeout=30).json()["practices"]
+    assert len(practices) > 10
+    with served.app.app_context():
+        for item in practices:
+            assert practice_entry(kg, item["practice"]) == item
+        assert practice_entry(kg, f"{BASE}practice/no-such-practice") is None
