@@ -348,13 +348,7 @@ class OxigraphStore(Store):
 
     @guarded_write
     def replace_graphs(self, graphs):
-        # One SPARQL update is one transaction in Oxigraph; build it from the quads as N-Quads-like data.
-        parts = []
-        for name, quads in graphs.items():
-            parts.append(f"DROP SILENT GRAPH <{name}>")
-            if quads:
-                body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
-                parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
+        parts = _replacing(graphs)
         if parts:
             self.store.update(" ;\n".join(parts))
         self._sync()
@@ -365,12 +359,7 @@ class OxigraphStore(Store):
         remove, add = list(remove), list(add)
         if any(isinstance(t, ox.BlankNode) for q in (*remove, *add) for t in (q.subject, q.object)):
             return super().change_graphs(graphs, remove, add)  # DELETE DATA takes no blank nodes
-        parts = []
-        for name, quads in graphs.items():
-            parts.append(f"DROP SILENT GRAPH <{name}>")
-            if quads:
-                body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
-                parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
+        parts = _replacing(graphs)
         for verb, quads in (("DELETE", remove), ("INSERT", add)):
             if quads:
                 body = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}" for q in quads)
@@ -524,3 +513,14 @@ def result_kind(value: object) -> str:
     if isinstance(value, ox.QuerySolutions):
         return "select"
     return "graph"
+
+
+def _replacing(graphs) -> list[str]:
+    """The operations of one SPARQL update (one transaction in Oxigraph) that replace each graph by its quads."""
+    parts = []
+    for name, quads in graphs.items():
+        parts.append(f"DROP SILENT GRAPH <{name}>")
+        if quads:
+            body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
+            parts.append(f"INSERT DATA {{ GRAPH <{name}> {{ {body} }} }}")
+    return parts
