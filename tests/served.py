@@ -34,6 +34,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cmdline(pid: int) -> str:
+    """The command line of a process ("" when it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of one process in MB (0 when it is gone)."""
     try:
@@ -76,10 +84,12 @@ class Served:
         return self.log.read()
 
     def workers(self) -> list[int]:
-        return children(self.proc.pid)
+        """The query workers: the children that run ``worker_process`` (the server also starts short-lived
+        children of other kinds, preparing the dumps or deriving graphs, which come and go on their own)."""
+        return [pid for pid in children(self.proc.pid) if "worker_process" in cmdline(pid)]
 
     def tree_rss_mb(self) -> float:
-        return rss_mb(self.proc.pid) + sum(rss_mb(pid) for pid in self.workers())
+        return rss_mb(self.proc.pid) + sum(rss_mb(pid) for pid in children(self.proc.pid))
 
     def stop(self) -> None:
         if self.proc.poll() is None:

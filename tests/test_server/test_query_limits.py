@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -48,6 +49,16 @@ def wait_for_workers(server, count: int = 2, seconds: float = 30) -> list[int]:
             return server.workers()
         time.sleep(0.2)
     raise AssertionError(f"the query workers did not come back: {health}")
+
+
+def wait_reaped(server, pid: int, seconds: float = 15) -> None:
+    """Wait until the server has reaped a worker killed from outside (/health finds dead workers): the process is
+    gone, not even a zombie. A SIGKILL takes effect a moment after ``os.kill`` returns."""
+    deadline = time.monotonic() + seconds
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        requests.get(server.url + "/health", timeout=10)
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists(), f"the killed worker {pid} was not reaped"
 
 
 @pytest.mark.parametrize("nested", [
@@ -121,6 +132,7 @@ def test_a_killed_worker_leaves_nothing_on_disk(server):
         with contextlib.suppress(ProcessLookupError):  # replaced meanwhile (the pool reaps ended workers)
             os.kill(victim, signal.SIGKILL)
         runner.join(30)
+        wait_reaped(server, victim)
         wait_for_workers(server)
     live = set(server.workers())
     left = [p.name for p in snapshots.iterdir()]
@@ -155,11 +167,7 @@ def test_a_worker_killed_while_copying_the_data_leaves_nothing(server):
             break
     if caught is None:
         pytest.skip("no copy lasted long enough to be caught on this machine")
-    deadline = time.monotonic() + 15
-    while caught in server.workers() and time.monotonic() < deadline:  # /health finds the dead worker
-        requests.get(server.url + "/health", timeout=10)
-        time.sleep(0.2)
-    assert caught not in server.workers()  # reaped and replaced
+    wait_reaped(server, caught)
     wait_for_workers(server)
     assert not (snapshots / f"scratch-{caught}").exists()
     assert [p for p in snapshots.glob("**/memory-copy-*") if int(p.parent.name.split("-")[1]) == caught] == []

@@ -253,8 +253,9 @@ def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
     """A worker copies the data into memory in the background and answers from the copy once it is made. After a
     data change no answer comes from the copy of the old data: the new snapshot on disk answers until the new copy
     is made."""
-    url, _ = server
+    url, app = server
     graph = "https://example.org/graph/memory-test"
+    kg = app.extensions["next2met"]
     count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
 
     def run() -> tuple[int, str]:
@@ -278,8 +279,11 @@ def test_workers_answer_from_a_memory_copy_and_never_from_old_data(server):
     after = answers_until_memory()
     assert {n for n, _ in after} == {1}, after
     # with the default settings one worker of the two keeps a copy (query_memory_copies), the other reads the
-    # snapshot on disk: two queries at once (each long enough to keep its worker busy) read one of each
-    time.sleep(2)
+    # snapshot on disk: two queries at once (each long enough to keep its worker busy) read one of each. The
+    # change also makes the derived graphs anew in the background, a data change of its own that the copying
+    # worker copies in turn: once they are written, the copy of that newest data is made before the two queries
+    assert kg.preparing.wait(120), kg.preparing.status()
+    assert {n for n, _ in answers_until_memory()} == {1}
 
     def busy(i: int) -> str:
         r = requests.get(url + "/sparql", headers={"Accept": "application/sparql-results+json", **FRESH},
