@@ -55,6 +55,9 @@ class Served:
     """A running ``next2met serve``; ``settings`` become NEXT2MET_* variables."""
 
     def __init__(self, store: Path, log_dir: Path, **settings) -> None:
+        from tests.conftest import data_copy
+
+        settings.setdefault("data_dir", data_copy())  # never the checkout's data/, which writes would change
         self.port = free_port()
         self.store = store
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEXT2MET_")}
