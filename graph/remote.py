@@ -20,6 +20,8 @@ What a remote store does differently, and how this module copes (tried on Virtuo
 - Virtuoso's "anytime" timeout answers HTTP 200 with partial results and ``X-SQL-State: S1TAT``: that is a
   timeout (QueryTimeout), never a complete answer. Its ResultSetMaxRows cut is marked only by
   ``X-SPARQL-MaxRows``: the result is flagged ``truncated``.
+- A whole graph is read in pages that follow each other by key, not by OFFSET: Virtuoso refuses a sorted page
+  ending past row 10000 (MaxSortedTopRows; ``remote_pages.py``).
 - Writes are SPARQL Update: each graph is written into a fresh staging graph in chunks of INSERT DATA and then
   moved over the target with one ``MOVE``, so a failed or interrupted write leaves the old graph as it was.
 - Virtuoso keeps values, not spellings: ``"1.50"^^xsd:decimal`` comes back as ``1.5``, an integral decimal as
@@ -52,6 +54,7 @@ from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPA
 
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
 from .remote_http import Endpoint, problem
+from .remote_pages import GraphPages
 from .remote_query import query_form, with_dataset, without_graphs
 from .settings import DEFAULT_BASE_IRI
 from .sparqltext import strip_comments
@@ -376,29 +379,18 @@ class SparqlStore(Store):
             yield from self._graph_quads(name, counts.get(name, 0))
 
     def _graph_quads(self, graph: str, expected: int) -> Iterator[ox.Quad]:
-        """Page through one graph in a stable order (pages stay under the store's row limit)."""
-        g = ox.NamedNode(graph)
-        page, offset = 5000, 0
-        while True:
-            result = self._run(
-                f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o "
-                f"LIMIT {page} OFFSET {offset}",
-                "SELECT",
-                [],
-            )
-            if result.truncated:  # the store's row cap is below our page size: ask again with smaller pages
-                if page <= 100:
-                    raise StoreError("the store's row limit is too small to read a graph page by page")
-                page //= 2
-                continue
-            rows = result.rows()
-            for r in rows:
-                yield ox.Quad(r["s"], r["p"], r["o"], g)
-            offset += len(rows)
-            if len(rows) < page:
-                break
-        if expected and offset != expected:
-            raise StoreError(f"read {offset} triples of graph {graph}, expected {expected}; it changed while read")
+        """Read one graph in pages that follow each other by key, not by OFFSET (``remote_pages.py``)."""
+        g, read = ox.NamedNode(graph), 0
+        for r in GraphPages(self._select_page, graph).rows(expected):
+            read += 1
+            yield ox.Quad(r["s"], r["p"], r["o"], g)
+        if expected and read != expected:
+            raise StoreError(f"read {read} triples of graph {graph}, expected {expected}; it changed while read")
+
+    def _select_page(self, sparql: str) -> tuple[list[dict[str, Any]], bool]:
+        """A SELECT's rows, and whether the store cut them at its row limit."""
+        result = self._run(sparql, "SELECT", [])
+        return result.rows(), result.truncated
 
     # -- writing -----------------------------------------------------------------------------------
     def update(self, sparql: str) -> None:

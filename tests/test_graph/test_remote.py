@@ -200,6 +200,65 @@ def test_writes_replace_graphs_and_change_the_generation(remote, embedded):
     assert g not in remote.named_graphs() and remote.count() == total == embedded.count()
 
 
+def big_graph(g: str, n: int) -> list[ox.Quad]:
+    """``n`` triples in graph ``g``: IRIs (some not ASCII), plain, language-tagged and typed literals, literals
+    that read like an IRI of the same graph, and blank nodes each hanging from one IRI."""
+    G, x, xsd = ox.NamedNode(g), g + "#", "http://www.w3.org/2001/XMLSchema#"
+    name, part, ref = ox.NamedNode(x + "name"), ox.NamedNode(x + "part"), ox.NamedNode(x + "ref")
+    quads = []
+    i = 0
+    while len(quads) < n:
+        s = ox.NamedNode(f"{x}s{i}" if i % 50 else f"{x}sé{i}")
+        quads += [ox.Quad(s, name, ox.Literal(f"name {i}", language="en"), G),
+                  ox.Quad(s, name, ox.Literal(f"name {i}", language="fi"), G),
+                  ox.Quad(s, name, ox.Literal(f"name {i}"), G),
+                  ox.Quad(s, ox.NamedNode(x + "n"), ox.Literal(str(i), datatype=ox.NamedNode(xsd + "integer")), G),
+                  ox.Quad(s, ox.NamedNode(x + "day"), ox.Literal(f"2020-01-{1 + i % 28:02d}",
+                                                                 datatype=ox.NamedNode(xsd + "date")), G),
+                  ox.Quad(s, ref, ox.NamedNode(f"{x}s{i + 1}"), G),
+                  ox.Quad(s, ref, ox.Literal(f"{x}s{i + 1}"), G)]
+        if i % 10 == 0:
+            b = ox.BlankNode(f"b{i}")
+            quads += [ox.Quad(s, part, b, G), ox.Quad(b, name, ox.Literal(f"part {i}", language="de"), G)]
+        i += 1
+    hub = ox.NamedNode(x + "hub")  # one subject with more triples than a page
+    quads += [ox.Quad(hub, ref, ox.NamedNode(f"{x}s{j}"), G) for j in range(6000)]
+    return quads
+
+
+def blank_by_parent(quads) -> set:
+    """Quads with each blank node named by the IRI that points to it (stores relabel blank nodes)."""
+    parent = {q.object: q.subject.value for q in quads if isinstance(q.object, ox.BlankNode)}
+
+    def name(t):
+        return ("blank", parent[t]) if isinstance(t, ox.BlankNode) else t
+
+    return {(name(q.subject), q.predicate, name(q.object), q.graph_name) for q in quads}
+
+
+@pytest.mark.virtuoso
+def test_a_graph_larger_than_virtuoso_s_sort_limit_is_read_whole(virtuoso):
+    """Virtuoso refuses ORDER BY + OFFSET past its MaxSortedTopRows (10000 by default, SR353): a graph of more
+    triples, and a subject with more triples than a page, are still read whole, each triple once."""
+    v = virtuoso
+    store = SparqlStore(v.sparql, v.sparql_auth, user=v.user, password=v.password, timeout=30)
+    g = EX + "big"
+    quads = big_graph(g, 12_345)
+    assert len(quads) > 10_000 + 6000
+    try:
+        store.replace_graphs({g: quads})
+        assert store.count() >= len(quads)
+        got = list(store.quads(g))
+        assert len(got) == len(set(got)) == len(quads)
+        assert blank_by_parent(got) == blank_by_parent(quads)
+        everything = list(store.quads())
+        assert len(everything) == store.count()
+        assert blank_by_parent([q for q in everything if q.graph_name.value == g]) == blank_by_parent(quads)
+    finally:
+        store.replace_graphs({g: []})
+        store.close()
+
+
 @pytest.mark.virtuoso
 def test_another_writer_s_change_is_seen_without_making_queries_wait(virtuoso_built, remote, monkeypatch):
     """The state (our graphs, their sizes, the generation token) is asked again in the background once it is older
