@@ -204,3 +204,67 @@ def test_names_follow_a_change_of_named_graphs(store_copy, tmp_path):
         assert labels(kg).names == Labels(kg).names
     finally:
         kg.close()
+
+
+def plain_rank(pg: PracticeGraph, practice: str) -> list[analyse.Related]:
+    """The ranking written as a loop over every member of every shared node: the definition the vectorised
+    ``related`` must match exactly (scores, order, what is shared)."""
+    from collections import defaultdict
+
+    mine = pg.features.get(practice) or {}
+    scores: dict[str, float] = defaultdict(float)
+    shared: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for n, kind in mine.items():
+        kind = "co-related" if kind == "related" else kind
+        for other in sorted(pg.members[n]):
+            if other != practice and other != n:
+                scores[other] += analyse.WEIGHTS.get(kind, 1.0) * pg.specificity.get(n, 1.0)
+                shared[other].append((kind, n))
+    for n, kind in mine.items():
+        if kind == "related" and n in pg.features:
+            scores[n] += analyse.WEIGHTS["related"] * pg.specificity.get(n, 1.0)
+            shared[n].append(("related", n))
+    out = [
+        analyse.Related(o, round(s, 3), sorted(shared[o], key=lambda x: (
+            -analyse.WEIGHTS.get(x[0], 1.0) * pg.specificity.get(x[1], 1.0), x[1])))
+        for o, s in scores.items()
+    ]
+    return sorted(out, key=lambda r: (-r.score, r.iri))
+
+
+def test_related_equals_the_plain_loop_on_the_data(graph):
+    for p in graph.practices:
+        full = plain_rank(graph, p)
+        for limit in (1, 2, 5, 8, len(graph.practices)):
+            assert graph.related(p, limit) == full[:limit], (p, limit)
+
+
+def test_related_equals_the_plain_loop_on_random_graphs():
+    """Random practices sharing random organisations, regions and concepts (many ties, nodes shared by most
+    practices, practices named with others): the same answers as the plain loop, for every practice and limit."""
+    import random
+
+    import networkx as nx
+
+    for seed in range(6):
+        rng = random.Random(seed)
+        g = nx.Graph()
+        practices = [f"{BASE}practice/p{i:03d}" for i in range(rng.randint(2, 80))]
+        for p in practices:
+            g.add_node(p, kind="practice")
+        nodes = [(f"{BASE}organisation/o{i}", "organisation") for i in range(rng.randint(1, 12))]
+        nodes += [(f"{NUTS}R{i}", "region") for i in range(3)]
+        nodes += [(f"{BASE}concept/c{i}", "sector") for i in range(6)]
+        for p in practices:
+            for n, kind in rng.sample(nodes, rng.randint(0, min(6, len(nodes)))):
+                g.add_node(n, kind=kind)
+                g.add_edge(p, n, kind=kind)
+            for other in rng.sample(practices, rng.randint(0, 2)):
+                if other != p:
+                    g.add_edge(p, other, kind="related")
+        broader = {f"{BASE}concept/c{i}": {f"{BASE}concept/c{i // 2}"} for i in range(1, 6)}
+        pg = PracticeGraph(g, broader, {}, [], set())
+        for p in practices:
+            full = plain_rank(pg, p)
+            for limit in (1, 3, 8, len(practices)):
+                assert pg.related(p, limit) == full[:limit], (seed, p, limit)
