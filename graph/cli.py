@@ -511,7 +511,16 @@ def harvest(
         total_timeout=total_timeout,
         max_bytes=max_bytes,
     )
-    result = run_harvest(settings, source, kind=kind, graph=graph_name, engine=engine, policy=policy, shapes=shapes)
+    result = run_harvest(
+        settings,
+        source,
+        kind=kind,
+        graph=graph_name,
+        engine=engine,
+        policy=policy,
+        shapes=shapes,
+        progress=lambda n: click.echo(f"  {n} triples read", err=True),
+    )
     click.echo(result.summary(), err=True)
 
 

@@ -1,5 +1,5 @@
-"""Harvest RDF from elsewhere into its own named graph: a SPARQL endpoint (paged CONSTRUCT), a dump (URL or
-file) or the Linked Data Event Stream of another next2met-kg server.
+"""Harvest RDF from elsewhere into its own named graph: a SPARQL endpoint (read in pages that follow each other
+by key, ``remote_pages.py``), a dump (URL or file) or the Linked Data Event Stream of another next2met-kg server.
 
 Harvested data is untrusted, and so is where a source points: every request goes through one ``Fetcher``
 (``http.py``) that stays on the source's origin (redirects and LDES links elsewhere are refused unless their host
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -27,13 +28,14 @@ import pyoxigraph as ox
 from . import profile
 from .backend import open_store
 from .changes import Change, Edit, apply_change
-from .errors import InputError, ShapesInvalid
+from .errors import InputError, ShapesInvalid, StoreError
 from .formats import RDF_FORMATS, guess_format
 from .http import DEFAULT_MAX_BYTES, Fetched, Fetcher, FetchPolicy, check_url, gunzip
 from .ldes import TREE
 from .ldes_reader import read_ldes
 from .profile import is_own_graph
 from .rdfio import parse_bytes
+from .remote_pages import Row, TriplePages, readable_blank_labels
 from .settings import Settings
 from .store import Store
 from .validate import ValidationReport
@@ -50,10 +52,8 @@ DCT = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SD_GRAPH = "http://www.w3.org/ns/sparql-service-description#Graph"
 FORMAT_OF = {f.ox_format: f for f in RDF_FORMATS}
-PAGE_QUERY = (
-    "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o }} "
-    "ORDER BY ?s ?p ?o LIMIT {limit} OFFSET {offset} }}"
-)
+Progress = Callable[[int], None]  # told how many triples have been read so far
+RESULTS_JSON = "application/sparql-results+json"
 
 
 @dataclass
@@ -87,12 +87,14 @@ def harvest(
     author: str = "next2met harvest",
     notify=None,
     shapes: Path | None = None,
+    progress: Progress | None = None,
 ) -> HarvestResult:
     """Pull RDF from ``source`` into the named graph ``graph`` through the write path (SHACL, provenance, history).
 
     ``policy`` says where the harvest may go and how long it may take (default: the source's origin only, public
     addresses only, ``max_bytes`` a body); ``shapes``, a SHACL file of the user's own that the harvested data must
-    also conform to."""
+    also conform to; ``progress``, called with the number of triples read so far after each page of a SPARQL
+    endpoint."""
     started = time.perf_counter()
     if kind not in ("auto", *KINDS):
         raise InputError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
@@ -104,9 +106,9 @@ def harvest(
         )
     fetcher = Fetcher(policy or FetchPolicy(max_bytes=max_bytes))
     if kind == "auto":
-        kind, triples = _detect_and_read(source, fetcher, page_size)
+        kind, triples = _detect_and_read(source, fetcher, page_size, progress)
     else:
-        triples = read_source(source, kind, fetcher=fetcher, page_size=page_size)
+        triples = read_source(source, kind, fetcher=fetcher, page_size=page_size, progress=progress)
     if not triples:
         raise InputError(f"{source}: no triples to harvest")
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in sorted(triples, key=str)]
@@ -174,12 +176,17 @@ def default_graph(base: str, source: str) -> str:
 
 # -- reading each kind of source ---------------------------------------------------------------------------------
 def read_source(
-    source: str, kind: str, *, fetcher: Fetcher | None = None, page_size: int = PAGE_SIZE
+    source: str,
+    kind: str,
+    *,
+    fetcher: Fetcher | None = None,
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
 ) -> set[ox.Triple]:
     """The distinct triples a source holds (graph names are dropped: they all go to one graph here)."""
     fetcher = fetcher or Fetcher()
     if kind == "sparql":
-        return read_sparql(source, page_size=page_size, fetcher=fetcher)
+        return read_sparql(source, page_size=page_size, fetcher=fetcher, progress=progress)
     if kind == "ldes":
         return read_ldes(
             source,
@@ -226,34 +233,68 @@ def _triples(quads: list[ox.Quad]) -> set[ox.Triple]:
     return {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
 
 
-def read_sparql(endpoint: str, *, page_size: int = PAGE_SIZE, fetcher: Fetcher | None = None) -> set[ox.Triple]:
-    """Every triple of an endpoint's default graph, by CONSTRUCT pages in a stable order (ORDER BY + OFFSET), each
+def read_sparql(
+    endpoint: str, *, page_size: int = PAGE_SIZE, fetcher: Fetcher | None = None, progress: Progress | None = None
+) -> set[ox.Triple]:
+    """Every distinct triple of an endpoint's default graph (the endpoint URL may name it with
+    ``default-graph-uri``), read by SELECT pages that follow each other by key (``remote_pages.py``), each
     fetched under the harvest's policy (a GET of the SPARQL 1.1 Protocol).
 
-    Blank nodes keep the labels the endpoint gives them, which Oxigraph and Virtuoso keep stable between pages.
+    Not ORDER BY + OFFSET: Virtuoso (the commonest public endpoint) refuses a sorted page that ends past row 10000
+    (SR353, MaxSortedTopRows), so nothing larger could be harvested from it. Blank nodes keep the labels the
+    endpoint gives them, which Oxigraph and Virtuoso keep stable between queries.
     """
     fetcher = fetcher or Fetcher()
     check_url(endpoint)
     out: set[ox.Triple] = set()
-    offset = 0
-    joiner = "&" if urlsplit(endpoint).query else "?"
-    while True:
-        query = urlencode({"query": PAGE_QUERY.format(limit=page_size, offset=offset)})
-        doc = fetcher.fetch(f"{endpoint}{joiner}{query}", accept="application/n-triples, text/turtle;q=0.9")
-        if doc.url != f"{endpoint}{joiner}{query}":
-            endpoint = doc.url.split("?", 1)[0]  # a redirect the policy allowed: go on from there
-        if doc.truncated:
-            raise InputError(f"{endpoint}: the endpoint cut a page of {page_size} triples; use a smaller page")
-        page = _triples(_parse_fetched(doc))
-        out |= page
-        if len(out) > MAX_TRIPLES:
-            raise InputError(f"{endpoint}: more than {MAX_TRIPLES} triples; harvest a dump instead")
-        if len(page) < page_size:
-            return out
-        offset += page_size
+    where = {"url": endpoint}  # where the pages are asked: moves once if the endpoint redirects (and is allowed)
+
+    def select(query: str) -> tuple[list[Row], bool]:
+        base = where["url"]
+        asked = f"{urlencode({'query': query})}"
+        url = f"{base}{'&' if urlsplit(base).query else '?'}{asked}"
+        doc = fetcher.fetch(url, accept=RESULTS_JSON)
+        if doc.url != url:  # a redirect the policy allowed: go on from there, keeping the endpoint's own parameters
+            where["url"] = doc.url[: -len(asked) - 1] if doc.url.endswith(asked) else doc.url.split("?", 1)[0]
+        if progress is not None and out:
+            progress(len(out))
+        return _rows(doc), doc.truncated
+
+    try:
+        for row in TriplePages(select, "?s ?p ?o", page_size, name=endpoint, distinct=True).rows():
+            out.add(_triple(row, endpoint))
+            if len(out) > MAX_TRIPLES:
+                raise InputError(f"{endpoint}: more than {MAX_TRIPLES} triples; harvest a dump instead")
+    except StoreError as e:
+        raise InputError(f"{endpoint}: {e.detail}") from None
+    return out
 
 
-def _detect_and_read(source: str, fetcher: Fetcher, page_size: int) -> tuple[str, set[ox.Triple]]:
+def _rows(doc: Fetched) -> list[Row]:
+    """The solutions of a SPARQL JSON answer, as rows of pyoxigraph terms."""
+    if doc.content_type not in (RESULTS_JSON, "application/json"):
+        raise InputError(f"{doc.url}: the endpoint answered {doc.content_type or 'no content type'}, not SPARQL JSON")
+    try:
+        parsed = ox.parse_query_results(readable_blank_labels(doc.body), format=ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError) as e:
+        raise InputError(f"{doc.url}: the endpoint's SPARQL JSON does not parse: {e}") from None
+    if not isinstance(parsed, ox.QuerySolutions):
+        raise InputError(f"{doc.url}: the endpoint answered a SELECT with a boolean")
+    names = [v.value for v in parsed.variables]
+    return [{n: s[n] for n in names if s[n] is not None} for s in parsed]
+
+
+def _triple(row: Row, endpoint: str) -> ox.Triple:
+    try:
+        return ox.Triple(row["s"], row["p"], row["o"])
+    except (KeyError, TypeError):
+        shown = ", ".join(f"?{k} = {v}" for k, v in row.items())
+        raise InputError(f"{endpoint}: the endpoint answered a row that is not an RDF triple: {shown[:300]}") from None
+
+
+def _detect_and_read(
+    source: str, fetcher: Fetcher, page_size: int, progress: Progress | None
+) -> tuple[str, set[ox.Triple]]:
     """Tell what a source is: a file or an RDF-named URL is a dump; otherwise look at what the URL returns."""
     parts = urlsplit(source)
     if parts.scheme not in ("http", "https"):
@@ -261,11 +302,11 @@ def _detect_and_read(source: str, fetcher: Fetcher, page_size: int) -> tuple[str
     if guess_format(Path(parts.path)) is not None:
         return "dump", read_dump(source, fetcher=fetcher)
     if parts.path.rstrip("/").endswith("sparql"):
-        return "sparql", read_sparql(source, page_size=page_size, fetcher=fetcher)
+        return "sparql", read_sparql(source, page_size=page_size, fetcher=fetcher, progress=progress)
     doc = fetcher.fetch(source, accept=f"application/trig, {RDF_ACCEPT}")
     quads = _parse_fetched(doc)
     if any(q.predicate.value == TREE + "view" for q in quads):
         return "ldes", read_source(doc.url, "ldes", fetcher=fetcher)
     if any(q.predicate.value == "http://www.w3.org/ns/sparql-service-description#endpoint" for q in quads):
-        return "sparql", read_sparql(source, page_size=page_size, fetcher=fetcher)
+        return "sparql", read_sparql(source, page_size=page_size, fetcher=fetcher, progress=progress)
     return "dump", _triples(quads)

@@ -42,7 +42,8 @@ class Fetched:
     body: bytes
     etag: str = ""
     cache_control: str = ""
-    truncated: bool = False  # a next2met-kg endpoint cut the answer at its row cap (X-Next2Met-Truncated)
+    truncated: bool = False  # the endpoint cut the answer at its row cap (X-Next2Met-Truncated; Virtuoso:
+    # X-SPARQL-MaxRows)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Fetcher:
                 body_or_location,
                 headers.get("ETag", ""),
                 headers.get("Cache-Control", ""),
-                headers.get("X-Next2Met-Truncated", "").lower() == "true",
+                headers.get("X-Next2Met-Truncated", "").lower() == "true" or bool(headers.get("X-SPARQL-MaxRows")),
             )
         raise InputError(f"{url}: more than {MAX_REDIRECTS} redirects")
 

@@ -37,7 +37,6 @@ import ast
 import contextlib
 import hashlib
 import http.client
-import json
 import logging
 import re
 import threading
@@ -54,7 +53,7 @@ from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPA
 
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
 from .remote_http import Endpoint, problem
-from .remote_pages import GraphPages
+from .remote_pages import GraphPages, readable_blank_labels
 from .remote_query import query_form, with_dataset, without_graphs
 from .settings import DEFAULT_BASE_IRI
 from .sparqltext import strip_comments
@@ -235,8 +234,7 @@ class SparqlStore(Store):
     def _result(self, body: bytes, headers, form: str) -> Result:
         """A store's answer read into pyoxigraph objects."""
         if form in ("SELECT", "ASK"):
-            if b'"bnode"' in body:
-                body = _fix_blank_labels(body)
+            body = readable_blank_labels(body)
             try:
                 value = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
             except SyntaxError as e:
@@ -489,16 +487,6 @@ def _keep_type(term: object) -> str:
     if isinstance(term, ox.Literal) and term.datatype == XSD_DECIMAL and re.fullmatch(r"[+-]?\d+", term.value):
         return str(ox.Literal(term.value + ".0", datatype=XSD_DECIMAL))
     return str(term)
-
-
-def _fix_blank_labels(body: bytes) -> bytes:
-    """Make blank-node labels ones pyoxigraph accepts (Virtuoso writes ``nodeID://b10007``)."""
-    doc = json.loads(body)
-    for row in doc.get("results", {}).get("bindings", []):
-        for term in row.values():
-            if term.get("type") == "bnode":
-                term["value"] = re.sub(r"[^A-Za-z0-9]", "_", term["value"])
-    return json.dumps(doc).encode()
 
 
 def _read_by(response, deadline: float, limit: float) -> bytes:

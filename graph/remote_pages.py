@@ -1,6 +1,9 @@
 """Reading a whole graph of a remote SPARQL store page by page, every triple exactly once (keyset pagination).
 
-A graph is read in pages ordered by the text of the subject, ``ORDER BY STR(?s) LIMIT n``, each page asking for
+Used by the remote store (one named graph at a time, ``GraphPages``) and by ``next2met harvest`` (whatever an
+endpoint's default graph holds, ``TriplePages`` over ``?s ?p ?o``).
+
+Triples are read in pages ordered by the text of the subject, ``ORDER BY STR(?s) LIMIT n``, each page asking for
 the subjects after the last one read (``FILTER(STR(?s) > "...")``) instead of skipping rows with OFFSET. The rows
 of the page's last subject are held back, since the page may have cut it, and come whole with the next page. Both
 the order and the filter compare simple literals, which SPARQL defines (``<`` on IRIs is an error), so any
@@ -21,6 +24,8 @@ so JSON it stays.)
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,36 +42,41 @@ Row = dict[str, Any]
 Select = Callable[[str], tuple[list[Row], bool]]  # a SELECT's rows, and whether the store cut them at its row limit
 
 
-class GraphPages:
-    """Every triple of one named graph, as rows with ``s``, ``p`` and ``o``, read ``page`` rows at a time."""
+class TriplePages:
+    """Every solution of ``where`` (a group graph pattern that binds ``?s``, ``?p`` and ``?o``), as rows with ``s``,
+    ``p`` and ``o``, read ``page`` rows at a time; ``distinct`` asks the store to leave out repeated rows (a default
+    graph that is the union of several may hold a triple more than once). ``name`` says what is read, in errors."""
 
-    def __init__(self, select: Select, graph: str, page: int = PAGE) -> None:
-        self.select, self.graph, self.page = select, graph, page
+    def __init__(self, select: Select, where: str, page: int = PAGE, *, name: str = "", distinct: bool = False):
+        self.select, self.where, self.page = select, where, page
+        self.name = name or f"{{ {where} }}"
+        self.form = "SELECT DISTINCT" if distinct else "SELECT"
 
     def rows(self, expected: int = 0) -> Iterator[Row]:
-        """The rows of the graph; ``expected`` (its size, when known) spares the last query once all are read."""
+        """The rows; ``expected`` (how many there are, when known) spares the last query once all are read."""
         read = 0
-        for row in self._keyed(f"GRAPH <{self.graph}> {{ ?s ?p ?o }}", SUBJECT_KEY, self._one_subject):
+        for row in self._keyed(self.where, SUBJECT_KEY, self._one_subject):
             read += 1
             yield row
         if expected and read >= expected:
             return
         # subjects without text (blank nodes on a standard store): no key to go on from, so OFFSET
-        where = f"GRAPH <{self.graph}> {{ ?s ?p ?o }} BIND({SUBJECT_KEY} AS ?k) FILTER(!BOUND(?k))"
+        where = f"{self.where} BIND({SUBJECT_KEY} AS ?k) FILTER(!BOUND(?k))"
         offset = 0
         while True:
-            rows, page = self._page(f"SELECT ?s ?p ?o WHERE {{ {where} }} ORDER BY ?s ?p ?o", f" OFFSET {offset}")
+            query = f"{self.form} ?s ?p ?o WHERE {{ {where} }} ORDER BY ?s ?p ?o"
+            rows, page = self._page(query, f" OFFSET {offset}")
             yield from rows
             offset += len(rows)
             if len(rows) < page:
                 return
 
     def _one_subject(self, key: str) -> Iterator[Row]:
-        where = f"GRAPH <{self.graph}> {{ ?s ?p ?o }} FILTER({SUBJECT_KEY} = {_string(key)})"
+        where = f"{self.where} FILTER({SUBJECT_KEY} = {_string(key)})"
 
         def tied(k: str) -> Iterator[Row]:
             raise StoreError(
-                f"more than {self.page} triples of graph {self.graph} share their subject, predicate "
+                f"more than {self.page} triples of {self.name} share their subject, predicate "
                 f"and the text of their object ({k[:200]!r}); they cannot be read page by page"
             )
 
@@ -78,7 +88,8 @@ class GraphPages:
         after: str | None = None
         while True:
             since = "" if after is None else f"FILTER(?k > {_string(after)})"
-            text = f"SELECT ?s ?p ?o ?k WHERE {{ {where} BIND({key} AS ?k) FILTER(BOUND(?k)) {since} }} ORDER BY ?k"
+            keyed = f"{where} BIND({key} AS ?k) FILTER(BOUND(?k)) {since}"
+            text = f"{self.form} ?s ?p ?o ?k WHERE {{ {keyed} }} ORDER BY ?k"
             rows, page = self._page(text)
             if len(rows) < page:
                 yield from rows
@@ -104,6 +115,26 @@ class GraphPages:
             self.page //= 2
 
 
+class GraphPages(TriplePages):
+    """Every triple of one named graph, as rows with ``s``, ``p`` and ``o``, read ``page`` rows at a time."""
+
+    def __init__(self, select: Select, graph: str, page: int = PAGE) -> None:
+        super().__init__(select, f"GRAPH <{graph}> {{ ?s ?p ?o }}", page, name=f"graph {graph}")
+        self.graph = graph
+
+
 def _string(text: str) -> str:
     """A SPARQL string literal (N-Triples escapes, which SPARQL reads the same)."""
     return str(ox.Literal(text))
+
+
+def readable_blank_labels(body: bytes) -> bytes:
+    """SPARQL JSON results with blank-node labels pyoxigraph accepts (Virtuoso writes ``nodeID://b10007``)."""
+    if b'"bnode"' not in body:
+        return body
+    doc = json.loads(body)
+    for row in doc.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("type") == "bnode":
+                term["value"] = re.sub(r"[^A-Za-z0-9]", "_", term["value"])
+    return json.dumps(doc).encode()
