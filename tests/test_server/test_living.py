@@ -227,3 +227,26 @@ def test_a_data_folder_that_is_a_git_repository_gets_a_commit_per_version(store_
     finally:
         app.extensions["next2met"].close()
 
+
+
+def test_the_language_menu_follows_the_data_after_each_change(living):
+    """A title in a language no practice uses yet adds it to the menu; taking it out takes it away (the languages
+    are kept by graph: a change reads only the graphs it names)."""
+    url, _, _ = living
+
+    def offered() -> bool:  # ?lang= is taken when the interface or the data has the language; links keep it
+        page = requests.get(f"{url}/practices", params={"lang": "sv"}, headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        return 'href="/?lang=sv"' in page.text
+
+    def put(text: str, etag: str) -> None:
+        r = requests.put(f"{url}/api/practices/{SLUG}", data=text.encode(), headers={**AUTH, **YAML, "If-Match": etag})
+        assert r.status_code == 200, r.text
+
+    assert not offered()
+    before = read(url)
+    put(before.text.replace(f"  en: {TITLE}\n", f"  en: {TITLE}\n  sv: Digitala samråd\n", 1), before.headers["ETag"])
+    assert offered()
+    now = read(url)
+    put(now.text.replace("  sv: Digitala samråd\n", ""), now.headers["ETag"])
+    assert not offered()
