@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
+import threading
 
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
 
 from next2met.graph.errors import InputError
 from next2met.graph.formats import CSV, HTML, PLAIN_JSON
@@ -26,6 +28,49 @@ from .state import KnowledgeGraph, get_kg
 from .textfit import fit
 
 bp = Blueprint("browse", __name__)
+log = logging.getLogger(__name__)
+PAGE_DATA = "page data"
+
+
+class Warming:
+    """What every page reads from the whole data (the names of everything, the related-practices graph, the
+    languages, the search index), read once the server listens, in a thread of its own, so that the first visitor
+    does not wait for it: at 1M quads the first page after start took 8-21 s. ``/health`` lists it under
+    ``preparing`` until it is done; a page asked for meanwhile reads what it needs itself."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.kg = kg
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.kg.preparing.begin(PAGE_DATA)  # before the thread starts: /health says so from the first moment
+        self.thread = threading.Thread(target=self._run, name="next2met-page-data", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        error = None
+        try:
+            for read in (labels, practice_graph, available_languages, search_index):
+                if self.kg.closed:
+                    break
+                read(self.kg)
+        except Exception as e:  # the pages read it themselves then, and say what failed
+            if not self.kg.closed:
+                log.exception("could not read the page data ahead")
+                error = f"{type(e).__name__}: {e}"
+        finally:
+            self.kg.preparing.end(PAGE_DATA, error)
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join(30)
+
+
+def init_app(app: Flask, kg: KnowledgeGraph) -> None:
+    warming = Warming(kg)
+    kg.extensions["page data warming"] = warming
+    kg.after_start(warming.start)
+
 
 FACET_NAMES = {
     "region": _l("Region"),

@@ -89,3 +89,18 @@ def test_a_failed_preparation_is_reported_and_the_server_keeps_serving(unstarted
     assert "last_error" in health["preparing"]["dumps"]
     assert requests.get(url + "/dumps", timeout=30).status_code == 404
     assert requests.get(url + "/ldes/0", timeout=30).status_code == 200
+
+
+def test_the_page_data_is_read_once_the_server_listens(unstarted):
+    """The names, the related-practices graph, the languages and the search index every page reads are read in the
+    background as the server starts (the first page at 1M waited 8-21 s for them), before any page asks."""
+    application, _ = unstarted
+    kg = application.extensions["next2met"]
+    holders = ("labels", "related practices", "languages", "search-index")
+    assert not any(kg.extensions.get(name) for name in holders)  # nothing read before the start
+    kg.start()
+    assert kg.preparing.wait(120)
+    for name in holders:
+        holder = kg.extensions.get(name)
+        assert holder is not None and holder.value is not None, name
+        assert holder.generation == kg.store.generation, name
