@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -177,7 +178,9 @@ class Fetcher:
                     raise InputError(f"{url}: a redirect without a Location")
                 return response.status, response.headers, location
             if response.status >= 400:
-                raise InputError(f"{url}: the server answered HTTP {response.status} {response.reason}")
+                said = f"{url}: the server answered HTTP {response.status} {response.reason}"
+                explanation = _explanation(response)
+                raise InputError(f"{said}: {explanation}" if explanation else said)
             length = response.headers.get("Content-Length")
             gzipped = (
                 response.headers.get_content_type() in GZIP_TYPES
@@ -217,6 +220,32 @@ class Fetcher:
                     "harvest from there only with --allow-private"
                 )
         return addresses[0], port
+
+
+ERROR_EXCERPT = 300  # characters of an error answer's own explanation shown to the user
+_MARKUP = re.compile(r"<[^>]*>")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]+")
+
+
+def _explanation(response: http.client.HTTPResponse) -> str:
+    """The start of an error answer's body as one line of plain text (an endpoint says there why it failed: a
+    SPARQL server names the error of the query), or "" when it has no text. At most 4 KB is read; markup, control
+    characters and terminal escapes are removed, so that nothing the source sends can act on the user's terminal."""
+    if response.headers.get_content_maintype() != "text" and response.headers.get_content_subtype() not in (
+        "json",
+        "problem+json",
+        "xml",
+        "sparql-results+json",
+        "sparql-results+xml",
+    ):
+        return ""
+    try:
+        raw = response.read(4096)
+    except (OSError, http.client.HTTPException):
+        return ""
+    text = raw.decode(response.headers.get_content_charset() or "utf-8", errors="replace")
+    text = " ".join(_UNPRINTABLE.sub(" ", _MARKUP.sub(" ", text)).split())
+    return text if len(text) <= ERROR_EXCERPT else text[: ERROR_EXCERPT - 1].rstrip() + "…"
 
 
 def fetch(url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES, fetcher: Fetcher | None = None) -> Fetched:

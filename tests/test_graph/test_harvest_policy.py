@@ -171,3 +171,26 @@ def test_the_provenance_names_the_url_the_data_was_read_from(sources, store_copy
         store.close()
     assert prov[PROV + "wasDerivedFrom"] == source.url + "/new.nt"
     assert prov["http://purl.org/dc/terms/source"] == source.url + "/old.nt"
+
+
+def test_an_error_answer_says_why_in_one_clean_line(sources, store_copy, capsys):
+    """An endpoint that fails says why in its answer (a SPARQL server names the error of the query): the harvest's
+    one line carries the start of it, as plain text, without the markup or terminal escapes a source could send."""
+
+    def failing(handler) -> None:
+        body = ("<html><body><h1>SPARQL Request Failed</h1>\n<p>Virtuoso 22023 Error SR353: Sorted TOP clause "
+                "specifies more then 15000 rows to sort.\x1b[2J\x1b]0;owned\x07</p>" + "x" * 5000 + "</body></html>")
+        data = body.encode()
+        handler.send_response(500, "SPARQL Request Failed")
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    source = sources("127.0.0.1", {"/data.nt": failing})
+    assert main(["harvest", source.url + "/data.nt", "--store", str(store_copy), "--allow-private"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "HTTP 500 SPARQL Request Failed: SPARQL Request Failed Virtuoso 22023 Error SR353: Sorted TOP" in err, err
+    assert "\x1b" not in err and "\x07" not in err and "<" not in err
+    assert len(err) < 600  # the start of the answer, not all of it
