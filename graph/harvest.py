@@ -37,7 +37,7 @@ from .profile import is_own_graph
 from .rdfio import parse_bytes
 from .remote_pages import Row, TriplePages, readable_blank_labels
 from .settings import Settings
-from .store import Store
+from .store import Result, Store
 from .validate import ValidationReport
 
 KINDS = ("sparql", "dump", "ldes")
@@ -280,8 +280,7 @@ def _rows(doc: Fetched) -> list[Row]:
         raise InputError(f"{doc.url}: the endpoint's SPARQL JSON does not parse: {e}") from None
     if not isinstance(parsed, ox.QuerySolutions):
         raise InputError(f"{doc.url}: the endpoint answered a SELECT with a boolean")
-    names = [v.value for v in parsed.variables]
-    return [{n: s[n] for n in names if s[n] is not None} for s in parsed]
+    return Result("select", parsed).rows()
 
 
 def _triple(row: Row, endpoint: str) -> ox.Triple:

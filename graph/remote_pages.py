@@ -120,7 +120,6 @@ class GraphPages(TriplePages):
 
     def __init__(self, select: Select, graph: str, page: int = PAGE) -> None:
         super().__init__(select, f"GRAPH <{graph}> {{ ?s ?p ?o }}", page, name=f"graph {graph}")
-        self.graph = graph
 
 
 def _string(text: str) -> str:
